@@ -1,0 +1,293 @@
+"""The RDF store boundary: the only module that knows which backend runs.
+
+Three backends share one contract (tests/test_store_contract.py runs it against each):
+
+- ``memory``: pyoxigraph in memory, for tests;
+- ``oxigraph``: pyoxigraph on disk (RocksDB) in a data directory, the embedded default;
+- ``remote``: any SPARQL 1.1 server speaking the Protocol and the Graph Store Protocol, configured so that
+  its default graph is the union of its named graphs (Oxigraph: ``oxigraph serve --union-default-graph``).
+
+Every backend answers queries with pyoxigraph's result objects, so callers see one term model. The default
+graph of a query is the union of all named graphs; obligraph writes only to named graphs (see ``kg.iris``).
+A single ``update`` is one transaction on every backend: that is the atomicity later layers build on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeAlias
+
+import httpx
+import pyoxigraph as ox
+
+QueryResult: TypeAlias = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | Iterator[ox.Triple]
+Row: TypeAlias = dict[str, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple]
+BackendName: TypeAlias = Literal["memory", "oxigraph", "remote"]
+
+
+class StoreError(RuntimeError):
+    """The store could not be opened or did not answer; the message says what to do."""
+
+
+class QuerySyntaxError(ValueError):
+    """A SPARQL query or update that the parser rejected; the message is the parser's."""
+
+
+@dataclass(frozen=True)
+class RemoteEndpoints:
+    """Where a remote SPARQL 1.1 server answers (defaults follow Oxigraph's layout)."""
+
+    query_url: str
+    update_url: str
+    graph_store_url: str
+
+    @classmethod
+    def for_base_url(cls, base_url: str) -> RemoteEndpoints:
+        base = base_url.rstrip("/")
+        return cls(query_url=f"{base}/query", update_url=f"{base}/update", graph_store_url=f"{base}/store")
+
+
+class Store(ABC):
+    """What obligraph needs of an RDF store, and no more."""
+
+    backend: BackendName
+
+    @abstractmethod
+    def query(self, sparql: str) -> QueryResult:
+        """Run a SPARQL query over the union of the named graphs."""
+
+    @abstractmethod
+    def update(self, sparql: str) -> None:
+        """Run a SPARQL update as one transaction."""
+
+    @abstractmethod
+    def replace_graph(self, graph: str, data: bytes, rdf_format: ox.RdfFormat) -> None:
+        """Replace the content of one named graph with a serialised document."""
+
+    @abstractmethod
+    def add_to_graph(self, graph: str, data: bytes, rdf_format: ox.RdfFormat) -> None:
+        """Add a serialised document's triples to one named graph."""
+
+    @abstractmethod
+    def export_graph(self, graph: str, rdf_format: ox.RdfFormat) -> bytes:
+        """Serialise one named graph."""
+
+    @abstractmethod
+    def drop_graph(self, graph: str) -> None:
+        """Remove a named graph and its triples (a missing graph is not an error)."""
+
+    @abstractmethod
+    def named_graphs(self) -> set[str]:
+        """The IRIs of the non-empty named graphs."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release files or connections."""
+
+    def select(self, sparql: str) -> list[Row]:
+        """Run a SELECT query and return its rows as dicts of bound variables."""
+        result = self.query(sparql)
+        if not isinstance(result, ox.QuerySolutions):
+            raise QuerySyntaxError("expected a SELECT query")
+        names = [v.value for v in result.variables]
+        rows: list[Row] = []
+        for solution in result:
+            row: Row = {}
+            for name in names:
+                term = solution[name]
+                if term is not None:
+                    row[name] = term
+            rows.append(row)
+        return rows
+
+    def ask(self, sparql: str) -> bool:
+        result = self.query(sparql)
+        if not isinstance(result, ox.QueryBoolean):
+            raise QuerySyntaxError("expected an ASK query")
+        return bool(result)
+
+    def count_triples(self, graph: str | None = None) -> int:
+        where = f"GRAPH <{graph}> {{ ?s ?p ?o }}" if graph else "GRAPH ?g { ?s ?p ?o }"
+        rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}")
+        literal = rows[0]["n"]
+        return int(literal.value)
+
+
+class OxigraphStore(Store):
+    """pyoxigraph, on disk (a data directory) or in memory (``path=None``)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.backend = "oxigraph" if path is not None else "memory"
+        self.path = path
+        try:
+            if path is not None:
+                path.mkdir(parents=True, exist_ok=True)
+            self._store = ox.Store(str(path) if path is not None else None)
+        except OSError as error:
+            raise StoreError(_explain_open_error(path, error)) from error
+
+    def query(self, sparql: str) -> QueryResult:
+        try:
+            return self._store.query(sparql, use_default_graph_as_union=True)
+        except SyntaxError as error:
+            raise QuerySyntaxError(str(error)) from error
+
+    def update(self, sparql: str) -> None:
+        try:
+            self._store.update(sparql)
+        except SyntaxError as error:
+            raise QuerySyntaxError(str(error)) from error
+
+    def replace_graph(self, graph: str, data: bytes, rdf_format: ox.RdfFormat) -> None:
+        node = ox.NamedNode(graph)
+        quads = [
+            ox.Quad(q.subject, q.predicate, q.object, node) for q in ox.parse(data, format=rdf_format)
+        ]
+        self._store.remove_graph(node) if self._store.contains_named_graph(node) else None
+        self._store.extend(quads)
+
+    def add_to_graph(self, graph: str, data: bytes, rdf_format: ox.RdfFormat) -> None:
+        node = ox.NamedNode(graph)
+        self._store.extend(
+            ox.Quad(q.subject, q.predicate, q.object, node) for q in ox.parse(data, format=rdf_format)
+        )
+
+    def export_graph(self, graph: str, rdf_format: ox.RdfFormat) -> bytes:
+        data = self._store.dump(format=rdf_format, from_graph=ox.NamedNode(graph))
+        assert data is not None
+        return data
+
+    def drop_graph(self, graph: str) -> None:
+        node = ox.NamedNode(graph)
+        if self._store.contains_named_graph(node):
+            self._store.remove_graph(node)
+
+    def named_graphs(self) -> set[str]:
+        return {
+            g.value
+            for g in self._store.named_graphs()
+            if isinstance(g, ox.NamedNode) and next(self._store.quads_for_pattern(None, None, None, g), None)
+        }
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._store.flush()
+        del self._store
+
+
+def _explain_open_error(path: Path | None, error: OSError) -> str:
+    text = str(error)
+    if path is None:
+        return f"cannot create an in-memory store: {text}"
+    if "lock" in text.lower():
+        return (
+            f"the data directory {path} is in use by another obligraph process "
+            "(one process owns an embedded store; use a remote store to share data)"
+        )
+    return f"cannot open the data directory {path}: {text}"
+
+
+class RemoteStore(Store):
+    """A SPARQL 1.1 server over HTTP (Protocol for query and update, Graph Store Protocol for graphs)."""
+
+    backend: BackendName = "remote"
+
+    def __init__(self, endpoints: RemoteEndpoints, *, timeout_s: float = 30.0, token: str | None = None) -> None:
+        self.endpoints = endpoints
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._client = httpx.Client(timeout=timeout_s, headers=headers)
+
+    def _send(self, method: str, url: str, **kwargs: object) -> httpx.Response:
+        try:
+            response = self._client.request(method, url, **kwargs)  # type: ignore[arg-type]
+        except httpx.HTTPError as error:
+            raise StoreError(f"the SPARQL server at {url} did not answer: {error}") from error
+        if response.status_code == 400:
+            raise QuerySyntaxError(response.text.strip() or "the SPARQL server rejected the request")
+        if response.status_code >= 400 and not (method in {"GET", "DELETE"} and response.status_code == 404):
+            raise StoreError(f"the SPARQL server at {url} answered {response.status_code}: {response.text[:500]}")
+        return response
+
+    def query(self, sparql: str) -> QueryResult:
+        response = self._send(
+            "POST",
+            self.endpoints.query_url,
+            content=sparql.encode(),
+            headers={
+                "Content-Type": "application/sparql-query",
+                "Accept": "application/sparql-results+json, application/n-triples;q=0.9",
+            },
+        )
+        media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        if media_type == "application/n-triples":
+            return _triples_result(response.content)
+        return ox.parse_query_results(response.content, format=ox.QueryResultsFormat.JSON)
+
+    def update(self, sparql: str) -> None:
+        self._send(
+            "POST",
+            self.endpoints.update_url,
+            content=sparql.encode(),
+            headers={"Content-Type": "application/sparql-update"},
+        )
+
+    def replace_graph(self, graph: str, data: bytes, rdf_format: ox.RdfFormat) -> None:
+        self._send(
+            "PUT",
+            self.endpoints.graph_store_url,
+            params={"graph": graph},
+            content=data,
+            headers={"Content-Type": rdf_format.media_type},
+        )
+
+    def add_to_graph(self, graph: str, data: bytes, rdf_format: ox.RdfFormat) -> None:
+        self._send(
+            "POST",
+            self.endpoints.graph_store_url,
+            params={"graph": graph},
+            content=data,
+            headers={"Content-Type": rdf_format.media_type},
+        )
+
+    def export_graph(self, graph: str, rdf_format: ox.RdfFormat) -> bytes:
+        response = self._send(
+            "GET", self.endpoints.graph_store_url, params={"graph": graph}, headers={"Accept": rdf_format.media_type}
+        )
+        return b"" if response.status_code == 404 else response.content
+
+    def drop_graph(self, graph: str) -> None:
+        self._send("DELETE", self.endpoints.graph_store_url, params={"graph": graph})
+
+    def named_graphs(self) -> set[str]:
+        rows = self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        return {row["g"].value for row in rows if isinstance(row.get("g"), ox.NamedNode)}
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _triples_result(data: bytes) -> Iterator[ox.Triple]:
+    """CONSTRUCT/DESCRIBE answers from a remote server, as triples like pyoxigraph's QueryTriples."""
+    return (q.triple for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES))
+
+
+def open_store(
+    backend: BackendName,
+    *,
+    data_dir: Path | None = None,
+    remote: RemoteEndpoints | None = None,
+    remote_timeout_s: float = 30.0,
+) -> Store:
+    """Open the configured backend; the one place that chooses."""
+    if backend == "memory":
+        return OxigraphStore(None)
+    if backend == "oxigraph":
+        if data_dir is None:
+            raise StoreError("the embedded store needs a data directory (--data-dir or OBLIGRAPH_DATA_DIR)")
+        return OxigraphStore(data_dir / "store")
+    if remote is None:
+        raise StoreError("the remote store needs a SPARQL endpoint URL (OBLIGRAPH_REMOTE_URL)")
+    return RemoteStore(remote, timeout_s=remote_timeout_s)
