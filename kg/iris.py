@@ -80,3 +80,12 @@ def violation(org_id: str, obligation_id: str, focus_node: str) -> URIRef:
     """Deterministic from (organisation, obligation, focus node): replays mint the same IRI."""
     digest = hashlib.sha256(f"{org_id}\x1f{obligation_id}\x1f{focus_node}".encode()).hexdigest()[:20]
     return URIRef(f"{BASE}violation/{digest}")
+
+
+def build_record() -> URIRef:
+    """The meta-graph node that records which build of the fixed graphs the store holds."""
+    return URIRef(f"{BASE}meta/build")
+
+
+def build_fingerprint_predicate() -> URIRef:
+    return URIRef(f"{BASE}meta#inputFingerprint")

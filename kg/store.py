@@ -37,6 +37,10 @@ class QuerySyntaxError(ValueError):
     """A SPARQL query or update that the parser rejected; the message is the parser's."""
 
 
+class RdfSyntaxError(ValueError):
+    """An RDF document that could not be parsed; the message is the parser's."""
+
+
 @dataclass(frozen=True)
 class RemoteEndpoints:
     """Where a remote SPARQL 1.1 server answers (defaults follow Oxigraph's layout)."""
@@ -140,20 +144,16 @@ class OxigraphStore(Store):
             self._store.update(sparql)
         except SyntaxError as error:
             raise QuerySyntaxError(str(error)) from error
+        except OSError as error:
+            raise StoreError(f"the update failed and was not applied: {error}") from error
 
     def replace_graph(self, graph: str, data: bytes, rdf_format: ox.RdfFormat) -> None:
-        node = ox.NamedNode(graph)
-        quads = [
-            ox.Quad(q.subject, q.predicate, q.object, node) for q in ox.parse(data, format=rdf_format)
-        ]
-        self._store.remove_graph(node) if self._store.contains_named_graph(node) else None
+        quads = _quads_in(graph, data, rdf_format)
+        self.drop_graph(graph)
         self._store.extend(quads)
 
     def add_to_graph(self, graph: str, data: bytes, rdf_format: ox.RdfFormat) -> None:
-        node = ox.NamedNode(graph)
-        self._store.extend(
-            ox.Quad(q.subject, q.predicate, q.object, node) for q in ox.parse(data, format=rdf_format)
-        )
+        self._store.extend(_quads_in(graph, data, rdf_format))
 
     def export_graph(self, graph: str, rdf_format: ox.RdfFormat) -> bytes:
         data = self._store.dump(format=rdf_format, from_graph=ox.NamedNode(graph))
@@ -178,6 +178,15 @@ class OxigraphStore(Store):
         del self._store
 
 
+def _quads_in(graph: str, data: bytes, rdf_format: ox.RdfFormat) -> list[ox.Quad]:
+    """Parse a whole document first, so a syntax error changes nothing."""
+    node = ox.NamedNode(graph)
+    try:
+        return [ox.Quad(q.subject, q.predicate, q.object, node) for q in ox.parse(data, format=rdf_format)]
+    except SyntaxError as error:
+        raise RdfSyntaxError(str(error)) from error
+
+
 def _explain_open_error(path: Path | None, error: OSError) -> str:
     text = str(error)
     if path is None:
@@ -200,13 +209,15 @@ class RemoteStore(Store):
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._client = httpx.Client(timeout=timeout_s, headers=headers)
 
-    def _send(self, method: str, url: str, **kwargs: object) -> httpx.Response:
+    def _send(
+        self, method: str, url: str, *, bad_request: type[ValueError] = QuerySyntaxError, **kwargs: object
+    ) -> httpx.Response:
         try:
             response = self._client.request(method, url, **kwargs)  # type: ignore[arg-type]
         except httpx.HTTPError as error:
             raise StoreError(f"the SPARQL server at {url} did not answer: {error}") from error
         if response.status_code == 400:
-            raise QuerySyntaxError(response.text.strip() or "the SPARQL server rejected the request")
+            raise bad_request(response.text.strip() or "the SPARQL server rejected the request")
         if response.status_code >= 400 and not (method in {"GET", "DELETE"} and response.status_code == 404):
             raise StoreError(f"the SPARQL server at {url} answered {response.status_code}: {response.text[:500]}")
         return response
@@ -239,6 +250,7 @@ class RemoteStore(Store):
             "PUT",
             self.endpoints.graph_store_url,
             params={"graph": graph},
+            bad_request=RdfSyntaxError,
             content=data,
             headers={"Content-Type": rdf_format.media_type},
         )
@@ -248,6 +260,7 @@ class RemoteStore(Store):
             "POST",
             self.endpoints.graph_store_url,
             params={"graph": graph},
+            bad_request=RdfSyntaxError,
             content=data,
             headers={"Content-Type": rdf_format.media_type},
         )

@@ -1,0 +1,54 @@
+"""The composition root: settings → store → graph build → app. Nothing else wires the system."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kg.store import RemoteEndpoints, Store, StoreError, open_store
+from obligraph.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+
+def remote_endpoints(settings: Settings) -> RemoteEndpoints | None:
+    if settings.store != "remote":
+        return None
+    if settings.remote_url:
+        base = RemoteEndpoints.for_base_url(settings.remote_url)
+    elif settings.remote_query_url and settings.remote_update_url and settings.remote_graph_store_url:
+        base = RemoteEndpoints(settings.remote_query_url, settings.remote_update_url, settings.remote_graph_store_url)
+    else:
+        raise StoreError(
+            "the remote store needs OBLIGRAPH_REMOTE_URL (or all of OBLIGRAPH_REMOTE_QUERY_URL, "
+            "OBLIGRAPH_REMOTE_UPDATE_URL and OBLIGRAPH_REMOTE_GRAPH_STORE_URL)"
+        )
+    return RemoteEndpoints(
+        query_url=settings.remote_query_url or base.query_url,
+        update_url=settings.remote_update_url or base.update_url,
+        graph_store_url=settings.remote_graph_store_url or base.graph_store_url,
+    )
+
+
+def open_configured_store(settings: Settings) -> Store:
+    return open_store(
+        settings.store,
+        data_dir=settings.data_dir,
+        remote=remote_endpoints(settings),
+        remote_timeout_s=settings.remote_timeout_s,
+    )
+
+
+def build_app(settings: Settings, store: Store) -> FastAPI:
+    from api.app import create_app
+    from api.config import SparqlEndpointConfig
+
+    token = settings.sparql_update_token.get_secret_value() if settings.sparql_update_token else None
+    return create_app(
+        store,
+        SparqlEndpointConfig(
+            update_token=token,
+            query_timeout_s=settings.sparql_timeout_s,
+            result_cap=settings.sparql_result_cap,
+        ),
+    )

@@ -1,0 +1,46 @@
+"""Settings: the only place that reads the environment (``OBLIGRAPH_*``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/obligraph`` (``~/.local/share/obligraph``): one store per user, not per directory."""
+    root = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(root) / "obligraph"
+
+
+class Settings(BaseSettings):
+    """What an operator can set; every field is also an ``OBLIGRAPH_<NAME>`` variable."""
+
+    model_config = SettingsConfigDict(env_prefix="OBLIGRAPH_", frozen=True, extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Field(default_factory=default_data_dir)
+    store: Literal["oxigraph", "memory", "remote"] = "oxigraph"
+    remote_url: str | None = Field(
+        default=None, description="Base URL of a SPARQL 1.1 server laid out as Oxigraph's (/query, /update, /store)"
+    )
+    remote_query_url: str | None = None
+    remote_update_url: str | None = None
+    remote_graph_store_url: str | None = None
+    remote_timeout_s: float = Field(default=30.0, gt=0)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    sparql_update_token: SecretStr | None = None
+    sparql_timeout_s: float = Field(default=30.0, gt=0)
+    sparql_result_cap: int = Field(default=10_000, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_weak_secrets_in_production(self) -> Settings:
+        token = self.sparql_update_token.get_secret_value() if self.sparql_update_token else None
+        if self.environment == "production" and token is not None and len(token) < 24:
+            raise ValueError("OBLIGRAPH_SPARQL_UPDATE_TOKEN must be at least 24 characters in production")
+        return self

@@ -1,0 +1,134 @@
+"""The store contract: every backend (memory, on-disk Oxigraph, remote SPARQL server) behaves the same."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from kg.store import QuerySyntaxError, RdfSyntaxError, RemoteEndpoints, Store, StoreError, open_store
+
+G1 = "https://w3id.org/obligraph/graph/test-one"
+G2 = "https://w3id.org/obligraph/graph/test-two"
+EX = "https://example.org/"
+
+
+@pytest.fixture(params=["memory", "oxigraph", "remote"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    backend = request.param
+    if backend == "remote":
+        url = request.getfixturevalue("oxigraph_url")
+        opened = open_store("remote", remote=RemoteEndpoints.for_base_url(url))
+        opened.update("DROP ALL")
+    else:
+        opened = open_store(backend, data_dir=tmp_path)
+    yield opened
+    opened.close()
+
+
+def insert(store: Store, graph: str, body: str) -> None:
+    store.update(f"PREFIX ex: <{EX}> INSERT DATA {{ GRAPH <{graph}> {{ {body} }} }}")
+
+
+def test_default_graph_is_the_union_of_named_graphs(store: Store) -> None:
+    insert(store, G1, "ex:a ex:p 1 .")
+    insert(store, G2, "ex:b ex:p 2 .")
+    rows = store.select(f"SELECT ?s ?o WHERE {{ ?s <{EX}p> ?o }} ORDER BY ?o")
+    assert [(row["s"].value, int(row["o"].value)) for row in rows] == [(f"{EX}a", 1), (f"{EX}b", 2)]
+    assert store.named_graphs() >= {G1, G2}
+
+
+def test_literals_keep_language_and_datatype(store: Store) -> None:
+    insert(store, G1, 'ex:law ex:title "生成式人工智能服务管理暂行办法"@zh, "Interim Measures"@en ; ex:on "2023-08-15"^^<http://www.w3.org/2001/XMLSchema#date> .')
+    rows = store.select(f'SELECT ?t WHERE {{ <{EX}law> <{EX}title> ?t FILTER(lang(?t) = "zh") }}')
+    assert rows[0]["t"] == ox.Literal("生成式人工智能服务管理暂行办法", language="zh")
+    date = store.select(f"SELECT ?d WHERE {{ <{EX}law> <{EX}on> ?d }}")[0]["d"]
+    assert isinstance(date, ox.Literal)
+    assert date.datatype == ox.NamedNode("http://www.w3.org/2001/XMLSchema#date")
+
+
+def test_ask_and_construct(store: Store) -> None:
+    insert(store, G1, "ex:a ex:p ex:b .")
+    assert store.ask(f"ASK {{ <{EX}a> <{EX}p> <{EX}b> }}")
+    assert not store.ask(f"ASK {{ <{EX}b> <{EX}p> <{EX}a> }}")
+    triples = list(store.query(f"CONSTRUCT {{ ?o <{EX}q> ?s }} WHERE {{ ?s <{EX}p> ?o }}"))  # type: ignore[arg-type]
+    assert triples == [ox.Triple(ox.NamedNode(f"{EX}b"), ox.NamedNode(f"{EX}q"), ox.NamedNode(f"{EX}a"))]
+
+
+def test_replace_add_export_and_drop_graph(store: Store) -> None:
+    insert(store, G1, "ex:old ex:p 1 .")
+    store.replace_graph(G1, f"<{EX}new> <{EX}p> \"2\" .".encode(), ox.RdfFormat.N_TRIPLES)
+    assert not store.ask(f"ASK {{ <{EX}old> ?p ?o }}")
+    store.add_to_graph(G1, f"@prefix ex: <{EX}> . ex:more ex:p 3 .".encode(), ox.RdfFormat.TURTLE)
+    assert store.count_triples(G1) == 2
+    exported = store.export_graph(G1, ox.RdfFormat.N_TRIPLES)
+    subjects = {quad.subject.value for quad in ox.parse(exported, format=ox.RdfFormat.N_TRIPLES)}
+    assert subjects == {f"{EX}new", f"{EX}more"}
+    store.drop_graph(G1)
+    assert store.count_triples(G1) == 0
+    assert G1 not in store.named_graphs()
+    store.drop_graph(G1)  # dropping a missing graph is not an error
+
+
+def test_update_is_one_transaction(store: Store) -> None:
+    with pytest.raises(StoreError):
+        store.update(
+            f"INSERT DATA {{ GRAPH <{G1}> {{ <{EX}a> <{EX}p> 1 }} }};"
+            f" LOAD <http://127.0.0.1:1/nothing-here> INTO GRAPH <{G1}>"
+        )
+    assert store.count_triples(G1) == 0
+
+
+def test_malformed_query_and_update_carry_the_parser_message(store: Store) -> None:
+    with pytest.raises(QuerySyntaxError) as query_error:
+        store.query("SELEC ?s WHERE { ?s ?p ?o }")
+    assert str(query_error.value)
+    with pytest.raises(QuerySyntaxError):
+        store.update("INSERT DATA { GRAPH <urn:g> { <urn:a> <urn:b> } }")
+
+
+def test_a_malformed_document_changes_nothing(store: Store) -> None:
+    insert(store, G1, "ex:kept ex:p 1 .")
+    with pytest.raises(RdfSyntaxError):
+        store.replace_graph(G1, b"<urn:a> <urn:b> .", ox.RdfFormat.TURTLE)
+    with pytest.raises(RdfSyntaxError):
+        store.add_to_graph(G1, b"<urn:a> <urn:b> .", ox.RdfFormat.TURTLE)
+    assert store.count_triples(G1) == 1
+
+
+def test_count_triples_over_all_graphs(store: Store) -> None:
+    insert(store, G1, "ex:a ex:p 1 . ex:a ex:p 2 .")
+    insert(store, G2, "ex:b ex:p 3 .")
+    assert store.count_triples() == 3
+    assert store.count_triples(G2) == 1
+
+
+def test_embedded_store_persists_across_reopen(tmp_path: Path) -> None:
+    first = open_store("oxigraph", data_dir=tmp_path)
+    insert(first, G1, "ex:a ex:p 1 .")
+    first.close()
+    second = open_store("oxigraph", data_dir=tmp_path)
+    assert second.count_triples(G1) == 1
+    second.close()
+
+
+def test_embedded_store_refuses_a_second_owner(tmp_path: Path) -> None:
+    owner = open_store("oxigraph", data_dir=tmp_path)
+    with pytest.raises(StoreError, match="in use by another obligraph process"):
+        open_store("oxigraph", data_dir=tmp_path)
+    owner.close()
+
+
+def test_unusable_data_directory_is_a_clear_error(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    with pytest.raises(StoreError, match="cannot open the data directory"):
+        open_store("oxigraph", data_dir=not_a_dir)
+
+
+def test_unreachable_remote_store_is_a_clear_error() -> None:
+    store = open_store("remote", remote=RemoteEndpoints.for_base_url("http://127.0.0.1:1"), remote_timeout_s=2)
+    with pytest.raises(StoreError, match="did not answer"):
+        store.ask("ASK {}")
