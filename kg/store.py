@@ -117,6 +117,7 @@ class Store(ABC):
         where = f"GRAPH <{graph}> {{ ?s ?p ?o }}" if graph else "GRAPH ?g { ?s ?p ?o }"
         rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}")
         literal = rows[0]["n"]
+        assert isinstance(literal, ox.Literal)
         return int(literal.value)
 
 
@@ -193,7 +194,7 @@ def _explain_open_error(path: Path | None, error: OSError) -> str:
         return f"cannot create an in-memory store: {text}"
     if "lock" in text.lower():
         return (
-            f"the data directory {path} is in use by another obligraph process "
+            f"the store at {path} is in use by another obligraph process "
             "(one process owns an embedded store; use a remote store to share data)"
         )
     return f"cannot open the data directory {path}: {text}"
@@ -204,7 +205,9 @@ class RemoteStore(Store):
 
     backend: BackendName = "remote"
 
-    def __init__(self, endpoints: RemoteEndpoints, *, timeout_s: float = 30.0, token: str | None = None) -> None:
+    def __init__(
+        self, endpoints: RemoteEndpoints, *, timeout_s: float = 30.0, token: str | None = None
+    ) -> None:
         self.endpoints = endpoints
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._client = httpx.Client(timeout=timeout_s, headers=headers)
@@ -219,7 +222,9 @@ class RemoteStore(Store):
         if response.status_code == 400:
             raise bad_request(response.text.strip() or "the SPARQL server rejected the request")
         if response.status_code >= 400 and not (method in {"GET", "DELETE"} and response.status_code == 404):
-            raise StoreError(f"the SPARQL server at {url} answered {response.status_code}: {response.text[:500]}")
+            raise StoreError(
+                f"the SPARQL server at {url} answered {response.status_code}: {response.text[:500]}"
+            )
         return response
 
     def query(self, sparql: str) -> QueryResult:
@@ -267,7 +272,10 @@ class RemoteStore(Store):
 
     def export_graph(self, graph: str, rdf_format: ox.RdfFormat) -> bytes:
         response = self._send(
-            "GET", self.endpoints.graph_store_url, params={"graph": graph}, headers={"Accept": rdf_format.media_type}
+            "GET",
+            self.endpoints.graph_store_url,
+            params={"graph": graph},
+            headers={"Accept": rdf_format.media_type},
         )
         return b"" if response.status_code == 404 else response.content
 
@@ -276,7 +284,7 @@ class RemoteStore(Store):
 
     def named_graphs(self) -> set[str]:
         rows = self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
-        return {row["g"].value for row in rows if isinstance(row.get("g"), ox.NamedNode)}
+        return {graph.value for row in rows if isinstance(graph := row.get("g"), ox.NamedNode)}
 
     def close(self) -> None:
         self._client.close()

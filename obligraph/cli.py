@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -27,17 +27,17 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 
-class StoreChoice(str, Enum):
+class StoreChoice(StrEnum):
     oxigraph = "oxigraph"
     memory = "memory"
     remote = "remote"
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     xml = "xml"
@@ -66,20 +66,25 @@ def fail(message: str) -> typer.Exit:
 def configure(
     ctx: typer.Context,
     data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Data directory of the embedded store [env OBLIGRAPH_DATA_DIR]")
+        Path | None,
+        typer.Option("--data-dir", help="Data directory of the embedded store [env OBLIGRAPH_DATA_DIR]"),
     ] = None,
     store: Annotated[
-        StoreChoice | None, typer.Option("--store", help="Store backend [env OBLIGRAPH_STORE; default oxigraph]")
+        StoreChoice | None,
+        typer.Option("--store", help="Store backend [env OBLIGRAPH_STORE; default oxigraph]"),
     ] = None,
     remote_url: Annotated[
-        str | None, typer.Option("--remote-url", help="Base URL of a remote SPARQL server [env OBLIGRAPH_REMOTE_URL]")
+        str | None,
+        typer.Option("--remote-url", help="Base URL of a remote SPARQL server [env OBLIGRAPH_REMOTE_URL]"),
     ] = None,
 ) -> None:
     overrides = {"data_dir": data_dir, "store": store.value if store else None, "remote_url": remote_url}
     try:
-        ctx.obj = Settings(**{key: value for key, value in overrides.items() if value is not None})
+        ctx.obj = Settings(**{key: value for key, value in overrides.items() if value is not None})  # type: ignore[arg-type]
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()
+        )
         raise fail(f"invalid settings: {problems}") from None
 
 
@@ -107,7 +112,9 @@ def opened_store(settings: Settings, *, build: bool = True) -> Iterator[Store]:
 @app.command()
 def build(
     ctx: typer.Context,
-    force: Annotated[bool, typer.Option("--force", help="Rebuild even if the store holds this build")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rebuild even if the store holds this build")
+    ] = False,
 ) -> None:
     """Build the ontology and regulation graphs into the store (done automatically on first use)."""
     with opened_store(ctx.obj, build=False) as store:
@@ -124,7 +131,9 @@ def build(
 @app.command()
 def serve(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option(help="Interface to bind [env OBLIGRAPH_HOST; 127.0.0.1]")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind [env OBLIGRAPH_HOST; 127.0.0.1]")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port [env OBLIGRAPH_PORT; 8000]")] = None,
 ) -> None:
     """Serve the API (SPARQL 1.1 endpoint at /sparql)."""
@@ -142,8 +151,12 @@ def serve(
 @app.command()
 def sparql(
     ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help="A SPARQL query; '-' reads it from standard input, @FILE from a file")],
-    output: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format")] = OutputFormat.table,
+    query: Annotated[
+        str, typer.Argument(help="A SPARQL query; '-' reads it from standard input, @FILE from a file")
+    ],
+    output: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format")
+    ] = OutputFormat.table,
 ) -> None:
     """Run a SPARQL query against the local store and print the answer."""
     text = _read_query(query)
@@ -202,7 +215,7 @@ def _print_table(result: object) -> None:
         console.print(f"{count} row{'s' if count != 1 else ''}")
         return
     triples = list(result)  # type: ignore[call-overload]
-    out.print(ox.serialize(triples, format=ox.RdfFormat.TURTLE).decode(), end="")
+    out.print((ox.serialize(triples, format=ox.RdfFormat.TURTLE) or b"").decode(), end="")
 
 
 def _show(term: object) -> str:

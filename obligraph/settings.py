@@ -25,7 +25,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     store: Literal["oxigraph", "memory", "remote"] = "oxigraph"
     remote_url: str | None = Field(
-        default=None, description="Base URL of a SPARQL 1.1 server laid out as Oxigraph's (/query, /update, /store)"
+        default=None,
+        description="Base URL of a SPARQL 1.1 server laid out as Oxigraph (/query, /update, /store)",
     )
     remote_query_url: str | None = None
     remote_update_url: str | None = None

@@ -41,7 +41,12 @@ def test_default_graph_is_the_union_of_named_graphs(store: Store) -> None:
 
 
 def test_literals_keep_language_and_datatype(store: Store) -> None:
-    insert(store, G1, 'ex:law ex:title "生成式人工智能服务管理暂行办法"@zh, "Interim Measures"@en ; ex:on "2023-08-15"^^<http://www.w3.org/2001/XMLSchema#date> .')
+    insert(
+        store,
+        G1,
+        'ex:law ex:title "生成式人工智能服务管理暂行办法"@zh, "Interim Measures"@en ;'
+        ' ex:on "2023-08-15"^^<http://www.w3.org/2001/XMLSchema#date> .',
+    )
     rows = store.select(f'SELECT ?t WHERE {{ <{EX}law> <{EX}title> ?t FILTER(lang(?t) = "zh") }}')
     assert rows[0]["t"] == ox.Literal("生成式人工智能服务管理暂行办法", language="zh")
     date = store.select(f"SELECT ?d WHERE {{ <{EX}law> <{EX}on> ?d }}")[0]["d"]
@@ -59,7 +64,7 @@ def test_ask_and_construct(store: Store) -> None:
 
 def test_replace_add_export_and_drop_graph(store: Store) -> None:
     insert(store, G1, "ex:old ex:p 1 .")
-    store.replace_graph(G1, f"<{EX}new> <{EX}p> \"2\" .".encode(), ox.RdfFormat.N_TRIPLES)
+    store.replace_graph(G1, f'<{EX}new> <{EX}p> "2" .'.encode(), ox.RdfFormat.N_TRIPLES)
     assert not store.ask(f"ASK {{ <{EX}old> ?p ?o }}")
     store.add_to_graph(G1, f"@prefix ex: <{EX}> . ex:more ex:p 3 .".encode(), ox.RdfFormat.TURTLE)
     assert store.count_triples(G1) == 2
@@ -129,6 +134,8 @@ def test_unusable_data_directory_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_unreachable_remote_store_is_a_clear_error() -> None:
-    store = open_store("remote", remote=RemoteEndpoints.for_base_url("http://127.0.0.1:1"), remote_timeout_s=2)
+    store = open_store(
+        "remote", remote=RemoteEndpoints.for_base_url("http://127.0.0.1:1"), remote_timeout_s=2
+    )
     with pytest.raises(StoreError, match="did not answer"):
         store.ask("ASK {}")

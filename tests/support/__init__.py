@@ -1,0 +1,1 @@
+"""Helpers shared by tests: real servers (Oxigraph, our app under uvicorn) on 127.0.0.1."""

@@ -1,0 +1,44 @@
+"""What the app is given (a store and the endpoint's limits) and how handlers reach it.
+
+Both live on ``app.state``; handlers take them through the ``Annotated`` aliases below, so tests and later
+routers (GraphQL, /events) get them the same way and nothing reads the environment here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from kg.store import Store
+
+
+@dataclass(frozen=True)
+class SparqlEndpointConfig:
+    """``update_token=None`` disables SPARQL Update over HTTP altogether."""
+
+    update_token: str | None
+    query_timeout_s: float = 30.0
+    result_cap: int = 10_000
+
+    def __repr__(self) -> str:
+        token = "None" if self.update_token is None else "'***'"
+        return (
+            f"SparqlEndpointConfig(update_token={token}, query_timeout_s={self.query_timeout_s}, "
+            f"result_cap={self.result_cap})"
+        )
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def get_config(request: Request) -> SparqlEndpointConfig:
+    config: SparqlEndpointConfig = request.app.state.config
+    return config
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+ConfigDep = Annotated[SparqlEndpointConfig, Depends(get_config)]

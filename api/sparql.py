@@ -1,0 +1,254 @@
+"""The SPARQL 1.1 Protocol endpoint at ``/sparql`` (https://www.w3.org/TR/sparql11-protocol/).
+
+Queries: ``GET ?query=``, ``POST`` a form with ``query=``, or ``POST`` an ``application/sparql-query`` body.
+Updates: ``POST`` a form with ``update=`` or an ``application/sparql-update`` body, with
+``Authorization: Bearer <token>``. The default graph is the union of the named graphs, so
+``default-graph-uri``/``named-graph-uri`` are refused in favour of ``FROM``/``FROM NAMED``. Updates are
+different: their WHERE clauses see the store's own default graph (empty, as obligraph writes only to
+named graphs), so an update that matches data says ``GRAPH ?g { … }``.
+
+Handlers are plain ``def``: FastAPI runs them in its threadpool, so pyoxigraph never blocks the event loop.
+A query past the configured timeout answers 503 at once; the query itself stops at its next row, or, if
+it is inside one blocking step (an aggregate, ORDER BY), finishes that step in the background and is
+discarded (see ``kg.sparql_answers.answer_query``). Updates are not timed out: an update cannot be
+interrupted, and answering 503 for an update that later commits would mislead the client.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Final, Literal
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+
+from api.config import ConfigDep, SparqlEndpointConfig, StoreDep
+from kg.sparql_answers import NotAcceptableError, QueryTimeoutError, answer_query
+from kg.store import QuerySyntaxError, Store, StoreError
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["sparql"])
+
+FORM: Final = "application/x-www-form-urlencoded"
+DIRECT_QUERY: Final = "application/sparql-query"
+DIRECT_UPDATE: Final = "application/sparql-update"
+GRAPH_PARAMETERS: Final = ("default-graph-uri", "named-graph-uri", "using-graph-uri", "using-named-graph-uri")
+USAGE: Final = (
+    "this is a SPARQL 1.1 Protocol endpoint; send a query as GET /sparql?query=<url-encoded query>, "
+    f"as POST with Content-Type {FORM} and query=<query>, or as POST with Content-Type {DIRECT_QUERY}; "
+    f"send an update as POST with update=<update> or Content-Type {DIRECT_UPDATE}, "
+    "and Authorization: Bearer <token>"
+)
+
+
+@dataclass(frozen=True)
+class Operation:
+    kind: Literal["query", "update"]
+    text: str
+
+
+class ProtocolError(Exception):
+    """A request the endpoint answers with an error; the message is the plain-text body."""
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, dict(headers or {})
+
+    def response(self) -> Response:
+        return _text(self.status, self.message, self.headers)
+
+
+async def request_body(request: Request) -> bytes:
+    """Reading the body is I/O, so it happens here; the blocking work stays in the sync handler."""
+    return await request.body()
+
+
+BodyDep = Annotated[bytes, Depends(request_body)]
+AcceptHeader = Annotated[str | None, Header(description="Media types of the answer, e.g. text/csv")]
+AuthorizationHeader = Annotated[str | None, Header(description="Bearer <token>, required for updates")]
+
+_ANSWERS: Final[dict[int | str, dict[str, Any]]] = {
+    200: {
+        "description": "SELECT/ASK as SPARQL JSON, XML, CSV or TSV; CONSTRUCT/DESCRIBE as Turtle, N-Triples, "
+        "RDF/XML, N-Quads or JSON-LD",
+        "content": {"application/sparql-results+json": {}, "text/csv": {}, "text/turtle": {}},
+    },
+    400: {"description": "Malformed query or request (plain text, with the parser's message)"},
+    406: {"description": "No acceptable format for this query form"},
+    503: {"description": "The query exceeded the endpoint's time limit"},
+}
+
+
+@router.get("/sparql", response_class=Response, responses=_ANSWERS)
+def sparql_get(
+    request: Request,
+    store: StoreDep,
+    config: ConfigDep,
+    accept: AcceptHeader = None,
+    query: Annotated[
+        str | None, Query(description="A SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE)")
+    ] = None,
+) -> Response:
+    """Run a read-only SPARQL query given in the URL (``query`` is declared for the OpenAPI page; the
+    URL is read whole so that a repeated or misplaced parameter is refused, not ignored)."""
+    try:
+        operation = _operation(_fields(request.query_params.multi_items()), allow_update=False)
+        return _query(store, config, operation.text, accept)
+    except ProtocolError as refusal:
+        return refusal.response()
+
+
+@router.post(
+    "/sparql",
+    response_class=Response,
+    responses={**_ANSWERS, 204: {"description": "Update applied"}, 401: {}, 403: {}},
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                FORM: {"schema": {"type": "object", "properties": {"query": {"type": "string"}}}},
+                DIRECT_QUERY: {"schema": {"type": "string"}},
+                DIRECT_UPDATE: {"schema": {"type": "string"}},
+            }
+        }
+    },
+)
+def sparql_post(
+    request: Request,
+    body: BodyDep,
+    store: StoreDep,
+    config: ConfigDep,
+    accept: AcceptHeader = None,
+    authorization: AuthorizationHeader = None,
+) -> Response:
+    """Run a query, or an update if the request carries the configured bearer token."""
+    try:
+        operation = _posted_operation(request, body)
+        if operation.kind == "query":
+            return _query(store, config, operation.text, accept)
+        _authorise(config, authorization)
+        return _update(store, operation.text)
+    except ProtocolError as refusal:
+        return refusal.response()
+
+
+# Step 1. What was asked.
+
+
+def _fields(items: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for key, value in items:
+        fields.setdefault(key, []).append(value)
+    return fields
+
+
+def _posted_operation(request: Request, body: bytes) -> Operation:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    url_fields = _fields(request.query_params.multi_items())
+    text = _decode(body)
+    if media_type == FORM:
+        form = parse_qs(text, keep_blank_values=True)
+        return _operation({key: url_fields.get(key, []) + form.get(key, []) for key in url_fields | form})
+    if media_type in (DIRECT_QUERY, DIRECT_UPDATE):
+        _refuse_graph_parameters(url_fields)
+        return Operation("query" if media_type == DIRECT_QUERY else "update", text)
+    raise ProtocolError(415, f"unsupported Content-Type {media_type or '(none)'!r}; {USAGE}")
+
+
+def _operation(fields: Mapping[str, list[str]], *, allow_update: bool = True) -> Operation:
+    _refuse_graph_parameters(fields)
+    queries, updates = fields.get("query", []), fields.get("update", [])
+    if updates and not allow_update:
+        raise ProtocolError(400, f"updates must be sent with POST, not GET; {USAGE}")
+    if len(queries) + len(updates) != 1:
+        problem = "no query was given" if not queries and not updates else "give exactly one query or update"
+        raise ProtocolError(400, f"{problem}; {USAGE}")
+    return Operation("query", queries[0]) if queries else Operation("update", updates[0])
+
+
+def _refuse_graph_parameters(fields: Mapping[str, list[str]]) -> None:
+    given = [name for name in GRAPH_PARAMETERS if name in fields]
+    if given:
+        raise ProtocolError(
+            400,
+            f"{', '.join(given)} is not supported; use FROM / FROM NAMED in the query (or USING / "
+            "USING NAMED in an update); without them the default graph is the union of all named graphs",
+        )
+
+
+def _decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ProtocolError(400, f"the request body is not UTF-8: {error}") from None
+
+
+# Step 2. Queries.
+
+
+def _query(store: Store, config: SparqlEndpointConfig, text: str, accept: str | None) -> Response:
+    deadline = time.monotonic() + config.query_timeout_s
+    try:
+        answer = answer_query(store, text, accept=accept, cap=config.result_cap, deadline=deadline)
+    except QuerySyntaxError as error:
+        raise ProtocolError(400, f"malformed query: {error}") from None
+    except NotAcceptableError as error:
+        raise ProtocolError(406, str(error), {"Vary": "Accept"}) from None
+    except QueryTimeoutError:
+        raise ProtocolError(
+            503,
+            f"the query did not finish within this endpoint's limit of {config.query_timeout_s:g} s; "
+            "narrow it (more specific patterns, LIMIT) or run it with `obligraph sparql`",
+        ) from None
+    except StoreError as error:
+        raise ProtocolError(502, f"the store did not answer: {error}") from None
+    except Exception as error:
+        log.exception("SPARQL query failed")
+        raise ProtocolError(500, f"the query failed while running: {error}") from None
+    headers = {"Vary": "Accept", "X-Obligraph-Result-Cap": str(config.result_cap)}
+    if answer.truncated:
+        headers["X-Obligraph-Truncated"] = "true"
+    return Response(answer.body, media_type=answer.media_type, headers=headers)
+
+
+# Step 3. Updates.
+
+
+def _authorise(config: SparqlEndpointConfig, authorization: str | None) -> None:
+    if config.update_token is None:
+        raise ProtocolError(403, "updates are disabled on this endpoint (no update token is configured)")
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ProtocolError(
+            401,
+            "updates need Authorization: Bearer <token>",
+            {"WWW-Authenticate": 'Bearer realm="obligraph"'},
+        )
+    if not hmac.compare_digest(token.strip().encode(), config.update_token.encode()):
+        raise ProtocolError(
+            401,
+            "the update token is not valid",
+            {"WWW-Authenticate": 'Bearer realm="obligraph", error="invalid_token"'},
+        )
+
+
+def _update(store: Store, text: str) -> Response:
+    try:
+        store.update(text)
+    except QuerySyntaxError as error:
+        raise ProtocolError(400, f"malformed update: {error}") from None
+    except StoreError as error:
+        raise ProtocolError(502, f"the store did not answer: {error}") from None
+    except Exception as error:
+        log.exception("SPARQL update failed")
+        raise ProtocolError(500, f"the update failed: {error}") from None
+    return Response(status_code=204)
+
+
+def _text(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(
+        message.rstrip() + "\n", status_code=status, media_type="text/plain", headers=dict(headers or {})
+    )

@@ -1,0 +1,1 @@
+"""Streaming ingestion adapters (Kafka) around the kg core."""

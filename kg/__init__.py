@@ -1,0 +1,1 @@
+"""The knowledge graph core: store, IRIs, regulations, events."""

@@ -1,0 +1,404 @@
+"""The /sparql endpoint over real HTTP: SPARQLWrapper for what clients do, httpx for the protocol's edges."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pyoxigraph as ox
+import pytest
+from SPARQLWrapper import CSV, JSON, POSTDIRECTLY, TSV, TURTLE, URLENCODED, XML, SPARQLWrapper
+
+from api.app import create_app
+from api.config import SparqlEndpointConfig
+from kg import iris
+from kg.iris import Graphs
+from kg.sparql_answers import NotAcceptableError, accept_for_name, negotiate, solutions_json, term_json
+from kg.store import Store, open_store
+from tests.support.live_server import live_server
+
+TOKEN = "a-test-token-long-enough-for-production"
+EX = "https://example.org/test#"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+GENAI = str(iris.instrument("CN-GENAI-2023"))
+A17 = str(iris.article("CN-GENAI-2023", "A17"))
+A24 = str(iris.article("CN-GENAI-2023", "A24-1"))
+TITLE_ZH = "生成式人工智能服务管理暂行办法"
+PREFIXES = f"PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> PREFIX ex: <{EX}> "
+LABELS = PREFIXES + "SELECT ?s ?label WHERE { ?s rdfs:label ?label } ORDER BY ?s ?label"
+
+
+def fill(store: Store) -> None:
+    store.update(
+        f"""{PREFIXES}
+        INSERT DATA {{ GRAPH <{Graphs.REGULATIONS}> {{
+            <{GENAI}> rdfs:label "{TITLE_ZH}"@zh, "Interim Measures for Generative AI Services"@en ;
+                ex:articleCount 24 ;
+                ex:effective "2023-08-15"^^<http://www.w3.org/2001/XMLSchema#date> .
+            <{A17}> rdfs:label "第十七条"@zh ; ex:partOf <{GENAI}> .
+            <{A24}> rdfs:label "第二十四条第一款"@zh ; ex:partOf <{GENAI}> .
+        }} }}"""
+    )
+
+
+@contextmanager
+def serve(store: Store, **config: Any) -> Iterator[str]:
+    settings = SparqlEndpointConfig(update_token=config.pop("update_token", TOKEN), **config)
+    with live_server(create_app(store, settings), ready_path="/health") as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    """A read-only session: tests here must not update (update tests serve their own store)."""
+    store = open_store("memory")
+    fill(store)
+    with serve(store) as base_url:
+        yield f"{base_url}/sparql"
+    store.close()
+
+
+@pytest.fixture
+def writable() -> Iterator[tuple[str, Store]]:
+    store = open_store("memory")
+    fill(store)
+    with serve(store) as base_url:
+        yield f"{base_url}/sparql", store
+    store.close()
+
+
+def wrapper(url: str, query: str, fmt: str, method: str | None = None) -> Any:
+    client = SPARQLWrapper(url)
+    client.setQuery(query)
+    client.setReturnFormat(fmt)
+    if method is not None:
+        client.setMethod("POST")
+        client.setRequestMethod(method)
+    return client.query().convert()
+
+
+# What SPARQL clients do (SPARQLWrapper).
+
+
+def test_get_select_as_json_round_trips_the_chinese_title(endpoint: str) -> None:
+    result = wrapper(endpoint, LABELS, JSON)
+    assert result["head"]["vars"] == ["s", "label"]
+    labels = {
+        (b["s"]["value"], b["label"]["value"], b["label"].get("xml:lang"))
+        for b in result["results"]["bindings"]
+    }
+    assert labels == {
+        (GENAI, TITLE_ZH, "zh"),
+        (GENAI, "Interim Measures for Generative AI Services", "en"),
+        (A17, "第十七条", "zh"),
+        (A24, "第二十四条第一款", "zh"),
+    }
+
+
+def test_post_form_select_as_xml(endpoint: str) -> None:
+    document = wrapper(endpoint, PREFIXES + "SELECT ?n WHERE { ?s ex:articleCount ?n }", XML, URLENCODED)
+    literals = document.getElementsByTagName("literal")
+    assert [(node.firstChild.data, node.getAttribute("datatype")) for node in literals] == [
+        ("24", "http://www.w3.org/2001/XMLSchema#integer")
+    ]
+
+
+def test_post_direct_select_as_csv(endpoint: str) -> None:
+    body = wrapper(endpoint, LABELS, CSV, POSTDIRECTLY)
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8"))))
+    assert rows[0] == ["s", "label"]
+    assert [GENAI, TITLE_ZH] in rows
+    assert len(rows) == 5
+
+
+def test_select_as_tsv_keeps_language_tags(endpoint: str) -> None:
+    body = wrapper(endpoint, LABELS, TSV).decode("utf-8")
+    lines = body.splitlines()
+    assert lines[0] == "?s\t?label"
+    assert f'<{A17}>\t"第十七条"@zh' in lines
+    assert len(lines) == 5
+
+
+@pytest.mark.parametrize("fmt", [JSON, XML])
+def test_ask(endpoint: str, fmt: str) -> None:
+    yes = wrapper(endpoint, f'ASK {{ ?s ?p "{TITLE_ZH}"@zh }}', fmt)
+    no = wrapper(endpoint, 'ASK { ?s ?p "不存在"@zh }', fmt)
+    if fmt == JSON:
+        assert (yes["boolean"], no["boolean"]) == (True, False)
+    else:
+        assert yes.getElementsByTagName("boolean")[0].firstChild.data == "true"
+        assert no.getElementsByTagName("boolean")[0].firstChild.data == "false"
+
+
+CONSTRUCT = (
+    PREFIXES + "CONSTRUCT { ?a ex:inInstrument ?i ; rdfs:label ?l } WHERE { ?a ex:partOf ?i ; rdfs:label ?l }"
+)
+EXPECTED_TRIPLES = {
+    ox.Triple(ox.NamedNode(A17), ox.NamedNode(f"{EX}inInstrument"), ox.NamedNode(GENAI)),
+    ox.Triple(ox.NamedNode(A24), ox.NamedNode(f"{EX}inInstrument"), ox.NamedNode(GENAI)),
+    ox.Triple(ox.NamedNode(A17), ox.NamedNode(RDFS_LABEL), ox.Literal("第十七条", language="zh")),
+    ox.Triple(ox.NamedNode(A24), ox.NamedNode(RDFS_LABEL), ox.Literal("第二十四条第一款", language="zh")),
+}
+
+
+def test_construct_as_turtle(endpoint: str) -> None:
+    body = wrapper(endpoint, CONSTRUCT, TURTLE)
+    assert {quad.triple for quad in ox.parse(body, format=ox.RdfFormat.TURTLE)} == EXPECTED_TRIPLES
+
+
+def test_construct_as_ntriples(endpoint: str) -> None:
+    response = httpx.get(endpoint, params={"query": CONSTRUCT}, headers={"Accept": "application/n-triples"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/n-triples")
+    assert {
+        quad.triple for quad in ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES)
+    } == EXPECTED_TRIPLES
+
+
+def test_describe_defaults_to_turtle(endpoint: str) -> None:
+    response = httpx.get(endpoint, params={"query": f"DESCRIBE <{A17}>"})
+    assert response.headers["content-type"].startswith("text/turtle")
+    triples = {quad.triple for quad in ox.parse(response.content, format=ox.RdfFormat.TURTLE)}
+    assert ox.Triple(ox.NamedNode(A17), ox.NamedNode(f"{EX}partOf"), ox.NamedNode(GENAI)) in triples
+
+
+# Content negotiation.
+
+
+def test_accept_q_values_choose_the_format_and_vary_on_accept(endpoint: str) -> None:
+    response = httpx.get(
+        endpoint,
+        params={"query": LABELS},
+        headers={"Accept": "application/sparql-results+json;q=0.2, text/csv;q=0.9, */*;q=0.1"},
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["vary"] == "Accept"
+    assert response.text.splitlines()[0] == "s,label"
+
+
+def test_unsupported_accept_is_406_listing_the_offers(endpoint: str) -> None:
+    response = httpx.get(endpoint, params={"query": LABELS}, headers={"Accept": "image/png"})
+    assert response.status_code == 406
+    assert "application/sparql-results+json" in response.text and "text/csv" in response.text
+
+    graph = httpx.get(endpoint, params={"query": CONSTRUCT}, headers={"Accept": "text/csv"})
+    assert graph.status_code == 406
+    assert "text/turtle" in graph.text
+
+
+@pytest.mark.parametrize(
+    ("accept", "chosen"),
+    [
+        (None, "application/sparql-results+json"),
+        ("*/*", "application/sparql-results+json"),
+        ("text/*", "text/csv"),
+        ("application/json", "application/sparql-results+json"),
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "application/sparql-results+xml"),
+        ("text/csv;q=0, text/*", "text/tab-separated-values"),
+        ("text/html, image/gif, *; q=.2", "application/sparql-results+json"),
+    ],
+)
+def test_negotiate(accept: str | None, chosen: str) -> None:
+    offered = [
+        "application/sparql-results+json",
+        "application/sparql-results+xml",
+        "text/csv",
+        "text/tab-separated-values",
+    ]
+    assert negotiate(accept, offered) == chosen
+
+
+def test_negotiate_refuses_when_every_offer_has_q_zero() -> None:
+    with pytest.raises(NotAcceptableError, match="text/turtle"):
+        negotiate("text/turtle;q=0, image/png", ["text/turtle"])
+    assert accept_for_name("xml") == "application/sparql-results+xml, application/rdf+xml"
+
+
+def test_sparql_json_encodes_every_kind_of_term() -> None:
+    triple = ox.Triple(
+        ox.NamedNode(A17),
+        ox.NamedNode(RDFS_LABEL),
+        ox.Literal("مرحبا", language="ar", direction=ox.BaseDirection.RTL),
+    )
+    assert term_json(triple) == {
+        "type": "triple",
+        "value": {
+            "subject": {"type": "uri", "value": A17},
+            "predicate": {"type": "uri", "value": RDFS_LABEL},
+            "object": {"type": "literal", "value": "مرحبا", "xml:lang": "ar", "its:dir": "rtl"},
+        },
+    }
+    assert term_json(ox.Literal("x")) == {"type": "literal", "value": "x"}
+    assert term_json(ox.BlankNode("b0")) == {"type": "bnode", "value": "b0"}
+    store = ox.Store()
+    query = (
+        'SELECT ?t ?d ?b ?unbound WHERE { BIND(<<( <urn:a> <urn:b> "中"@zh )>> AS ?t) '
+        "BIND(1.5 AS ?d) BIND(BNODE() AS ?b) }"
+    )
+    solutions = store.query(query)
+    assert isinstance(solutions, ox.QuerySolutions)
+    ours = solutions_json(["t", "d", "b", "unbound"], list(solutions))
+    # pyoxigraph reads back what we wrote, equal to its own serialisation up to blank node labels.
+    reparsed = ox.parse_query_results(ours, format=ox.QueryResultsFormat.JSON)
+    assert isinstance(reparsed, ox.QuerySolutions)
+    row = next(iter(reparsed))
+    assert row["t"] == ox.Triple(
+        ox.NamedNode("urn:a"), ox.NamedNode("urn:b"), ox.Literal("中", language="zh")
+    )
+    assert row["d"] == ox.Literal("1.5", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal"))
+    assert isinstance(row["b"], ox.BlankNode) and row["unbound"] is None
+
+
+# Protocol edges.
+
+
+def test_malformed_query_is_400_with_the_parsers_message(endpoint: str) -> None:
+    response = httpx.get(endpoint, params={"query": "SELECT ?s WHERE { ?s ?p "})
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.text.startswith("malformed query: error at 1:")
+    assert "expected" in response.text and "Traceback" not in response.text
+
+
+def test_get_without_query_explains_how_to_call(endpoint: str) -> None:
+    response = httpx.get(endpoint)
+    assert response.status_code == 400
+    assert "no query was given" in response.text and "GET /sparql?query=" in response.text
+
+
+def test_dataset_parameters_are_refused_with_the_alternative(endpoint: str) -> None:
+    response = httpx.get(endpoint, params={"query": LABELS, "default-graph-uri": Graphs.REGULATIONS})
+    assert response.status_code == 400
+    assert "default-graph-uri is not supported; use FROM / FROM NAMED in the query" in response.text
+
+    direct = httpx.post(
+        endpoint,
+        params={"named-graph-uri": Graphs.REGULATIONS},
+        content=LABELS,
+        headers={"Content-Type": "application/sparql-query"},
+    )
+    assert direct.status_code == 400 and "named-graph-uri" in direct.text
+
+
+def test_from_named_graph_works_instead(endpoint: str) -> None:
+    query = f"SELECT (COUNT(*) AS ?n) FROM <{Graphs.REGULATIONS}> WHERE {{ ?s ?p ?o }}"
+    response = httpx.get(endpoint, params={"query": query})
+    assert response.json()["results"]["bindings"][0]["n"]["value"] == "8"
+
+
+def test_unsupported_content_type_and_update_over_get(endpoint: str) -> None:
+    response = httpx.post(endpoint, content=LABELS, headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415 and "application/sparql-query" in response.text
+    update = httpx.get(endpoint, params={"update": "CLEAR ALL"})
+    assert update.status_code == 400 and "POST" in update.text
+
+
+def test_health(endpoint: str) -> None:
+    response = httpx.get(endpoint.removesuffix("/sparql") + "/health")
+    assert response.json() == {"status": "ok", "store": "memory"}
+
+
+# Updates.
+
+A4 = str(iris.article("CN-GENAI-2023", "A4"))
+INSERT_A4 = f'INSERT DATA {{ GRAPH <{Graphs.REGULATIONS}> {{ <{A4}> <{RDFS_LABEL}> "第四条"@zh }} }}'
+COUNT_LABELS = f"SELECT (COUNT(*) AS ?n) WHERE {{ ?s <{RDFS_LABEL}> ?l }}"
+
+
+def label_count(url: str) -> int:
+    return int(httpx.get(url, params={"query": COUNT_LABELS}).json()["results"]["bindings"][0]["n"]["value"])
+
+
+def test_update_without_or_with_a_wrong_token_is_401(writable: tuple[str, Store]) -> None:
+    url, _ = writable
+    missing = httpx.post(url, content=INSERT_A4, headers={"Content-Type": "application/sparql-update"})
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    wrong = httpx.post(url, data={"update": INSERT_A4}, headers={"Authorization": "Bearer not-the-token"})
+    assert wrong.status_code == 401
+    assert 'error="invalid_token"' in wrong.headers["www-authenticate"]
+    assert label_count(url) == 4
+
+
+def test_update_with_the_token_is_seen_by_later_queries(writable: tuple[str, Store]) -> None:
+    url, store = writable
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    direct = httpx.post(url, content=INSERT_A4, headers={**auth, "Content-Type": "application/sparql-update"})
+    assert direct.status_code == 204
+    assert label_count(url) == 5
+    form = httpx.post(
+        url, data={"update": f"DELETE WHERE {{ GRAPH ?g {{ ?s <{RDFS_LABEL}> '第四条'@zh }} }}"}, headers=auth
+    )
+    assert form.status_code == 204
+    assert label_count(url) == 4
+    assert store.ask(f'ASK {{ <{A17}> <{RDFS_LABEL}> "第十七条"@zh }}')
+
+
+def test_malformed_update_with_the_token_is_400(writable: tuple[str, Store]) -> None:
+    url, _ = writable
+    response = httpx.post(
+        url, data={"update": "INSERT DATA { <urn:a> }"}, headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert response.status_code == 400
+    assert response.text.startswith("malformed update: error at")
+
+
+def test_updates_are_403_when_no_token_is_configured() -> None:
+    store = open_store("memory")
+    with serve(store, update_token=None) as base_url:
+        response = httpx.post(
+            f"{base_url}/sparql", data={"update": INSERT_A4}, headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+    assert response.status_code == 403
+    assert "updates are disabled" in response.text
+    assert store.count_triples() == 0
+
+
+# Limits.
+
+
+def test_results_past_the_cap_are_truncated_and_flagged() -> None:
+    store = open_store("memory")
+    fill(store)
+    with serve(store, result_cap=2) as base_url:
+        response = httpx.get(f"{base_url}/sparql", params={"query": LABELS})
+        small = httpx.get(
+            f"{base_url}/sparql", params={"query": PREFIXES + "SELECT ?n WHERE { ?s ex:articleCount ?n }"}
+        )
+        graph = httpx.get(
+            f"{base_url}/sparql", params={"query": CONSTRUCT}, headers={"Accept": "application/n-triples"}
+        )
+    assert response.status_code == 200
+    assert response.headers["x-obligraph-truncated"] == "true"
+    assert response.headers["x-obligraph-result-cap"] == "2"
+    bindings = response.json()["results"]["bindings"]
+    assert [(b["s"]["value"], b["label"]["value"]) for b in bindings] == [
+        (GENAI, "Interim Measures for Generative AI Services"),
+        (GENAI, TITLE_ZH),
+    ]
+    assert "x-obligraph-truncated" not in small.headers
+    assert graph.headers["x-obligraph-truncated"] == "true"
+    assert len(graph.text.splitlines()) == 2
+
+
+def test_a_slow_query_answers_503_naming_the_limit() -> None:
+    store = open_store("memory")
+    triples = " ".join(f"<urn:s{i}> <urn:p> {i} ." for i in range(4000))
+    store.update(f"INSERT DATA {{ GRAPH <urn:slow> {{ {triples} }} }}")
+    with serve(store, query_timeout_s=0.2) as base_url:
+        started = time.monotonic()
+        response = httpx.get(
+            f"{base_url}/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?b . ?c ?q ?d }"}
+        )
+        elapsed = time.monotonic() - started
+        quick = httpx.get(f"{base_url}/sparql", params={"query": "ASK { <urn:s1> ?p 1 }"})
+    assert response.status_code == 503
+    assert "limit of 0.2 s" in response.text
+    assert elapsed < 1.5, "the answer must not wait for the cross join of 16 million rows"
+    assert quick.json()["boolean"] is True
