@@ -89,9 +89,7 @@ def sparql_get(
     store: StoreDep,
     config: ConfigDep,
     accept: AcceptHeader = None,
-    query: Annotated[
-        str | None, Query(description="A SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE)")
-    ] = None,
+    query: Annotated[str | None, Query(description="A SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE)")] = None,
 ) -> Response:
     """Run a read-only SPARQL query given in the URL (``query`` is declared for the OpenAPI page; the
     URL is read whole so that a repeated or misplaced parameter is refused, not ignored)."""
@@ -249,6 +247,4 @@ def _update(store: Store, text: str) -> Response:
 
 
 def _text(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(
-        message.rstrip() + "\n", status_code=status, media_type="text/plain", headers=dict(headers or {})
-    )
+    return Response(message.rstrip() + "\n", status_code=status, media_type="text/plain", headers=dict(headers or {}))

@@ -53,9 +53,7 @@ def input_fingerprint() -> str:
 
 def is_current(store: Store, fingerprint: str | None = None) -> bool:
     fingerprint = fingerprint or input_fingerprint()
-    return store.ask(
-        f'ASK {{ GRAPH <{Graphs.META}> {{ <{_BUILD_NODE}> <{_FINGERPRINT}> "{fingerprint}" }} }}'
-    )
+    return store.ask(f'ASK {{ GRAPH <{Graphs.META}> {{ <{_BUILD_NODE}> <{_FINGERPRINT}> "{fingerprint}" }} }}')
 
 
 def ensure_built(store: Store, *, force: bool = False, progress: Progress | None = None) -> BuildReport:

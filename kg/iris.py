@@ -23,9 +23,11 @@ class Graphs:
     REGULATIONS: Final = f"{BASE}graph/regulations"
     ORGANISATIONS: Final = f"{BASE}graph/organisations"
     VIOLATIONS: Final = f"{BASE}graph/violations"
+    DERIVED: Final = f"{BASE}graph/derived"
+    EVENTS: Final = f"{BASE}graph/events"
     META: Final = f"{BASE}graph/meta"
 
-    ALL: Final = (ONTOLOGY, REGULATIONS, ORGANISATIONS, VIOLATIONS, META)
+    ALL: Final = (ONTOLOGY, REGULATIONS, ORGANISATIONS, DERIVED, VIOLATIONS, EVENTS, META)
 
 
 _JURISDICTION_PATH: Final = {"BJ": "cn-bj"}
@@ -89,3 +91,77 @@ def build_record() -> URIRef:
 
 def build_fingerprint_predicate() -> URIRef:
     return URIRef(f"{BASE}meta#inputFingerprint")
+
+
+def amendment(instrument_id: str, adopted_on: str) -> URIRef:
+    """An amending act, by the instrument it amends and its adoption date: ``…/csl/amendment/2025-10-28``."""
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", adopted_on):
+        raise ValueError(f"not an ISO date: {adopted_on!r}")
+    return URIRef(f"{instrument(instrument_id)}/amendment/{adopted_on}")
+
+
+def deadline_at(obligation_id: str, anchor: str) -> URIRef:
+    """A further deadline of an obligation that has several (ALG-09); the first one is ``deadline``."""
+    if not re.fullmatch(r"[a-z][a-z0-9\-]*", anchor):
+        raise ValueError(f"not an anchor notation: {anchor!r}")
+    return URIRef(f"{deadline(obligation_id)}/{anchor}")
+
+
+def periodicity(obligation_id: str) -> URIRef:
+    return URIRef(f"{BASE}obligation/{obligation_id}/periodicity")
+
+
+def duration_of(node: URIRef) -> URIRef:
+    """The time:Duration of a deadline or periodicity node, as a fragment of that node."""
+    if "#" in node:
+        raise ValueError(f"already has a fragment: {node}")
+    return URIRef(f"{node}#duration")
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
+
+
+def event(source: str, event_id: str) -> URIRef:
+    """An applied event, named by its idempotency key (source, id)."""
+    return URIRef(f"{BASE}event/{_digest(source, event_id)}")
+
+
+def transfer(org_id: str, transfer_id: str) -> URIRef:
+    return URIRef(f"{BASE}org/{org_id}/transfer/{transfer_id}")
+
+
+def evidence(org_id: str, source: str, event_id: str) -> URIRef:
+    """Evidence reported by one event: a replay mints the same node, a new report a new one."""
+    return URIRef(f"{BASE}org/{org_id}/evidence/{_digest(source, event_id)}")
+
+
+def control(org_id: str, kind: str, system_id: str | None) -> URIRef:
+    """A safeguard is state: one node per (organisation, kind, system)."""
+    scope = f"/{system_id}" if system_id else ""
+    return URIRef(f"{BASE}org/{org_id}/control/{kind}{scope}")
+
+
+def due_date(owner: URIRef, obligation_id: str, anchor: str) -> URIRef:
+    return URIRef(f"{owner}/due/{obligation_id}/{anchor}")
+
+
+def role_assignment(org: URIRef, role_local_name: str) -> URIRef:
+    return URIRef(f"{org}/role/{role_local_name}")
+
+
+def organisation_id(organisation_iri: str) -> str:
+    """The organisation id an organisation IRI was minted from."""
+    prefix = f"{BASE}org/"
+    if not organisation_iri.startswith(prefix):
+        raise ValueError(f"not an organisation IRI: {organisation_iri}")
+    return organisation_iri[len(prefix) :].split("/", 1)[0]
+
+
+def violation_id(violation_iri: str) -> str:
+    """The short, stable id of a violation (the digest its IRI ends with)."""
+    return violation_iri.rsplit("/", 1)[-1]
+
+
+def violation_episode(violation_iri: URIRef, number: int) -> URIRef:
+    return URIRef(f"{violation_iri}/episode/{number}")

@@ -196,9 +196,7 @@ def term_json(term: Term) -> dict[str, Any]:
 
 
 def solutions_json(variables: Sequence[str], rows: Iterable[ox.QuerySolution]) -> bytes:
-    bindings = [
-        {name: term_json(term) for name in variables if (term := row[name]) is not None} for row in rows
-    ]
+    bindings = [{name: term_json(term) for name in variables if (term := row[name]) is not None} for row in rows]
     document = {"head": {"vars": list(variables)}, "results": {"bindings": bindings}}
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -277,9 +275,7 @@ def answer_query(
 class _Job:
     """One query evaluated off the caller's thread, so that the caller can stop waiting for it."""
 
-    def __init__(
-        self, store: Store, query: str, accept: str | None, cap: int | None, deadline: float
-    ) -> None:
+    def __init__(self, store: Store, query: str, accept: str | None, cap: int | None, deadline: float) -> None:
         self.store, self.query, self.accept, self.cap, self.deadline = store, query, accept, cap, deadline
         self.done = threading.Event()
         self.abandoned = threading.Event()

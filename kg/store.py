@@ -205,9 +205,7 @@ class RemoteStore(Store):
 
     backend: BackendName = "remote"
 
-    def __init__(
-        self, endpoints: RemoteEndpoints, *, timeout_s: float = 30.0, token: str | None = None
-    ) -> None:
+    def __init__(self, endpoints: RemoteEndpoints, *, timeout_s: float = 30.0, token: str | None = None) -> None:
         self.endpoints = endpoints
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._client = httpx.Client(timeout=timeout_s, headers=headers)
@@ -222,9 +220,7 @@ class RemoteStore(Store):
         if response.status_code == 400:
             raise bad_request(response.text.strip() or "the SPARQL server rejected the request")
         if response.status_code >= 400 and not (method in {"GET", "DELETE"} and response.status_code == 404):
-            raise StoreError(
-                f"the SPARQL server at {url} answered {response.status_code}: {response.text[:500]}"
-            )
+            raise StoreError(f"the SPARQL server at {url} answered {response.status_code}: {response.text[:500]}")
         return response
 
     def query(self, sparql: str) -> QueryResult:

@@ -17,9 +17,7 @@ def remote_endpoints(settings: Settings) -> RemoteEndpoints | None:
     if settings.remote_url:
         base = RemoteEndpoints.for_base_url(settings.remote_url)
     elif settings.remote_query_url and settings.remote_update_url and settings.remote_graph_store_url:
-        base = RemoteEndpoints(
-            settings.remote_query_url, settings.remote_update_url, settings.remote_graph_store_url
-        )
+        base = RemoteEndpoints(settings.remote_query_url, settings.remote_update_url, settings.remote_graph_store_url)
     else:
         raise StoreError(
             "the remote store needs OBLIGRAPH_REMOTE_URL (or all of OBLIGRAPH_REMOTE_QUERY_URL, "

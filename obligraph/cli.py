@@ -82,9 +82,7 @@ def configure(
     try:
         ctx.obj = Settings(**{key: value for key, value in overrides.items() if value is not None})  # type: ignore[arg-type]
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()
-        )
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors())
         raise fail(f"invalid settings: {problems}") from None
 
 
@@ -112,9 +110,7 @@ def opened_store(settings: Settings, *, build: bool = True) -> Iterator[Store]:
 @app.command()
 def build(
     ctx: typer.Context,
-    force: Annotated[
-        bool, typer.Option("--force", help="Rebuild even if the store holds this build")
-    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if the store holds this build")] = False,
 ) -> None:
     """Build the ontology and regulation graphs into the store (done automatically on first use)."""
     with opened_store(ctx.obj, build=False) as store:
@@ -131,9 +127,7 @@ def build(
 @app.command()
 def serve(
     ctx: typer.Context,
-    host: Annotated[
-        str | None, typer.Option(help="Interface to bind [env OBLIGRAPH_HOST; 127.0.0.1]")
-    ] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to bind [env OBLIGRAPH_HOST; 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="Port [env OBLIGRAPH_PORT; 8000]")] = None,
 ) -> None:
     """Serve the API (SPARQL 1.1 endpoint at /sparql)."""
@@ -151,12 +145,8 @@ def serve(
 @app.command()
 def sparql(
     ctx: typer.Context,
-    query: Annotated[
-        str, typer.Argument(help="A SPARQL query; '-' reads it from standard input, @FILE from a file")
-    ],
-    output: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Output format")
-    ] = OutputFormat.table,
+    query: Annotated[str, typer.Argument(help="A SPARQL query; '-' reads it from standard input, @FILE from a file")],
+    output: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format")] = OutputFormat.table,
 ) -> None:
     """Run a SPARQL query against the local store and print the answer."""
     text = _read_query(query)

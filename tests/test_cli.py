@@ -17,14 +17,11 @@ from tests.support.oxigraph_server import free_port
 
 OBLIGRAPH = str(Path(sys.executable).parent / "obligraph")
 COUNT_OBLIGATIONS = (
-    "PREFIX og: <https://w3id.org/obligraph/ontology#> "
-    "SELECT (COUNT(DISTINCT ?o) AS ?n) WHERE { ?o a og:Obligation }"
+    "PREFIX og: <https://w3id.org/obligraph/ontology#> SELECT (COUNT(DISTINCT ?o) AS ?n) WHERE { ?o a og:Obligation }"
 )
 
 
-def run(
-    *args: str, data_dir: Path | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
+def run(*args: str, data_dir: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     command = [OBLIGRAPH, *(["--data-dir", str(data_dir)] if data_dir else []), *args]
     env = {key: value for key, value in os.environ.items() if not key.startswith("OBLIGRAPH_")}
     return subprocess.run(command, capture_output=True, text=True, input=stdin, env=env, timeout=180)

@@ -52,15 +52,9 @@ def test_calendar_days_and_unstated_counting_are_calendar_days() -> None:
 
 def test_hours_end_on_the_last_day_they_can_reach() -> None:
     discovery = date(2025, 3, 7)
-    assert due_date(_timing(amount=24, unit="hour", counting=None, anchor="discovery"), discovery) == date(
-        2025, 3, 8
-    )
-    assert due_date(_timing(amount=1, unit="hour", counting=None, anchor="discovery"), discovery) == date(
-        2025, 3, 8
-    )
-    assert due_date(_timing(amount=72, unit="hour", counting=None, anchor="discovery"), discovery) == date(
-        2025, 3, 10
-    )
+    assert due_date(_timing(amount=24, unit="hour", counting=None, anchor="discovery"), discovery) == date(2025, 3, 8)
+    assert due_date(_timing(amount=1, unit="hour", counting=None, anchor="discovery"), discovery) == date(2025, 3, 8)
+    assert due_date(_timing(amount=72, unit="hour", counting=None, anchor="discovery"), discovery) == date(2025, 3, 10)
 
 
 def test_before_anchors_are_due_on_the_anchor_day() -> None:

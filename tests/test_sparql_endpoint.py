@@ -88,10 +88,7 @@ def wrapper(url: str, query: str, fmt: str, method: str | None = None) -> Any:
 def test_get_select_as_json_round_trips_the_chinese_title(endpoint: str) -> None:
     result = wrapper(endpoint, LABELS, JSON)
     assert result["head"]["vars"] == ["s", "label"]
-    labels = {
-        (b["s"]["value"], b["label"]["value"], b["label"].get("xml:lang"))
-        for b in result["results"]["bindings"]
-    }
+    labels = {(b["s"]["value"], b["label"]["value"], b["label"].get("xml:lang")) for b in result["results"]["bindings"]}
     assert labels == {
         (GENAI, TITLE_ZH, "zh"),
         (GENAI, "Interim Measures for Generative AI Services", "en"),
@@ -135,9 +132,7 @@ def test_ask(endpoint: str, fmt: str) -> None:
         assert no.getElementsByTagName("boolean")[0].firstChild.data == "false"
 
 
-CONSTRUCT = (
-    PREFIXES + "CONSTRUCT { ?a ex:inInstrument ?i ; rdfs:label ?l } WHERE { ?a ex:partOf ?i ; rdfs:label ?l }"
-)
+CONSTRUCT = PREFIXES + "CONSTRUCT { ?a ex:inInstrument ?i ; rdfs:label ?l } WHERE { ?a ex:partOf ?i ; rdfs:label ?l }"
 EXPECTED_TRIPLES = {
     ox.Triple(ox.NamedNode(A17), ox.NamedNode(f"{EX}inInstrument"), ox.NamedNode(GENAI)),
     ox.Triple(ox.NamedNode(A24), ox.NamedNode(f"{EX}inInstrument"), ox.NamedNode(GENAI)),
@@ -155,9 +150,7 @@ def test_construct_as_ntriples(endpoint: str) -> None:
     response = httpx.get(endpoint, params={"query": CONSTRUCT}, headers={"Accept": "application/n-triples"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/n-triples")
-    assert {
-        quad.triple for quad in ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES)
-    } == EXPECTED_TRIPLES
+    assert {quad.triple for quad in ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES)} == EXPECTED_TRIPLES
 
 
 def test_describe_defaults_to_turtle(endpoint: str) -> None:
@@ -248,9 +241,7 @@ def test_sparql_json_encodes_every_kind_of_term() -> None:
     reparsed = ox.parse_query_results(ours, format=ox.QueryResultsFormat.JSON)
     assert isinstance(reparsed, ox.QuerySolutions)
     row = next(iter(reparsed))
-    assert row["t"] == ox.Triple(
-        ox.NamedNode("urn:a"), ox.NamedNode("urn:b"), ox.Literal("中", language="zh")
-    )
+    assert row["t"] == ox.Triple(ox.NamedNode("urn:a"), ox.NamedNode("urn:b"), ox.Literal("中", language="zh"))
     assert row["d"] == ox.Literal("1.5", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal"))
     assert isinstance(row["b"], ox.BlankNode) and row["unbound"] is None
 
@@ -342,9 +333,7 @@ def test_update_with_the_token_is_seen_by_later_queries(writable: tuple[str, Sto
 
 def test_malformed_update_with_the_token_is_400(writable: tuple[str, Store]) -> None:
     url, _ = writable
-    response = httpx.post(
-        url, data={"update": "INSERT DATA { <urn:a> }"}, headers={"Authorization": f"Bearer {TOKEN}"}
-    )
+    response = httpx.post(url, data={"update": "INSERT DATA { <urn:a> }"}, headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 400
     assert response.text.startswith("malformed update: error at")
 

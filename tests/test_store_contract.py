@@ -134,8 +134,6 @@ def test_unusable_data_directory_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_unreachable_remote_store_is_a_clear_error() -> None:
-    store = open_store(
-        "remote", remote=RemoteEndpoints.for_base_url("http://127.0.0.1:1"), remote_timeout_s=2
-    )
+    store = open_store("remote", remote=RemoteEndpoints.for_base_url("http://127.0.0.1:1"), remote_timeout_s=2)
     with pytest.raises(StoreError, match="did not answer"):
         store.ask("ASK {}")

@@ -50,9 +50,7 @@ def running_oxigraph(location: Path, *, timeout_s: float = 15.0) -> Iterator[str
         deadline = time.monotonic() + timeout_s
         while True:
             if process.poll() is not None:
-                raise RuntimeError(
-                    f"oxigraph exited: {process.stderr.read().decode() if process.stderr else ''}"
-                )
+                raise RuntimeError(f"oxigraph exited: {process.stderr.read().decode() if process.stderr else ''}")
             try:
                 httpx.get(f"{base_url}/query", params={"query": "ASK {}"}, timeout=1.0)
                 break

@@ -1,0 +1,185 @@
+"""From untrusted bytes to an ``Event`` or one ``EventRejected``: the first step of every ingestion path.
+
+The Kafka worker calls ``parse_event`` per message, ``POST /events`` calls it (or ``parse_batch`` for
+``application/cloudevents-batch+json``), and ``obligraph ingest`` calls ``iter_json_lines``. Input is
+hostile until proven otherwise: size and nesting are bounded before validation, the text must be UTF-8 JSON
+without NaN or Infinity, and nothing but ``EventRejected`` leaves for a bad event.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Final
+
+from pydantic import ValidationError
+
+from kg.events.envelope import Event
+from kg.events.errors import EventRejected, describe, json_pointer, rejection_from
+
+MAX_EVENT_BYTES: Final = 1 << 20
+MAX_BATCH_BYTES: Final = 16 << 20
+MAX_DEPTH: Final = 32  # the event object is depth 1, its data depth 2, a list in the data depth 3
+
+RawEvent = bytes | bytearray | str | Mapping[str, object]
+
+
+def parse_event(raw: RawEvent) -> Event:
+    """One event from JSON text (bytes must be UTF-8) or from an already decoded JSON object."""
+    if isinstance(raw, Mapping):
+        value: object = raw
+    elif isinstance(raw, bytes | bytearray | str):
+        value = _load_json(raw, MAX_EVENT_BYTES)
+    else:
+        raise EventRejected(f"expected JSON text or a JSON object, got {describe(raw)}")
+    return _event_from(value)
+
+
+def parse_batch(raw: bytes | bytearray | str) -> list[Event | EventRejected]:
+    """A CloudEvents JSON batch (a JSON array of events): one result per element, in order.
+
+    The whole body is rejected (raised) only when it is not a JSON array; a bad element is returned as
+    its ``EventRejected`` (with the element as ``payload``) beside its good neighbours.
+    """
+    value = _load_json(raw, MAX_BATCH_BYTES)
+    if not isinstance(value, list):
+        raise EventRejected(f"a batch must be a JSON array of events, got {describe(value)}")
+    results: list[Event | EventRejected] = []
+    for element in value:
+        try:
+            results.append(_event_from(element))
+        except EventRejected as rejected:
+            results.append(rejected.with_payload(_as_text(element)))
+    return results
+
+
+def _as_text(element: object) -> str | None:
+    try:
+        return json.dumps(element, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return None
+
+
+def iter_json_lines(stream: Iterable[bytes] | Iterable[str]) -> Iterator[tuple[int, Event | EventRejected]]:
+    """Events of a JSON Lines stream with their 1-based line numbers; blank lines are skipped.
+
+    Given a file (anything with ``readline``), a line is never read whole past the size limit, so one
+    enormous line costs bounded memory and is reported as too large.
+    """
+    for number, line in enumerate(_bounded_lines(stream), start=1):
+        if line is None:
+            yield number, EventRejected(f"line is larger than {MAX_EVENT_BYTES} bytes")
+            continue
+        if not line.strip():
+            continue
+        try:
+            yield number, parse_event(_without_newline(line))
+        except EventRejected as rejected:
+            yield number, rejected.with_payload(_without_newline(line))
+
+
+def _without_newline(line: bytes | str) -> bytes | str:
+    return line.rstrip(b"\r\n") if isinstance(line, bytes) else line.rstrip("\r\n")
+
+
+def _bounded_lines(stream: Iterable[bytes] | Iterable[str]) -> Iterator[bytes | str | None]:
+    """Lines of ``stream``; None stands for a line over the size limit (whose rest is skipped)."""
+    readline = getattr(stream, "readline", None)
+    if readline is None:
+        yield from stream
+        return
+    limit = MAX_EVENT_BYTES + 2  # room for "\r\n"
+    while line := readline(limit):
+        if len(line) < limit or line.endswith(b"\n" if isinstance(line, bytes) else "\n"):
+            yield line
+            continue
+        while (rest := readline(limit)) and not rest.endswith(b"\n" if isinstance(rest, bytes) else "\n"):
+            pass
+        yield None
+
+
+def _event_from(value: object) -> Event:
+    if not isinstance(value, Mapping):
+        raise EventRejected(f"an event must be a JSON object, got {describe(value)}")
+    _check_json_value(value)
+    try:
+        return Event.model_validate(dict(value))
+    except ValidationError as error:
+        raise rejection_from(error) from None
+
+
+class _NotJsonError(ValueError):
+    pass
+
+
+def _no_constants(name: str) -> object:
+    raise _NotJsonError(f"{name} is not a JSON number")
+
+
+def _load_json(raw: bytes | bytearray | str, limit: int) -> object:
+    if len(raw) > limit or (isinstance(raw, str) and len(raw.encode("utf-8", "surrogatepass")) > limit):
+        raise EventRejected(f"body is larger than {limit} bytes")
+    if isinstance(raw, str):
+        text = raw
+    else:
+        try:
+            text = bytes(raw).decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            reason = f"not valid JSON: not UTF-8 text (bad byte at position {error.start})"
+            raise EventRejected(reason) from None
+    try:
+        return json.loads(text, parse_constant=_no_constants)
+    except json.JSONDecodeError as error:
+        reason = f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        raise EventRejected(reason) from None
+    except _NotJsonError as error:
+        raise EventRejected(f"not valid JSON: {error}") from None
+    except ValueError:  # int() refuses numbers of more than 4300 digits
+        raise EventRejected("not valid JSON: a number has too many digits") from None
+    except RecursionError:
+        raise EventRejected(f"JSON is nested deeper than {MAX_DEPTH} levels") from None
+
+
+def _check_json_value(root: Mapping[str, object]) -> None:
+    """Nesting depth, JSON types only (a Mapping may come from Python), finite numbers, encodable strings."""
+    stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(root, 1, ())]
+    while stack:
+        value, depth, path = stack.pop()
+        if depth > MAX_DEPTH:
+            raise EventRejected(f"JSON is nested deeper than {MAX_DEPTH} levels", json_pointer(path))
+        items: Iterable[tuple[str | int, object]]
+        if isinstance(value, Mapping):
+            for key in value:
+                if not isinstance(key, str) or not _encodable(key):
+                    reason = f"object keys must be UTF-8 strings, got {describe(key)}"
+                    raise EventRejected(reason, json_pointer(path))
+            items = value.items()
+        else:
+            items = enumerate(value)
+        for key, item in items:
+            if isinstance(item, Mapping | list | tuple):
+                stack.append((item, depth + 1, (*path, key)))
+            elif problem := _scalar_problem(item):
+                raise EventRejected(problem, json_pointer((*path, key)))
+
+
+def _scalar_problem(value: object) -> str | None:
+    if value is None or isinstance(value, bool | int):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"number out of range: {value}"
+    if isinstance(value, str):
+        return None if _encodable(value) else "string holds a lone UTF-16 surrogate, not encodable as UTF-8"
+    return f"not a JSON value: {describe(value)}"
+
+
+def _encodable(text: str) -> bool:
+    """False for lone surrogates (``"\\ud800"``), which no UTF-8 consumer downstream could store."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

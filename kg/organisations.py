@@ -1,0 +1,523 @@
+"""Applying organisation events to the graph (the data model is ``docs/organisation-graph.md``).
+
+A batch of events becomes ONE SPARQL update, so it is applied whole or not at all; the record of each applied
+event is part of the same update, which is what makes a repeat of ``(source, id)`` a no-op. An event about an
+organisation, system or transfer the graph does not know is rejected with a reason and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Final, Literal
+from zoneinfo import ZoneInfo
+
+from rdflib import Literal as Lit
+from rdflib import URIRef
+from rdflib.term import Node
+
+from kg import iris, vocabulary
+from kg.due_dates import (
+    OFFICER_THRESHOLD,
+    Clock,
+    clocks_renewed_by,
+    clocks_started_by,
+    first_due,
+    renewed_due,
+)
+from kg.events import Event, EventRejected
+from kg.events import payloads as p
+from kg.iris import Graphs
+from kg.store import Store
+from ontology.namespaces import OG, RDF, RDFS, XSD
+
+CHINA: Final = ZoneInfo("Asia/Shanghai")
+ORGS: Final = f"<{Graphs.ORGANISATIONS}>"
+EVENTS: Final = f"<{Graphs.EVENTS}>"
+META: Final = f"<{Graphs.META}>"
+
+
+def as_of_date(moment: datetime) -> date:
+    """The day a moment falls on in China: deadlines and validation are counted in China's days."""
+    return moment.astimezone(CHINA).date()
+
+
+def n3(term: Node) -> str:
+    return term.n3()
+
+
+def lit(value: object) -> str:
+    if isinstance(value, date):
+        return Lit(value.isoformat(), datatype=XSD.date).n3()
+    return Lit(value).n3()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one event: applied, a duplicate of an applied one, or rejected with a reason."""
+
+    event: Event
+    status: Literal["applied", "duplicate", "rejected"]
+    reason: str | None = None
+
+
+@dataclass
+class _Known:
+    """What the store holds, plus what earlier events of the same batch created."""
+
+    events: set[URIRef] = field(default_factory=set)
+    nodes: set[URIRef] = field(default_factory=set)
+
+
+def event_iri(event: Event) -> URIRef:
+    return iris.event(event.source, event.id)
+
+
+class EventApplier:
+    """Turns validated events into graph changes, one transaction per batch."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def apply(self, events: Sequence[Event], *, also: Iterable[str] = ()) -> list[Outcome]:
+        """Apply a batch; ``also`` are further update operations committed in the same transaction."""
+        known = self._known(events)
+        operations: list[str] = []
+        outcomes: list[Outcome] = []
+        for event in events:
+            record = event_iri(event)
+            if record in known.events:
+                outcomes.append(Outcome(event, "duplicate"))
+                continue
+            try:
+                changes = _changes_for(event, known)
+            except EventRejected as rejected:
+                outcomes.append(Outcome(event, "rejected", rejected.reason))
+                continue
+            operations.extend(changes)
+            operations.append(_event_record(event, record))
+            operations.extend(pending_mark(iris.organisation(event.subject), record))
+            known.events.add(record)
+            outcomes.append(Outcome(event, "applied"))
+        operations.extend(also)
+        if operations:
+            self.store.update(" ;\n".join(operations))
+        return outcomes
+
+    def _known(self, events: Sequence[Event]) -> _Known:
+        candidates: set[URIRef] = set()
+        for event in events:
+            candidates.add(event_iri(event))
+            candidates.add(iris.organisation(event.subject))
+            if event.system_id:
+                candidates.add(iris.ai_system(event.subject, event.system_id))
+            if event.transfer_id:
+                candidates.add(iris.transfer(event.subject, event.transfer_id))
+        if not candidates:
+            return _Known()
+        values = " ".join(n3(c) for c in candidates)
+        rows = self.store.select(
+            f"SELECT ?x ?type WHERE {{ VALUES ?x {{ {values} }} ?x a ?type "
+            f"FILTER(?type IN ({n3(OG.OrganisationEvent)}, {n3(OG.Organisation)}, "
+            f"{n3(OG.AISystem)}, {n3(OG.DataTransfer)})) }}"
+        )
+        known = _Known()
+        for row in rows:
+            node = URIRef(row["x"].value)  # type: ignore[union-attr]
+            if row["type"].value == str(OG.OrganisationEvent):  # type: ignore[union-attr]
+                known.events.add(node)
+            else:
+                known.nodes.add(node)
+        return known
+
+
+def clear_pending_mark(org: URIRef) -> str:
+    return f"DELETE WHERE {{ GRAPH {META} {{ {n3(org)} {n3(OG.awaitsValidation)} ?event }} }}"
+
+
+def pending_mark(org: URIRef, record: URIRef) -> list[str]:
+    """Marks an organisation as awaiting validation, in the same transaction as the event that changed it."""
+    return [
+        clear_pending_mark(org),
+        f"INSERT DATA {{ GRAPH {META} {{ {n3(org)} {n3(OG.awaitsValidation)} {n3(record)} }} }}",
+    ]
+
+
+def _event_record(event: Event, record: URIRef) -> str:
+    now = datetime.now(UTC).isoformat()
+    return (
+        f"INSERT DATA {{ GRAPH {EVENTS} {{ {n3(record)} a {n3(OG.OrganisationEvent)} ; "
+        f"{n3(OG.eventId)} {lit(event.id)} ; {n3(OG.eventSource)} {lit(event.source)} ; "
+        f"{n3(OG.eventType)} {lit(event.type)} ; "
+        f"{n3(OG.eventTime)} {Lit(event.time.isoformat(), datatype=XSD.dateTime).n3()} ; "
+        f"{n3(OG.concernsOrganisation)} {n3(iris.organisation(event.subject))} ; "
+        f"{n3(OG.appliedAt)} {Lit(now, datatype=XSD.dateTime).n3()} }} }}"
+    )
+
+
+# --- building blocks -------------------------------------------------------------------------------------
+
+
+def _insert(triples: Iterable[tuple[Node, Node, str]]) -> str:
+    body = " ".join(f"{n3(s)} {n3(pr)} {o} ." for s, pr, o in triples)
+    return f"INSERT DATA {{ GRAPH {ORGS} {{ {body} }} }}"
+
+
+def _delete_values(subject: URIRef, predicates: Iterable[URIRef]) -> str:
+    listed = ", ".join(n3(pr) for pr in predicates)
+    return (
+        f"DELETE {{ GRAPH {ORGS} {{ {n3(subject)} ?p ?o }} }} "
+        f"WHERE {{ GRAPH {ORGS} {{ {n3(subject)} ?p ?o FILTER(?p IN ({listed})) }} }}"
+    )
+
+
+def _insert_unless(subject: URIRef, predicate: URIRef, value: str) -> str:
+    """Set a value only if none is there: 'first became true on' dates keep the first day."""
+    return (
+        f"INSERT {{ GRAPH {ORGS} {{ {n3(subject)} {n3(predicate)} {value} }} }} "
+        f"WHERE {{ FILTER NOT EXISTS {{ GRAPH {ORGS} {{ {n3(subject)} {n3(predicate)} ?any }} }} }}"
+    )
+
+
+def _start_clock(owner: URIRef, clock: Clock, start: date, *, only_if_new: bool) -> list[str]:
+    node = iris.due_date(owner, clock.obligation, clock.anchor)
+    due = lit(first_due(clock, start))
+    triples = (
+        f"{n3(owner)} {n3(OG.hasDueDate)} {n3(node)} . {n3(node)} a {n3(OG.DueDate)} ; "
+        f"{n3(OG.isDueFor)} {n3(iris.obligation(clock.obligation))} ; "
+        f"{n3(OG.isRelativeTo)} {n3(vocabulary.anchor(clock.anchor))} ; {n3(OG.dueOn)} {due} ."
+    )
+    if not only_if_new:
+        return [_stop_clock(owner, clock), f"INSERT DATA {{ GRAPH {ORGS} {{ {triples} }} }}"]
+    return [
+        f"INSERT {{ GRAPH {ORGS} {{ {triples} }} }} "
+        f"WHERE {{ FILTER NOT EXISTS {{ GRAPH {ORGS} {{ {n3(node)} {n3(OG.dueOn)} ?any }} }} }}"
+    ]
+
+
+def _stop_clock(owner: URIRef, clock: Clock) -> str:
+    node = iris.due_date(owner, clock.obligation, clock.anchor)
+    return f"DELETE WHERE {{ GRAPH {ORGS} {{ {n3(owner)} {n3(OG.hasDueDate)} {n3(node)} . {n3(node)} ?p ?o }} }}"
+
+
+def _renew_clock(owner: URIRef, clock: Clock, done_on: date) -> str:
+    """Move a periodic clock forward (never back) after the duty was done again."""
+    node = iris.due_date(owner, clock.obligation, clock.anchor)
+    due = lit(renewed_due(clock, done_on))
+    return (
+        f"DELETE {{ GRAPH {ORGS} {{ {n3(node)} {n3(OG.dueOn)} ?old }} }} "
+        f"INSERT {{ GRAPH {ORGS} {{ {n3(node)} {n3(OG.dueOn)} {due} }} }} "
+        f"WHERE {{ GRAPH {ORGS} {{ {n3(node)} {n3(OG.dueOn)} ?old FILTER(?old < {due}) }} }}"
+    )
+
+
+# --- profile fields --------------------------------------------------------------------------------------
+
+_ORG_FIELDS: Final[dict[str, tuple[URIRef, ...]]] = {
+    "name": (RDFS.label,),
+    "jurisdiction": (OG.hasJurisdiction, OG.jurisdictionCode),
+    "sectors": (OG.hasSector,),
+    "cii_operator": (OG.isCIIOperator,),
+    "important_data_processor": (OG.isImportantDataProcessor,),
+    "personal_information_subjects": (OG.personalInformationSubjects,),
+}
+_SYSTEM_FIELDS: Final[dict[str, tuple[URIRef, Callable[[Any], list[str]]]]] = {
+    "name": (RDFS.label, lambda v: [lit(v)]),
+    "capabilities": (OG.hasCapability, lambda v: [n3(vocabulary.capability(code)) for code in v]),
+    "launched_on": (OG.launchedOn, lambda v: [lit(v)]),
+    "public_facing": (OG.isPublicFacing, lambda v: [lit(v)]),
+    "public_opinion_attributes": (OG.hasPublicOpinionAttributes, lambda v: [lit(v)]),
+    "sectors": (OG.hasSector, lambda v: [n3(vocabulary.sector(code)) for code in v]),
+    "monthly_active_users": (OG.monthlyActiveUsers, lambda v: [lit(v)]),
+    "processes_personal_information": (OG.processesPersonalInformation, lambda v: [lit(v)]),
+    "large_scale": (OG.isLargeScale, lambda v: [lit(v)]),
+}
+
+
+def _org_field_triples(org: URIRef, name: str, value: Any) -> list[tuple[Node, Node, str]]:
+    if value is None:
+        return []
+    if name == "jurisdiction":
+        return [
+            (org, OG.hasJurisdiction, n3(vocabulary.jurisdiction(value))),
+            (org, OG.jurisdictionCode, lit(value)),
+        ]
+    if name == "sectors":
+        return [(org, OG.hasSector, n3(vocabulary.sector(code))) for code in value]
+    return [(org, _ORG_FIELDS[name][0], lit(value))]
+
+
+def _org_conditions(org: URIRef, fields: dict[str, Any], day: date) -> list[str]:
+    """Dates a condition first became true, and the clocks they start; cleared when it becomes false."""
+    operations: list[str] = []
+    if "important_data_processor" in fields:
+        clocks = clocks_started_by("important-data-processor")
+        if fields["important_data_processor"]:
+            operations.append(_insert_unless(org, OG.importantDataProcessorSince, lit(day)))
+            operations += [op for clock in clocks for op in _start_clock(org, clock, day, only_if_new=True)]
+        else:
+            operations.append(_delete_values(org, (OG.importantDataProcessorSince,)))
+            operations += [_stop_clock(org, clock) for clock in clocks]
+    if "personal_information_subjects" in fields:
+        clocks = clocks_started_by("officer-threshold")
+        count = fields["personal_information_subjects"]
+        if count is not None and count >= OFFICER_THRESHOLD:
+            operations.append(_insert_unless(org, OG.officerThresholdReachedOn, lit(day)))
+            operations += [op for clock in clocks for op in _start_clock(org, clock, day, only_if_new=True)]
+        else:
+            operations.append(_delete_values(org, (OG.officerThresholdReachedOn,)))
+            operations += [_stop_clock(org, clock) for clock in clocks]
+    return operations
+
+
+def _system_launch_clocks(system: URIRef, launched_on: date) -> list[str]:
+    return [
+        op
+        for clock in clocks_started_by("launch")
+        for op in _start_clock(system, clock, launched_on, only_if_new=False)
+    ]
+
+
+# --- one function per event type -------------------------------------------------------------------------
+
+
+def _require(known: _Known, node: URIRef, what: str) -> None:
+    if node not in known.nodes:
+        raise EventRejected(what)
+
+
+def _organisation_registered(event: Event, data: p.OrganisationRegistered, known: _Known) -> list[str]:
+    org = iris.organisation(event.subject)
+    day = as_of_date(event.time)
+    profile = {name: getattr(data, name) for name in _ORG_FIELDS}
+    predicates = [pr for preds in _ORG_FIELDS.values() for pr in preds]
+    triples: list[tuple[Node, Node, str]] = [
+        (org, RDF.type, n3(OG.Organisation)),
+        (org, OG.identifier, lit(event.subject)),
+    ]
+    for name, value in profile.items():
+        triples += _org_field_triples(org, name, value)
+    known.nodes.add(org)
+    return [
+        _delete_values(org, predicates),
+        _insert(triples),
+        _insert_unless(org, OG.registeredOn, lit(day)),
+        *_org_conditions(org, profile, day),
+    ]
+
+
+def _organisation_updated(event: Event, data: p.OrganisationUpdated, known: _Known) -> list[str]:
+    org = iris.organisation(event.subject)
+    _require(known, org, f"unknown organisation {event.subject!r}: send organisation.registered first")
+    changes = data.changes()
+    predicates = [pr for name in changes for pr in _ORG_FIELDS[name]]
+    triples = [t for name, value in changes.items() for t in _org_field_triples(org, name, value)]
+    return [
+        _delete_values(org, predicates),
+        *([_insert(triples)] if triples else []),
+        *_org_conditions(org, changes, as_of_date(event.time)),
+    ]
+
+
+def _system_node(event: Event, known: _Known, *, must_exist: bool = True) -> tuple[URIRef, URIRef]:
+    org = iris.organisation(event.subject)
+    _require(known, org, f"unknown organisation {event.subject!r}: send organisation.registered first")
+    system_id = event.system_id
+    assert system_id is not None
+    system = iris.ai_system(event.subject, system_id)
+    if must_exist:
+        _require(known, system, f"organisation {event.subject!r} has no AI system {system_id!r}")
+    return org, system
+
+
+def _system_field_triples(system: URIRef, name: str, value: Any) -> list[tuple[Node, Node, str]]:
+    if value is None:
+        return []
+    predicate, write = _SYSTEM_FIELDS[name]
+    return [(system, predicate, term) for term in write(value)]
+
+
+def _aisystem_deployed(event: Event, data: p.AISystemDeployed, known: _Known) -> list[str]:
+    org, system = _system_node(event, known, must_exist=False)
+    triples: list[tuple[Node, Node, str]] = [
+        (system, RDF.type, n3(OG.AISystem)),
+        (system, OG.identifier, lit(data.system_id)),
+        (system, OG.isAISystemOf, n3(org)),
+        (org, OG.hasAISystem, n3(system)),
+    ]
+    for name in _SYSTEM_FIELDS:
+        triples += _system_field_triples(system, name, getattr(data, name))
+    known.nodes.add(system)
+    own = [pr for pr, _ in _SYSTEM_FIELDS.values()] + [OG.retiredOn]
+    return [_delete_values(system, own), _insert(triples), *_system_launch_clocks(system, data.launched_on)]
+
+
+def _aisystem_updated(event: Event, data: p.AISystemUpdated, known: _Known) -> list[str]:
+    _, system = _system_node(event, known)
+    changes = data.changes()
+    triples = [t for name, value in changes.items() for t in _system_field_triples(system, name, value)]
+    operations = [_delete_values(system, [_SYSTEM_FIELDS[name][0] for name in changes])]
+    if triples:
+        operations.append(_insert(triples))
+    if changes.get("launched_on") is not None:
+        operations += _system_launch_clocks(system, changes["launched_on"])
+    return operations
+
+
+def _aisystem_retired(event: Event, data: p.AISystemRetired, known: _Known) -> list[str]:
+    _, system = _system_node(event, known)
+    return [_delete_values(system, (OG.retiredOn,)), _insert([(system, OG.retiredOn, lit(data.retired_on))])]
+
+
+def _evidence(event: Event, kind: URIRef, evidence_kind: str) -> tuple[URIRef, URIRef, list[tuple[Node, Node, str]]]:
+    org = iris.organisation(event.subject)
+    node = iris.evidence(event.subject, event.source, event.id)
+    triples: list[tuple[Node, Node, str]] = [
+        (org, OG.hasEvidence, n3(node)),
+        (node, RDF.type, n3(kind)),
+        (node, OG.hasEvidenceKind, n3(vocabulary.evidence_kind(evidence_kind))),
+    ]
+    return org, node, triples
+
+
+def _filing_completed(event: Event, data: p.FilingCompleted, known: _Known) -> list[str]:
+    _, system = _system_node(event, known)
+    _, node, triples = _evidence(event, OG.Filing, data.kind)
+    triples += [
+        (node, OG.concernsSystem, n3(system)),
+        (node, OG.filingNumber, lit(data.filing_number)),
+        (node, OG.isFiledWith, n3(iris.authority(data.authority))),
+        (node, OG.filedOn, lit(data.filed_on)),
+    ]
+    return [_insert(triples)]
+
+
+def _assessment_completed(event: Event, data: p.AssessmentCompleted, known: _Known) -> list[str]:
+    org = iris.organisation(event.subject)
+    _require(known, org, f"unknown organisation {event.subject!r}: send organisation.registered first")
+    _, node, triples = _evidence(event, OG.Assessment, data.kind)
+    triples += [
+        (node, OG.completedOn, lit(data.completed_on)),
+        (node, OG.hasOutcome, n3(vocabulary.outcome(data.outcome))),
+    ]
+    owner = org
+    if data.system_id is not None:
+        _, system = _system_node(event, known)
+        triples.append((node, OG.concernsSystem, n3(system)))
+        owner = system
+    if data.transfer_id is not None:
+        transfer = iris.transfer(event.subject, data.transfer_id)
+        _require(known, transfer, f"organisation {event.subject!r} has no transfer {data.transfer_id!r}")
+        triples.append((node, OG.concernsTransfer, n3(transfer)))
+    if data.assessor is not None:
+        triples.append((node, OG.assessor, lit(data.assessor)))
+    operations = [_insert(triples)]
+    if data.outcome != "failed":
+        scope = "system" if owner != org else "organisation"
+        operations += [
+            _renew_clock(owner, clock, data.completed_on)
+            for clock in clocks_renewed_by(data.kind)
+            if clock.scope == scope
+        ]
+    return operations
+
+
+def _disclosure_published(event: Event, data: p.DisclosurePublished, known: _Known) -> list[str]:
+    _, system = _system_node(event, known)
+    _, node, triples = _evidence(event, OG.Disclosure, data.kind)
+    triples += [(node, OG.concernsSystem, n3(system)), (node, OG.publishedOn, lit(data.published_on))]
+    if data.url is not None:
+        triples.append((node, OG.url, Lit(str(data.url), datatype=XSD.anyURI).n3()))
+    renewals = [_renew_clock(system, clock, data.published_on) for clock in clocks_renewed_by(data.kind)]
+    return [_insert(triples), *renewals]
+
+
+def _control_node(
+    event: Event, data: p.ControlImplemented | p.ControlWithdrawn, known: _Known
+) -> tuple[URIRef, list[tuple[Node, Node, str]]]:
+    org = iris.organisation(event.subject)
+    _require(known, org, f"unknown organisation {event.subject!r}: send organisation.registered first")
+    node = iris.control(event.subject, data.kind, data.system_id)
+    triples: list[tuple[Node, Node, str]] = [
+        (org, OG.hasEvidence, n3(node)),
+        (node, RDF.type, n3(OG.Control)),
+        (node, OG.hasEvidenceKind, n3(vocabulary.evidence_kind(data.kind))),
+    ]
+    if data.system_id is not None:
+        _, system = _system_node(event, known)
+        triples.append((node, OG.concernsSystem, n3(system)))
+    return node, triples
+
+
+def _control_implemented(event: Event, data: p.ControlImplemented, known: _Known) -> list[str]:
+    node, triples = _control_node(event, data, known)
+    triples.append((node, OG.since, lit(data.since)))
+    return [_delete_values(node, (OG.since, OG.withdrawnOn)), _insert(triples)]
+
+
+def _control_withdrawn(event: Event, data: p.ControlWithdrawn, known: _Known) -> list[str]:
+    node, triples = _control_node(event, data, known)
+    triples.append((node, OG.withdrawnOn, lit(data.since)))
+    return [_delete_values(node, (OG.withdrawnOn,)), _insert(triples)]
+
+
+_TRANSFER_FIELDS: Final = (
+    OG.destinationCountry,
+    OG.startedOn,
+    OG.endedOn,
+    OG.personalInformationSubjects,
+    OG.containsImportantData,
+    OG.hasTransferMechanism,
+)
+
+
+def _transfer_started(event: Event, data: p.TransferStarted, known: _Known) -> list[str]:
+    org = iris.organisation(event.subject)
+    _require(known, org, f"unknown organisation {event.subject!r}: send organisation.registered first")
+    transfer = iris.transfer(event.subject, data.transfer_id)
+    triples: list[tuple[Node, Node, str]] = [
+        (org, OG.hasTransfer, n3(transfer)),
+        (transfer, RDF.type, n3(OG.DataTransfer)),
+        (transfer, OG.identifier, lit(data.transfer_id)),
+        (transfer, OG.destinationCountry, lit(data.destination)),
+        (transfer, OG.startedOn, lit(data.started_on)),
+    ]
+    if data.personal_information_subjects is not None:
+        triples.append((transfer, OG.personalInformationSubjects, lit(data.personal_information_subjects)))
+    if data.important_data is not None:
+        triples.append((transfer, OG.containsImportantData, lit(data.important_data)))
+    if data.mechanism is not None:
+        triples.append((transfer, OG.hasTransferMechanism, n3(vocabulary.mechanism(data.mechanism))))
+    known.nodes.add(transfer)
+    return [_delete_values(transfer, _TRANSFER_FIELDS), _insert(triples)]
+
+
+def _transfer_ended(event: Event, data: p.TransferEnded, known: _Known) -> list[str]:
+    org = iris.organisation(event.subject)
+    _require(known, org, f"unknown organisation {event.subject!r}: send organisation.registered first")
+    transfer = iris.transfer(event.subject, data.transfer_id)
+    _require(known, transfer, f"organisation {event.subject!r} has no transfer {data.transfer_id!r}")
+    return [_delete_values(transfer, (OG.endedOn,)), _insert([(transfer, OG.endedOn, lit(data.ended_on))])]
+
+
+_HANDLERS: Final[dict[type, Callable[[Event, Any, _Known], list[str]]]] = {
+    p.OrganisationRegistered: _organisation_registered,
+    p.OrganisationUpdated: _organisation_updated,
+    p.AISystemDeployed: _aisystem_deployed,
+    p.AISystemUpdated: _aisystem_updated,
+    p.AISystemRetired: _aisystem_retired,
+    p.FilingCompleted: _filing_completed,
+    p.AssessmentCompleted: _assessment_completed,
+    p.DisclosurePublished: _disclosure_published,
+    p.ControlImplemented: _control_implemented,
+    p.ControlWithdrawn: _control_withdrawn,
+    p.TransferStarted: _transfer_started,
+    p.TransferEnded: _transfer_ended,
+}
+if set(_HANDLERS) != set(p.ALL_PAYLOADS):  # pragma: no cover - a new event type without a handler
+    raise RuntimeError("every event type needs a handler in kg.organisations")
+
+
+def _changes_for(event: Event, known: _Known) -> list[str]:
+    return _HANDLERS[type(event.data)](event, event.data, known)

@@ -1,0 +1,371 @@
+"""The vendored reference data (``kg/reference/``) as typed, frozen records.
+
+Everything the regulation graph says about the law comes from these files, so a bad record fails here, at
+load time, with the file and the record named, rather than as a missing triple later. The project reads
+only ``kg/reference/``, never the shared workspace it was copied from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+REFERENCE_DIR = Path(__file__).parent / "reference"
+
+Confidence = Literal["high", "medium", "low"]
+DeonticType = Literal["obligation", "prohibition", "permission"]
+NonEmpty = Annotated[tuple[str, ...], Field(min_length=1)]
+
+
+class ReferenceDataError(ValueError):
+    """A reference file or record is broken; the message names the file and the record."""
+
+    def __init__(self, file: str, record: str | None, problem: str) -> None:
+        where = f"{file}, record {record!r}" if record else file
+        super().__init__(f"{where}: {problem}")
+        self.file = file
+        self.record = record
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Amendment(_Record):
+    date_adopted: str
+    body: str
+    effective_date: str | None = None
+    summary: str
+    confidence: Confidence
+    sources: NonEmpty
+
+
+class Instrument(_Record):
+    id: str
+    name_en: str
+    name_zh: str | None
+    short_name: str
+    catalogue_role: str
+    instrument_type: str
+    issuing_body: NonEmpty
+    drafting_body: tuple[str, ...] = ()
+    document_number: str | None
+    adopted_date: str | None
+    promulgation_date: str | None
+    effective_date: str | None
+    amendments: tuple[Amendment, ...] = ()
+    status: str
+    binding_force: str
+    jurisdiction_level: str
+    jurisdiction: str
+    official_urls: tuple[str, ...]
+    notes: str
+    confidence: str  # free text: one record says "medium (plan inclusion) / low (first-reading date)"
+    sources: NonEmpty
+    obligation_count: int
+
+
+class Obligation(_Record):
+    id: str
+    instrument: str
+    articles: str
+    deontic_type: DeonticType
+    binds: NonEmpty
+    trigger: str
+    action: str
+    deadline_or_periodicity: str
+    evidence: str
+    competent_bodies: NonEmpty
+    penalty: str
+    binding_force: str
+    lifecycle_stage: tuple[str, ...]
+    confidence: Confidence
+    sources: NonEmpty
+    notes: str | None = None
+
+
+class Authority(_Record):
+    """An enforcement body of ``bodies_actors_sectors.yaml``."""
+
+    id: str
+    name_en: str
+    name_zh: str
+    level: str
+    description: str
+    role_in_catalogue: str
+    confidence: Confidence
+    sources: tuple[str, ...] = ()
+
+
+class ActorType(_Record):
+    id: str
+    name_en: str
+    name_zh: str | None
+    definition: str
+    source_instrument: str | None
+    confidence: Confidence
+
+
+class Sector(_Record):
+    id: str
+    name_en: str
+    detail: str
+    seeds: tuple[str, ...]
+    instrument_links: tuple[str, ...]
+    notes: str
+
+
+class LifecycleStage(_Record):
+    id: str
+    name: str
+    seed_usage: str
+    examples_in_catalogue: tuple[str, ...]
+
+
+class Source(_Record):
+    """A row of a ``SOURCES.md`` table: key, what the source is, and what it was used for."""
+
+    key: str
+    section: str
+    description: str
+    used_for: str
+
+
+class Provision(_Record):
+    """One provision an obligation's ``articles`` text names (curated in ``articles.yaml``)."""
+
+    instrument: str
+    fragment: str
+    label_en: str
+    note: str | None = None
+    amended_number: int | None = None
+
+
+class ObligationProvisions(_Record):
+    obligation: str
+    title: str
+    provisions: tuple[Provision, ...]
+    unlinked_instruments: tuple[str, ...] = ()
+    note: str | None = None
+
+
+class DeadlineRule(_Record):
+    """A machine-readable deadline or periodicity (curated in ``deadlines.yaml``)."""
+
+    obligation: str
+    kind: Literal["deadline", "periodicity"]
+    amount: int | None
+    unit: Literal["day", "month", "year", "hour"] | None
+    counting: Literal["working-days", "calendar-days"] | None
+    anchor: str | None
+    text: str
+    note: str | None = None
+
+
+class ObligationCounts(_Record):
+    total: int
+    by_confidence: dict[str, int]
+    by_deontic_type: dict[str, int]
+    by_instrument: dict[str, int]
+
+
+class ReferenceData(_Record):
+    instruments: tuple[Instrument, ...]
+    obligations: tuple[Obligation, ...]
+    obligation_counts: ObligationCounts
+    authorities: tuple[Authority, ...]
+    actor_types: tuple[ActorType, ...]
+    sectors: tuple[Sector, ...]
+    lifecycle_stages: tuple[LifecycleStage, ...]
+    sources: tuple[Source, ...]
+    provisions: tuple[ObligationProvisions, ...]
+    deadlines: tuple[DeadlineRule, ...]
+
+    def instrument(self, instrument_id: str) -> Instrument:
+        return _by_id(self.instruments, instrument_id)
+
+    def obligation(self, obligation_id: str) -> Obligation:
+        return _by_id(self.obligations, obligation_id)
+
+    def provisions_of(self, obligation_id: str) -> ObligationProvisions:
+        return next(p for p in self.provisions if p.obligation == obligation_id)
+
+    def deadlines_of(self, obligation_id: str) -> tuple[DeadlineRule, ...]:
+        return tuple(d for d in self.deadlines if d.obligation == obligation_id)
+
+
+def _by_id(records: Iterable[Any], record_id: str) -> Any:
+    for record in records:
+        if record.id == record_id:
+            return record
+    raise KeyError(record_id)
+
+
+_M = TypeVar("_M", bound=_Record)
+
+
+def _parse(model: type[_M], rows: Any, file: str, key: str = "id") -> tuple[_M, ...]:
+    if not isinstance(rows, list):
+        raise ReferenceDataError(file, None, f"expected a list of records, got {type(rows).__name__}")
+    parsed = []
+    for index, row in enumerate(rows):
+        name = row.get(key) if isinstance(row, dict) else None
+        try:
+            parsed.append(model.model_validate(row))
+        except ValidationError as error:
+            raise ReferenceDataError(file, str(name or f"#{index}"), str(error)) from error
+    return tuple(parsed)
+
+
+def _read_yaml(directory: Path, name: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load((directory / name).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ReferenceDataError(name, None, str(error)) from error
+    if not isinstance(data, dict):
+        raise ReferenceDataError(name, None, "expected a mapping at the top level")
+    return data
+
+
+def _section(data: Mapping[str, Any], key: str, file: str) -> Any:
+    if key not in data:
+        raise ReferenceDataError(file, None, f"missing section {key!r}")
+    return data[key]
+
+
+_TABLE_ROW = re.compile(r"^\|\s*(?P<key>(?:S|SEED)-[0-9]+[a-z]?)\s*\|(?P<description>.*)\|(?P<used_for>.*)\|\s*$")
+
+
+def parse_sources(text: str, file: str = "SOURCES.md") -> tuple[Source, ...]:
+    """Rows of the ``| Key | Source | Used for |`` tables, with the ``##`` heading they sit under."""
+    section = ""
+    sources: list[Source] = []
+    for line in text.splitlines():
+        if line.startswith("## "):
+            section = line[3:].strip()
+        elif match := _TABLE_ROW.match(line):
+            if not section:
+                raise ReferenceDataError(file, match["key"], "source row outside a section")
+            sources.append(
+                Source(
+                    key=match["key"],
+                    section=section,
+                    description=match["description"].strip(),
+                    used_for=match["used_for"].strip(),
+                )
+            )
+    return tuple(sources)
+
+
+def _unique(records: Iterable[Any], attr: str, file: str) -> None:
+    counts = Counter(getattr(r, attr) for r in records)
+    for value, n in counts.items():
+        if n > 1:
+            raise ReferenceDataError(file, str(value), f"{attr} occurs {n} times")
+
+
+def _check_refs(file: str, record: str, field: str, values: Iterable[str | None], known: Callable[[str], bool]) -> None:
+    for value in values:
+        if value is not None and not known(value):
+            raise ReferenceDataError(file, record, f"{field} names unknown {value!r}")
+
+
+def _validate(ref: ReferenceData) -> None:
+    """Cross-file integrity: every id a record names exists, and the curated files cover every obligation."""
+    _unique(ref.instruments, "id", "instruments.yaml")
+    _unique(ref.obligations, "id", "obligations.yaml")
+    _unique(ref.authorities, "id", "bodies_actors_sectors.yaml")
+    _unique(ref.actor_types, "id", "bodies_actors_sectors.yaml")
+    _unique(ref.sources, "key", "SOURCES.md")
+    _unique(ref.provisions, "obligation", "articles.yaml")
+    instruments = {i.id for i in ref.instruments}
+    authorities = {a.id for a in ref.authorities}
+    actors = {a.id for a in ref.actor_types}
+    sources = {s.key for s in ref.sources}
+    stages = {s.name for s in ref.lifecycle_stages}
+    obligations = {o.id for o in ref.obligations}
+    for i in ref.instruments:
+        refs = [*i.sources, *(s for a in i.amendments for s in a.sources)]
+        _check_refs("instruments.yaml", i.id, "sources", refs, sources.__contains__)
+    for o in ref.obligations:
+        file = "obligations.yaml"
+        _check_refs(file, o.id, "instrument", [o.instrument], instruments.__contains__)
+        _check_refs(file, o.id, "binds", o.binds, actors.__contains__)
+        _check_refs(file, o.id, "competent_bodies", o.competent_bodies, authorities.__contains__)
+        _check_refs(file, o.id, "sources", o.sources, sources.__contains__)
+        _check_refs(file, o.id, "lifecycle_stage", o.lifecycle_stage, stages.__contains__)
+    for a in ref.authorities:
+        _check_refs("bodies_actors_sectors.yaml", a.id, "sources", a.sources, sources.__contains__)
+    for s in ref.sectors:
+        links = s.instrument_links
+        _check_refs("bodies_actors_sectors.yaml", s.id, "instrument_links", links, instruments.__contains__)
+    missing = obligations - {p.obligation for p in ref.provisions}
+    if missing:
+        raise ReferenceDataError("articles.yaml", None, f"no record for obligations {sorted(missing)}")
+    for p in ref.provisions:
+        _check_refs("articles.yaml", p.obligation, "obligation", [p.obligation], obligations.__contains__)
+        used = [x.instrument for x in p.provisions] + list(p.unlinked_instruments)
+        _check_refs("articles.yaml", p.obligation, "instrument", used, instruments.__contains__)
+    for d in ref.deadlines:
+        _check_refs("deadlines.yaml", d.obligation, "obligation", [d.obligation], obligations.__contains__)
+        if (d.amount is None) != (d.unit is None):
+            raise ReferenceDataError("deadlines.yaml", d.obligation, "amount and unit go together")
+        if d.text not in ref.obligation(d.obligation).deadline_or_periodicity:
+            raise ReferenceDataError("deadlines.yaml", d.obligation, f"text {d.text!r} is not in the record")
+    counts = ref.obligation_counts
+    if counts.total != len(ref.obligations):
+        problem = f"meta total {counts.total} != {len(ref.obligations)} records"
+        raise ReferenceDataError("obligations.yaml", None, problem)
+
+
+def load_reference(directory: Path = REFERENCE_DIR) -> ReferenceData:
+    """Read and cross-check every reference file in ``directory``."""
+    instruments = _read_yaml(directory, "instruments.yaml")
+    obligations = _read_yaml(directory, "obligations.yaml")
+    bodies = _read_yaml(directory, "bodies_actors_sectors.yaml")
+    articles = _read_yaml(directory, "articles.yaml")
+    deadlines = _read_yaml(directory, "deadlines.yaml")
+    lifecycle = _section(bodies, "lifecycle_stages", "bodies_actors_sectors.yaml")
+    meta = _section(obligations, "meta", "obligations.yaml")
+    try:
+        counts = ObligationCounts.model_validate(_section(meta, "counts", "obligations.yaml"))
+    except ValidationError as error:
+        raise ReferenceDataError("obligations.yaml", "meta.counts", str(error)) from error
+    try:
+        sources_text = (directory / "SOURCES.md").read_text(encoding="utf-8")
+    except OSError as error:
+        raise ReferenceDataError("SOURCES.md", None, str(error)) from error
+    bas, ins, obl, art, ddl = (
+        "bodies_actors_sectors.yaml",
+        "instruments.yaml",
+        "obligations.yaml",
+        "articles.yaml",
+        "deadlines.yaml",
+    )
+    ref = ReferenceData(
+        instruments=_parse(Instrument, _section(instruments, "instruments", ins), ins),
+        obligations=_parse(Obligation, _section(obligations, "obligations", obl), obl),
+        obligation_counts=counts,
+        authorities=_parse(Authority, _section(bodies, "enforcement_bodies", bas), bas),
+        actor_types=_parse(ActorType, _section(bodies, "actor_types", bas), bas),
+        sectors=_parse(Sector, _section(bodies, "sectors_named_in_seeds", bas), bas),
+        lifecycle_stages=_parse(LifecycleStage, _section(lifecycle, "stages", bas), bas),
+        sources=parse_sources(sources_text),
+        provisions=_parse(ObligationProvisions, _section(articles, "provisions", art), art, "obligation"),
+        deadlines=_parse(DeadlineRule, _section(deadlines, "deadlines", ddl), ddl, "obligation"),
+    )
+    _validate(ref)
+    return ref
+
+
+@cache
+def cached_reference() -> ReferenceData:
+    """The vendored reference data, read once per process."""
+    return load_reference()

@@ -1,0 +1,108 @@
+"""The validation engine: which obligations each organisation breaks, as of a date.
+
+Incremental by construction: it validates only the organisations it is given, and for each obligation shape
+only the organisations typed with a role the obligation binds (roles are derived first, see ``kg.roles``).
+Many organisations share one query per shape, each with its own as-of date, so a batch of events costs a
+few dozen queries however large the graph is. pyshacl, run over the same shapes, is the reference
+(``tests/test_differential.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import pyoxigraph as ox
+from rdflib import URIRef
+
+from kg.checks import Check
+from kg.store import Store
+
+_PLACEHOLDER = re.compile(r"\{[?$]([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One SHACL result: ``focus`` breaks ``obligation_id`` (the organisation itself, or one of its nodes)."""
+
+    organisation: URIRef
+    obligation: URIRef
+    obligation_id: str
+    focus: URIRef
+    shape: URIRef
+    severity: URIRef
+    messages: Mapping[str, str]
+
+    @property
+    def key(self) -> tuple[URIRef, str, URIRef]:
+        return (self.organisation, self.obligation_id, self.focus)
+
+
+class Validator:
+    """Runs compiled checks for a set of organisations, each as of its own date."""
+
+    def __init__(self, store: Store, checks: Sequence[Check]) -> None:
+        self.store = store
+        self.checks = tuple(checks)
+        self.queries_run = 0
+
+    def validate(self, focus: Mapping[URIRef, date]) -> dict[URIRef, list[Finding]]:
+        findings: dict[URIRef, list[Finding]] = {organisation: [] for organisation in focus}
+        if not focus:
+            return findings
+        types = self._types(focus)
+        for check in self.checks:
+            targets = [(org, day) for org, day in focus.items() if types.get(org, frozenset()) & check.roles]
+            if not targets:
+                continue
+            self.queries_run += 1
+            result = self.store.query(check.query_for(targets))
+            if not isinstance(result, ox.QuerySolutions):
+                raise TypeError(f"{check.shape}: the constraint is not a SELECT query")
+            names = [variable.value for variable in result.variables]
+            for solution in result:
+                bindings = {name: solution[name] for name in names}
+                this = bindings.get("this")
+                if not isinstance(this, ox.NamedNode):
+                    continue
+                value = bindings.get("value")
+                organisation = URIRef(this.value)
+                focus_node = URIRef(value.value) if isinstance(value, ox.NamedNode) else organisation
+                findings[organisation].append(
+                    Finding(
+                        organisation=organisation,
+                        obligation=check.obligation,
+                        obligation_id=check.obligation_id,
+                        focus=focus_node,
+                        shape=check.shape,
+                        severity=check.severity,
+                        messages={lang: _fill(text, bindings) for lang, text in check.messages.items()},
+                    )
+                )
+        return findings
+
+    def _types(self, focus: Mapping[URIRef, date]) -> dict[URIRef, frozenset[URIRef]]:
+        values = " ".join(org.n3() for org in focus)
+        self.queries_run += 1
+        rows = self.store.select(f"SELECT ?org ?type WHERE {{ VALUES ?org {{ {values} }} ?org a ?type }}")
+        types: dict[URIRef, set[URIRef]] = defaultdict(set)
+        for row in rows:
+            org, kind = row["org"], row["type"]
+            if isinstance(org, ox.NamedNode) and isinstance(kind, ox.NamedNode):
+                types[URIRef(org.value)].add(URIRef(kind.value))
+        return {org: frozenset(kinds) for org, kinds in types.items()}
+
+
+def _fill(template: str, bindings: Mapping[str, object]) -> str:
+    """SHACL message templates: ``{?var}`` / ``{$var}`` become the solution's value (the lexical form)."""
+
+    def value(match: re.Match[str]) -> str:
+        term = bindings.get(match.group(1))
+        if term is None:
+            return match.group(0)
+        return str(getattr(term, "value", term))
+
+    return _PLACEHOLDER.sub(value, template)
