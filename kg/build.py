@@ -17,13 +17,16 @@ from pathlib import Path
 import pyoxigraph as ox
 
 import ontology
+import shapes
 from kg import iris
 from kg.iris import Graphs
 from kg.store import Store
+from ontology.namespaces import OG
 
 _KG_DIR = Path(__file__).parent
 _BUILD_INPUTS = (
     *ontology.ONTOLOGY_FILES,
+    *shapes.OBLIGATION_SHAPE_FILES,
     *sorted((_KG_DIR / "reference").glob("*.yaml")),
     _KG_DIR / "reference_data.py",
     _KG_DIR / "regulations.py",
@@ -33,6 +36,13 @@ _FINGERPRINT = iris.build_fingerprint_predicate()
 _BUILD_NODE = iris.build_record()
 
 Progress = Callable[[str], None]
+
+_MARK_CHECKABLE = (
+    f"DELETE {{ GRAPH <{Graphs.REGULATIONS}> {{ ?o <{OG.isMachineCheckable}> false }} }} "
+    f"INSERT {{ GRAPH <{Graphs.REGULATIONS}> {{ ?o <{OG.isMachineCheckable}> true }} }} "
+    f"WHERE {{ GRAPH <{Graphs.SHAPES}> {{ ?shape <{OG.checksObligation}> ?o }} }}"
+)
+"""Obligations a shape checks are machine-checkable; the rest stay marked not machine-checkable."""
 
 
 @dataclass(frozen=True)
@@ -71,10 +81,14 @@ def ensure_built(store: Store, *, force: bool = False, progress: Progress | None
     store.replace_graph(Graphs.ONTOLOGY, ontology_turtle, ox.RdfFormat.TURTLE)
     say("building the regulation graph")
     store.replace_graph(Graphs.REGULATIONS, regulation_turtle(), ox.RdfFormat.TURTLE)
+    say("loading the obligation shapes")
+    shapes_turtle = shapes.load_obligation_shapes().serialize(format="turtle").encode()
+    store.replace_graph(Graphs.SHAPES, shapes_turtle, ox.RdfFormat.TURTLE)
+    store.update(_MARK_CHECKABLE)
     say("recording the build")
     store.update(
         f"DELETE WHERE {{ GRAPH <{Graphs.META}> {{ <{_BUILD_NODE}> <{_FINGERPRINT}> ?old }} }};\n"
         f'INSERT DATA {{ GRAPH <{Graphs.META}> {{ <{_BUILD_NODE}> <{_FINGERPRINT}> "{fingerprint}" }} }}'
     )
-    triples = {graph: store.count_triples(graph) for graph in (Graphs.ONTOLOGY, Graphs.REGULATIONS)}
+    triples = {graph: store.count_triples(graph) for graph in (Graphs.ONTOLOGY, Graphs.REGULATIONS, Graphs.SHAPES)}
     return BuildReport(True, fingerprint, time.perf_counter() - started, triples)

@@ -23,11 +23,12 @@ class Graphs:
     REGULATIONS: Final = f"{BASE}graph/regulations"
     ORGANISATIONS: Final = f"{BASE}graph/organisations"
     VIOLATIONS: Final = f"{BASE}graph/violations"
+    SHAPES: Final = f"{BASE}graph/shapes"
     DERIVED: Final = f"{BASE}graph/derived"
     EVENTS: Final = f"{BASE}graph/events"
     META: Final = f"{BASE}graph/meta"
 
-    ALL: Final = (ONTOLOGY, REGULATIONS, ORGANISATIONS, DERIVED, VIOLATIONS, EVENTS, META)
+    ALL: Final = (ONTOLOGY, REGULATIONS, SHAPES, ORGANISATIONS, DERIVED, VIOLATIONS, EVENTS, META)
 
 
 _JURISDICTION_PATH: Final = {"BJ": "cn-bj"}

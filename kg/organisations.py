@@ -80,8 +80,13 @@ class EventApplier:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def apply(self, events: Sequence[Event], *, also: Iterable[str] = ()) -> list[Outcome]:
-        """Apply a batch; ``also`` are further update operations committed in the same transaction."""
+    def apply(
+        self, events: Sequence[Event], *, also: Iterable[str] = (), all_or_nothing: bool = False
+    ) -> list[Outcome]:
+        """Apply a batch; ``also`` are further update operations committed in the same transaction.
+
+        With ``all_or_nothing``, a batch with any rejected event commits nothing (its outcomes say why).
+        """
         known = self._known(events)
         operations: list[str] = []
         outcomes: list[Outcome] = []
@@ -100,6 +105,8 @@ class EventApplier:
             operations.extend(pending_mark(iris.organisation(event.subject), record))
             known.events.add(record)
             outcomes.append(Outcome(event, "applied"))
+        if all_or_nothing and any(outcome.status == "rejected" for outcome in outcomes):
+            return outcomes
         operations.extend(also)
         if operations:
             self.store.update(" ;\n".join(operations))

@@ -15,6 +15,7 @@ If the process dies after step 1, the pending marks survive: ``recover()`` (call
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -58,9 +59,10 @@ def clock_moment(day: date) -> datetime:
 
 
 class Pipeline:
-    """One pipeline per store; not thread-safe (one writer, as the embedded store requires)."""
+    """One pipeline per store. Calls are serialised by a lock: one writer, as the steps above require."""
 
     def __init__(self, store: Store, checks: Sequence[Check], rules: Sequence[RoleRule]) -> None:
+        self._lock = threading.RLock()
         self.store = store
         self.applier = EventApplier(store)
         self.roles = RoleDeriver(store, rules)
@@ -76,9 +78,18 @@ class Pipeline:
         checks, rules = load_checks_and_rules()
         return cls(store, checks, rules)
 
-    def process(self, events: Sequence[Event], *, also: Iterable[str] = ()) -> BatchResult:
-        """Apply a batch and validate the organisations it touched; ``also`` joins the step-1 transaction."""
-        outcomes = self.applier.apply(events, also=also)
+    def process(
+        self, events: Sequence[Event], *, also: Iterable[str] = (), all_or_nothing: bool = False
+    ) -> BatchResult:
+        """Apply a batch and validate the organisations it touched; ``also`` joins the step-1 transaction.
+
+        With ``all_or_nothing``, one rejected event leaves the whole batch unapplied (HTTP batches).
+        """
+        with self._lock:
+            return self._process(events, also, all_or_nothing)
+
+    def _process(self, events: Sequence[Event], also: Iterable[str], all_or_nothing: bool) -> BatchResult:
+        outcomes = self.applier.apply(events, also=also, all_or_nothing=all_or_nothing)
         causes: dict[URIRef, Cause] = {}
         for outcome in outcomes:
             if outcome.status == "applied":
@@ -92,6 +103,12 @@ class Pipeline:
         self, as_of: date, *, batch_size: int = 500, progress: Callable[[int], None] | None = None
     ) -> list[ViolationChange]:
         """The clock: re-check every organisation as of a day (deadlines fall due with no new event)."""
+        with self._lock:
+            return self._revalidate(as_of, batch_size, progress)
+
+    def _revalidate(
+        self, as_of: date, batch_size: int, progress: Callable[[int], None] | None
+    ) -> list[ViolationChange]:
         moment = clock_moment(as_of)
         organisations = self.organisations()
         changes: list[ViolationChange] = []
@@ -104,6 +121,10 @@ class Pipeline:
 
     def recover(self) -> list[ViolationChange]:
         """Finish what a crash interrupted: validate organisations still marked pending."""
+        with self._lock:
+            return self._recover()
+
+    def _recover(self) -> list[ViolationChange]:
         rows = self.store.select(
             f"SELECT ?org ?event ?id ?time WHERE {{ GRAPH {META} {{ ?org {OG.awaitsValidation.n3()} ?event }} "
             f"?event {OG.eventId.n3()} ?id ; {OG.eventTime.n3()} ?time }}"

@@ -83,6 +83,36 @@ _UNCATALOGUED_ISSUERS = frozenset({"MARA", "CAS", "CASS", "CAE", "CAST", "CMC Sc
 _PREFIXES = (("og", OG), ("odrl", ODRL2), ("skos", SKOS), ("dcterms", DCTERMS), ("time", TIME))
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MONTH_YEAR = re.compile(
+    r"(January|February|March|April|May|June|July|August|September|October|November|December) ([0-9]{4})\b"
+)
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def _leading_day(text: str) -> date | None:
+    """A date the reference gives with a remark ("2024-02-29 (technical document)", "January 2026 (per seed
+    003)"): the leading ISO date, or the first day of a leading month, so time-bound checks can use it."""
+    if _ISO_DATE.match(text):
+        return date.fromisoformat(text[:10])
+    month = _MONTH_YEAR.match(text)
+    if month:
+        return date(int(month.group(2)), _MONTHS.index(month.group(1)) + 1, 1)
+    return None
+
+
 _RMB_RANGE = re.compile(r"RMB\s*([0-9][0-9,]*)\s*-\s*([0-9][0-9,]*)(\s*million)?")
 _ARTICLE_LABEL = re.compile(r"Art\. (?P<num>[0-9]+)(?:\((?P<item>[0-9]+)\)| para (?P<para>[0-9]+))?")
 _ARTICLE_FRAGMENT = re.compile(r"A(?P<num>[0-9]+)(?:-(?P<sub>[0-9]+))?")
@@ -337,8 +367,13 @@ class _Builder:
                 continue
             if _ISO_DATE.fullmatch(text):
                 self.add(node, prop, Literal(date.fromisoformat(text), datatype=XSD.date))
-            else:
-                self.add(node, OG.dateText, Literal(f"{word}: {text}"))
+                continue
+            self.add(node, OG.dateText, Literal(f"{word}: {text}"))
+            day = _leading_day(text)
+            if day is not None:
+                self.add(node, prop, Literal(day, datatype=XSD.date))
+                if not _ISO_DATE.match(text):
+                    self.notes(node, f"The {word} date {text!r} is read as its first day, {day.isoformat()}.")
 
     # Step 3. Articles, minted once however many obligations cite them.
 

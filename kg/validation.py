@@ -19,7 +19,10 @@ import pyoxigraph as ox
 from rdflib import URIRef
 
 from kg.checks import Check
+from kg.iris import BASE
 from kg.store import Store
+
+ORGANISATION_BASE = f"{BASE}org/"
 
 _PLACEHOLDER = re.compile(r"\{[?$]([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -103,6 +106,9 @@ def _fill(template: str, bindings: Mapping[str, object]) -> str:
         term = bindings.get(match.group(1))
         if term is None:
             return match.group(0)
-        return str(getattr(term, "value", term))
+        text = str(getattr(term, "value", term))
+        if isinstance(term, ox.NamedNode) and text.startswith(ORGANISATION_BASE):
+            return text.rsplit("/", 1)[-1]  # an organisation's own node reads better by its id
+        return text
 
     return _PLACEHOLDER.sub(value, template)

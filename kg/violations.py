@@ -255,3 +255,101 @@ def _messages_by_lang(group: Sequence[Finding]) -> dict[str, str]:
 
 def _message(group: Sequence[Finding]) -> str:
     return _messages_by_lang(group).get("en", "")
+
+
+Status = Literal["open", "resolved", "all"]
+
+
+def list_violations(store: Store, organisation_id: str | None = None, status: Status = "open") -> list[dict[str, Any]]:
+    """Violations as plain data (the CLI's JSON, the API's source), newest first, with history and trace."""
+    where = [f"?v a {OG.Violation.n3()} ; {OG.concernsOrganisation.n3()} ?org ; {OG.hasViolationStatus.n3()} ?status"]
+    if organisation_id is not None:
+        where.append(f"FILTER(?org = {iris.organisation(organisation_id).n3()})")
+    if status != "all":
+        wanted = OG.ViolationOpen if status == "open" else OG.ViolationResolved
+        where.append(f"FILTER(?status = {wanted.n3()})")
+    rows = store.select(
+        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+        "SELECT ?v ?org ?status ?obligation ?focus ?opened ?resolved ?severity ?en ?zh ?cause ?causeId ?clock "
+        "?resolver ?resolverId ?resolvedByClock ?article ?authority ?penalty ?shape WHERE { "
+        f"GRAPH {VIOLATIONS} {{ {' '.join(where)} ; {OG.isViolationOf.n3()} ?o ; {OG.hasFocusNode.n3()} ?focus ; "
+        f"{OG.openedAt.n3()} ?opened ; {OG.hasSeverity.n3()} ?severity . "
+        f"OPTIONAL {{ ?v {OG.resolvedAt.n3()} ?resolved }} "
+        f'OPTIONAL {{ ?v {OG.message.n3()} ?en FILTER(lang(?en) = "en") }} '
+        f'OPTIONAL {{ ?v {OG.message.n3()} ?zh FILTER(lang(?zh) = "zh") }} '
+        f"OPTIONAL {{ ?v {OG.openedByClock.n3()} ?clock }} "
+        f"OPTIONAL {{ ?v {OG.resolvedByClock.n3()} ?resolvedByClock }} "
+        f"OPTIONAL {{ ?v {OG.isDetectedByShape.n3()} ?shape }} }} "
+        "?o skos:notation ?obligation . "
+        f"OPTIONAL {{ GRAPH {VIOLATIONS} {{ ?v {OG.isCausedBy.n3()} ?cause }} ?cause {OG.eventId.n3()} ?causeId }} "
+        f"OPTIONAL {{ GRAPH {VIOLATIONS} {{ ?v {OG.isResolvedBy.n3()} ?resolver }} "
+        f"?resolver {OG.eventId.n3()} ?resolverId }} "
+        f"OPTIONAL {{ ?o {OG.hasLegalBasis.n3()} ?article }} "
+        f"OPTIONAL {{ ?o {OG.hasCompetentAuthority.n3()}/skos:notation ?authority }} "
+        f"OPTIONAL {{ ?o {OG.hasPenalty.n3()}/{OG.penaltyText.n3()} ?penalty }} "
+        "} ORDER BY DESC(?opened) ?v"
+    )
+    by_id: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        iri = _value(row["v"])
+        entry = by_id.get(iri)
+        if entry is None:
+            resolved = row.get("resolved")
+            entry = by_id[iri] = {
+                "id": iris.violation_id(iri),
+                "organisation": iris.organisation_id(_value(row["org"])),
+                "obligation": _value(row["obligation"]),
+                "status": "open" if _value(row["status"]) == str(OG.ViolationOpen) else "resolved",
+                "focusNode": _value(row["focus"]),
+                "openedAt": _value(row["opened"]),
+                "resolvedAt": _value(resolved) if resolved is not None else None,
+                "message": _value(row.get("en")),
+                "messageZh": _value(row.get("zh")),
+                "severity": _severity_name(URIRef(_value(row["severity"]))),
+                "causedBy": _value(row.get("causeId")) if row.get("causeId") is not None else "clock",
+                "resolvedBy": _resolver(row),
+                "trace": {"shapes": [], "articles": [], "authorities": [], "penalty": _value(row.get("penalty"))},
+            }
+        trace = entry["trace"]
+        for key, name in (("shapes", "shape"), ("articles", "article"), ("authorities", "authority")):
+            value = row.get(name)
+            if value is not None and _value(value) not in trace[key]:
+                trace[key].append(_value(value))
+    return list(by_id.values())
+
+
+def _resolver(row: Mapping[str, object]) -> str | None:
+    if row.get("resolverId") is not None:
+        return _value(row["resolverId"])
+    if row.get("resolvedByClock") is not None:
+        return "clock"
+    return None
+
+
+def violation_history(store: Store, violation_id: str) -> list[dict[str, Any]]:
+    """The episodes of one violation, oldest first: each open→resolved period and what caused it."""
+    violation = URIRef(f"{iris.BASE}violation/{violation_id}")
+    rows = store.select(
+        f"SELECT ?episode ?opened ?resolved ?causeId ?resolverId WHERE {{ GRAPH {VIOLATIONS} {{ "
+        f"{violation.n3()} {OG.hasEpisode.n3()} ?episode . ?episode {OG.openedAt.n3()} ?opened "
+        f"OPTIONAL {{ ?episode {OG.resolvedAt.n3()} ?resolved }} }} "
+        f"OPTIONAL {{ GRAPH {VIOLATIONS} {{ ?episode {OG.isCausedBy.n3()} ?cause }} "
+        f"?cause {OG.eventId.n3()} ?causeId }} "
+        f"OPTIONAL {{ GRAPH {VIOLATIONS} {{ ?episode {OG.isResolvedBy.n3()} ?resolver }} "
+        f"?resolver {OG.eventId.n3()} ?resolverId }} "
+        "} ORDER BY ?opened"
+    )
+    return [
+        {
+            "episode": int(_value(row["episode"]).rsplit("/", 1)[-1]),
+            "openedAt": _value(row["opened"]),
+            "resolvedAt": _value(row["resolved"]) if row.get("resolved") is not None else None,
+            "causedBy": _value(row["causeId"]) if row.get("causeId") is not None else "clock",
+            "resolvedBy": (
+                _value(row["resolverId"])
+                if row.get("resolverId") is not None
+                else ("clock" if row.get("resolved") is not None else None)
+            ),
+        }
+        for row in rows
+    ]

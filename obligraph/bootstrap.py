@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from kg.organisations import CHINA
 from kg.store import RemoteEndpoints, Store, StoreError, open_store
 from obligraph.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from kg.pipeline import Pipeline
+
+log = logging.getLogger("obligraph")
 
 
 def remote_endpoints(settings: Settings) -> RemoteEndpoints | None:
@@ -39,7 +47,7 @@ def open_configured_store(settings: Settings) -> Store:
     )
 
 
-def build_app(settings: Settings, store: Store) -> FastAPI:
+def build_app(settings: Settings, store: Store, pipeline: Pipeline | None = None) -> FastAPI:
     from api.app import create_app
     from api.config import SparqlEndpointConfig
 
@@ -51,4 +59,33 @@ def build_app(settings: Settings, store: Store) -> FastAPI:
             query_timeout_s=settings.sparql_timeout_s,
             result_cap=settings.sparql_result_cap,
         ),
+        pipeline,
     )
+
+
+def build_pipeline(store: Store) -> Pipeline:
+    """The validation pipeline, after finishing any validation a crash interrupted."""
+    from kg.pipeline import Pipeline
+
+    pipeline = Pipeline.from_store(store)
+    pipeline.recover()
+    return pipeline
+
+
+def start_clock(pipeline: Pipeline, interval_s: float) -> threading.Event:
+    """Re-validate everyone as of today every ``interval_s`` seconds: deadlines fall due with no event.
+
+    Returns the event that stops the clock. The first tick is one interval after start.
+    """
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(interval_s):
+            try:
+                changes = pipeline.revalidate(datetime.now(CHINA).date())
+                log.info("clock: %d violation changes", len(changes))
+            except Exception:  # keep ticking; the next tick retries
+                log.exception("clock: revalidation failed")
+
+    threading.Thread(target=tick, name="obligraph-clock", daemon=True).start()
+    return stop

@@ -133,13 +133,19 @@ def serve(
     """Serve the API (SPARQL 1.1 endpoint at /sparql)."""
     import uvicorn
 
-    from obligraph.bootstrap import build_app
+    from obligraph.bootstrap import build_app, build_pipeline, start_clock
 
     settings: Settings = ctx.obj
     with opened_store(settings) as store:
         bind_host, bind_port = host or settings.host, port or settings.port
-        console.print(f"obligraph serving on http://{bind_host}:{bind_port}  (SPARQL: /sparql)")
-        uvicorn.run(build_app(settings, store), host=bind_host, port=bind_port, log_level="info")
+        pipeline = build_pipeline(store)
+        stop_clock = start_clock(pipeline, settings.clock_interval_s) if settings.clock_interval_s > 0 else None
+        console.print(f"obligraph serving on http://{bind_host}:{bind_port}  (SPARQL: /sparql, events: /events)")
+        try:
+            uvicorn.run(build_app(settings, store, pipeline), host=bind_host, port=bind_port, log_level="info")
+        finally:
+            if stop_clock is not None:
+                stop_clock.set()
 
 
 @app.command()
@@ -176,6 +182,136 @@ def info(ctx: typer.Context) -> None:
             table.add_row(graph, f"{store.count_triples(graph):,}")
         out.print(f"store: {store.backend}")
         out.print(table)
+
+
+class StatusChoice(StrEnum):
+    open = "open"
+    resolved = "resolved"
+    all = "all"
+
+
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A JSON Lines file of CloudEvents ('-' reads standard input)")],
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Events applied per transaction")] = 500,
+) -> None:
+    """Apply organisation events and validate the organisations they touch.
+
+    Exit code 0 when every event was applied (or was a repeat), 3 when some were rejected (listed with reasons).
+    """
+    from obligraph.ingest_file import ingest_file
+
+    if str(file) != "-" and not file.is_file():
+        raise fail(f"cannot read {file}: no such file")
+    with opened_store(ctx.obj) as store:
+        report = ingest_file(store, file, batch_size=batch_size, console=console)
+    out.print(report.summary())
+    for line, reason in report.rejected[:50]:
+        out.print(f"  line {line}: {reason}", highlight=False)
+    if len(report.rejected) > 50:
+        out.print(f"  … and {len(report.rejected) - 50} more")
+    if report.rejected:
+        raise typer.Exit(code=3)
+
+
+@app.command()
+def violations(
+    ctx: typer.Context,
+    org: Annotated[str | None, typer.Option("--org", help="Organisation id (all organisations if absent)")] = None,
+    status: Annotated[StatusChoice, typer.Option(help="Which violations")] = StatusChoice.open,
+    output: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format")] = ListFormat.table,
+) -> None:
+    """List violations with their obligation, focus node, dates, message and trace."""
+    import json
+
+    from kg.violations import list_violations, violation_history
+
+    with opened_store(ctx.obj) as store:
+        found = list_violations(store, org, status.value)
+        if output is ListFormat.json:
+            for entry in found:
+                entry["history"] = violation_history(store, entry["id"])
+            sys.stdout.write(json.dumps(found, ensure_ascii=False, indent=2) + "\n")
+            return
+    table = Table("id", "organisation", "obligation", "status", "severity", "focus", "opened", "resolved", "message")
+    for entry in found:
+        table.add_row(
+            entry["id"],
+            entry["organisation"],
+            entry["obligation"],
+            entry["status"],
+            entry["severity"],
+            entry["focusNode"].rsplit("/org/", 1)[-1],
+            entry["openedAt"],
+            entry["resolvedAt"] or "",
+            entry["message"],
+        )
+    out.print(table)
+    console.print(f"{len(found)} violation{'s' if len(found) != 1 else ''}")
+
+
+@app.command()
+def revalidate(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The day to validate as of (YYYY-MM-DD; default: today in China)")
+    ] = None,
+) -> None:
+    """Re-check every organisation as of a day: deadlines fall due with no new event (the clock)."""
+    from datetime import date, datetime
+
+    from rich.progress import Progress
+
+    from kg.organisations import CHINA
+    from kg.pipeline import Pipeline
+
+    try:
+        day = date.fromisoformat(as_of) if as_of else datetime.now(CHINA).date()
+    except ValueError:
+        raise fail(f"--as-of expects a date such as 2026-03-01, got {as_of!r}") from None
+    with opened_store(ctx.obj) as store:
+        pipeline = Pipeline.from_store(store)
+        total = len(pipeline.organisations())
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(f"validating as of {day}", total=total)
+            changes = pipeline.revalidate(day, progress=lambda n: progress.advance(task, n))
+    opened = sum(change.kind == "opened" for change in changes)
+    out.print(
+        f"validated {total:,} organisations as of {day}: {opened} violations opened, {len(changes) - opened} resolved"
+    )
+
+
+@app.command()
+def obligations(
+    ctx: typer.Context,
+    output: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format")] = ListFormat.table,
+) -> None:
+    """List the obligations, and whether events can evidence them (machine-checkable) or not."""
+    import json
+
+    query = (
+        "PREFIX og: <https://w3id.org/obligraph/ontology#> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+        "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+        "SELECT ?id ?title ?checkable ?force WHERE { ?o a og:Obligation ; skos:notation ?id ; rdfs:label ?title ; "
+        "og:isMachineCheckable ?checkable ; og:hasBindingForce/skos:notation ?force } ORDER BY ?id"
+    )
+    with opened_store(ctx.obj) as store:
+        rows = [{name: str(getattr(term, "value", term)) for name, term in row.items()} for row in store.select(query)]
+    if output is ListFormat.json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table("id", "title", "machine-checkable", "binding force")
+    for row in rows:
+        table.add_row(row["id"], row["title"], "yes" if row["checkable"] == "true" else "no", row["force"])
+    out.print(table)
+    checkable = sum(row["checkable"] == "true" for row in rows)
+    console.print(f"{len(rows)} obligations: {checkable} machine-checkable, {len(rows) - checkable} not")
 
 
 def _read_query(argument: str) -> str:

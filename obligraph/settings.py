@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     sparql_update_token: SecretStr | None = None
     sparql_timeout_s: float = Field(default=30.0, gt=0)
     sparql_result_cap: int = Field(default=10_000, ge=1)
+    clock_interval_s: float = Field(
+        default=3600.0, ge=0, description="How often `serve` re-validates everyone as of today (0: never)"
+    )
 
     @model_validator(mode="after")
     def _refuse_weak_secrets_in_production(self) -> Settings:

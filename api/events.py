@@ -1,0 +1,118 @@
+"""``POST /events``: organisation events over the CloudEvents HTTP binding.
+
+https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/http-protocol-binding.md
+- structured mode, one event: ``Content-Type: application/cloudevents+json``;
+- batched mode: ``Content-Type: application/cloudevents-batch+json`` (a JSON array; applied all or nothing);
+- binary mode: ``ce-*`` headers carry the attributes and the body (``application/json``) is ``data``.
+
+A bad event answers 400 with the reason (and changes nothing); a good one 200 with what it changed. The
+pipeline's work is blocking, so it runs in the threadpool, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from kg.events import Event, EventRejected, parse_batch, parse_event
+from kg.events.parse import MAX_BATCH_BYTES
+from kg.pipeline import BatchResult, Pipeline
+
+router = APIRouter(tags=["events"])
+
+STRUCTURED = "application/cloudevents+json"
+BATCH = "application/cloudevents-batch+json"
+
+
+def get_pipeline(request: Request) -> Pipeline:
+    pipeline: Pipeline | None = getattr(request.app.state, "pipeline", None)
+    if pipeline is None:
+        raise RuntimeError("this app was built without a validation pipeline")
+    return pipeline
+
+
+PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+
+
+@router.post(
+    "/events",
+    summary="Apply organisation events (CloudEvents HTTP binding) and return the violations they open or resolve",
+    responses={400: {"description": "the event(s) break the contract; the body says why"}},
+)
+async def post_events(request: Request, pipeline: PipelineDep) -> JSONResponse:
+    body = await request.body()
+    if len(body) > MAX_BATCH_BYTES:
+        return _rejected([{"index": None, "reason": f"the body is larger than {MAX_BATCH_BYTES} bytes"}])
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    headers = {key.lower(): value for key, value in request.headers.items()}
+    return await run_in_threadpool(_handle, pipeline, media_type, headers, body)
+
+
+def _handle(pipeline: Pipeline, media_type: str, headers: Mapping[str, str], body: bytes) -> JSONResponse:
+    if media_type == BATCH:
+        parsed = parse_batch(body)
+    elif media_type == STRUCTURED:
+        parsed = [_one(lambda: parse_event(body))]
+    elif "ce-specversion" in headers:
+        parsed = [_one(lambda: parse_event(_binary_event(headers, body)))]
+    else:
+        return JSONResponse(
+            {"error": f"send {STRUCTURED}, {BATCH}, or binary mode (ce-* headers with a JSON body)"},
+            status_code=415,
+        )
+    problems = [
+        {"index": index, "reason": item.reason, "pointer": item.pointer}
+        for index, item in enumerate(parsed)
+        if isinstance(item, EventRejected)
+    ]
+    if problems:
+        return _rejected(problems)
+    events = [item for item in parsed if isinstance(item, Event)]
+    result = pipeline.process(events, all_or_nothing=True)
+    refused = [
+        {"index": index, "reason": outcome.reason}
+        for index, outcome in enumerate(result.outcomes)
+        if outcome.status == "rejected"
+    ]
+    if refused:
+        return _rejected(refused)
+    return JSONResponse(_report(result))
+
+
+def _one(parse: Any) -> Event | EventRejected:
+    try:
+        event: Event = parse()
+    except EventRejected as rejected:
+        return rejected
+    return event
+
+
+def _binary_event(headers: Mapping[str, str], body: bytes) -> dict[str, object]:
+    """Binary mode: ``ce-<attribute>`` headers, the body is the data (JSON)."""
+    event: dict[str, object] = {key[3:]: value for key, value in headers.items() if key.startswith("ce-")}
+    try:
+        event["data"] = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise EventRejected(f"the body is not valid JSON data: {error}") from None
+    event["datacontenttype"] = "application/json"
+    return event
+
+
+def _rejected(problems: Sequence[Mapping[str, object]]) -> JSONResponse:
+    first = problems[0]["reason"]
+    return JSONResponse({"error": f"rejected, nothing applied: {first}", "rejected": problems}, status_code=400)
+
+
+def _report(result: BatchResult) -> dict[str, object]:
+    return {
+        "results": [
+            {"id": outcome.event.id, "source": outcome.event.source, "status": outcome.status}
+            for outcome in result.outcomes
+        ],
+        "violations": [change.to_cloudevent() for change in result.changes],
+    }
