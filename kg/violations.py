@@ -262,24 +262,25 @@ Status = Literal["open", "resolved", "all"]
 
 def list_violations(store: Store, organisation_id: str | None = None, status: Status = "open") -> list[dict[str, Any]]:
     """Violations as plain data (the CLI's JSON, the API's source), newest first, with history and trace."""
-    where = [f"?v a {OG.Violation.n3()} ; {OG.concernsOrganisation.n3()} ?org ; {OG.hasViolationStatus.n3()} ?status"]
+    filters = []
     if organisation_id is not None:
-        where.append(f"FILTER(?org = {iris.organisation(organisation_id).n3()})")
+        filters.append(f"FILTER(?org = {iris.organisation(organisation_id).n3()})")
     if status != "all":
         wanted = OG.ViolationOpen if status == "open" else OG.ViolationResolved
-        where.append(f"FILTER(?status = {wanted.n3()})")
+        filters.append(f"FILTER(?status = {wanted.n3()})")
     rows = store.select(
         "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
         "SELECT ?v ?org ?status ?obligation ?focus ?opened ?resolved ?severity ?en ?zh ?cause ?causeId ?clock "
         "?resolver ?resolverId ?resolvedByClock ?article ?authority ?penalty ?shape WHERE { "
-        f"GRAPH {VIOLATIONS} {{ {' '.join(where)} ; {OG.isViolationOf.n3()} ?o ; {OG.hasFocusNode.n3()} ?focus ; "
+        f"GRAPH {VIOLATIONS} {{ ?v a {OG.Violation.n3()} ; {OG.concernsOrganisation.n3()} ?org ; "
+        f"{OG.hasViolationStatus.n3()} ?status ; {OG.isViolationOf.n3()} ?o ; {OG.hasFocusNode.n3()} ?focus ; "
         f"{OG.openedAt.n3()} ?opened ; {OG.hasSeverity.n3()} ?severity . "
         f"OPTIONAL {{ ?v {OG.resolvedAt.n3()} ?resolved }} "
         f'OPTIONAL {{ ?v {OG.message.n3()} ?en FILTER(lang(?en) = "en") }} '
         f'OPTIONAL {{ ?v {OG.message.n3()} ?zh FILTER(lang(?zh) = "zh") }} '
         f"OPTIONAL {{ ?v {OG.openedByClock.n3()} ?clock }} "
         f"OPTIONAL {{ ?v {OG.resolvedByClock.n3()} ?resolvedByClock }} "
-        f"OPTIONAL {{ ?v {OG.isDetectedByShape.n3()} ?shape }} }} "
+        f"OPTIONAL {{ ?v {OG.isDetectedByShape.n3()} ?shape }} {' '.join(filters)} }} "
         "?o skos:notation ?obligation . "
         f"OPTIONAL {{ GRAPH {VIOLATIONS} {{ ?v {OG.isCausedBy.n3()} ?cause }} ?cause {OG.eventId.n3()} ?causeId }} "
         f"OPTIONAL {{ GRAPH {VIOLATIONS} {{ ?v {OG.isResolvedBy.n3()} ?resolver }} "

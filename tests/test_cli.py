@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -82,6 +83,107 @@ def test_remote_store_without_url_is_a_message() -> None:
     result = run("--store", "remote", "info")
     assert result.returncode == 2
     assert "OBLIGRAPH_REMOTE_URL" in result.stderr
+
+
+EVENTS = "\n".join(
+    json.dumps(event)
+    for event in (
+        {
+            "specversion": "1.0",
+            "id": "e1",
+            "source": "urn:acme",
+            "type": "organisation.registered",
+            "time": "2026-03-02T09:00:00+08:00",
+            "subject": "ACME",
+            "data": {"name": "Acme", "jurisdiction": "CN-BJ"},
+        },
+        {
+            "specversion": "1.0",
+            "id": "e2",
+            "source": "urn:acme",
+            "type": "aisystem.deployed",
+            "time": "2026-03-02T10:00:00+08:00",
+            "subject": "ACME",
+            "data": {
+                "systemId": "feed",
+                "name": "Feed",
+                "capabilities": ["recommendation"],
+                "launchedOn": "2026-03-02",
+                "publicOpinionAttributes": True,
+            },
+        },
+        {
+            "specversion": "1.0",
+            "id": "e3",
+            "source": "urn:acme",
+            "type": "organisation.updated",
+            "time": "2026-03-20T09:00:00+08:00",
+            "subject": "ACME",
+            "data": {"name": "Acme Ltd"},
+        },
+    )
+)
+
+
+def test_ingesting_the_same_file_twice_gives_identical_violations(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text(EVENTS + "\n")
+    first = run("ingest", str(events), data_dir=tmp_path / "data")
+    assert first.returncode == 0, first.stderr
+    assert "3 applied, 0 already applied, 0 rejected" in first.stdout
+    listed = run("violations", "--org", "ACME", "--status", "all", "--format", "json", data_dir=tmp_path / "data")
+    violations = json.loads(listed.stdout)
+    alg09 = [v for v in violations if v["obligation"] == "ALG-09"]
+    assert len(alg09) == 1
+    assert {"id", "obligation", "status", "focusNode", "openedAt", "resolvedAt", "message"} <= set(alg09[0])
+    assert alg09[0]["status"] == "open" and alg09[0]["causedBy"] == "e3"
+    second = run("ingest", str(events), data_dir=tmp_path / "data")
+    assert "0 applied, 3 already applied, 0 rejected" in second.stdout
+    again = run("violations", "--org", "ACME", "--status", "all", "--format", "json", data_dir=tmp_path / "data")
+    assert json.loads(again.stdout) == violations
+
+
+def test_ingest_reports_rejected_lines_with_reasons(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    stranger = {
+        "specversion": "1.0",
+        "id": "x",
+        "source": "urn:x",
+        "type": "organisation.updated",
+        "time": "2026-03-02T09:00:00+08:00",
+        "subject": "NOBODY",
+        "data": {"name": "X"},
+    }
+    events.write_text(EVENTS.splitlines()[0] + "\n{broken\n" + json.dumps(stranger) + "\n")
+    result = run("ingest", str(events), data_dir=tmp_path / "data")
+    assert result.returncode == 3
+    assert "1 applied, 0 already applied, 2 rejected" in result.stdout
+    assert "line 2: not valid JSON" in result.stdout
+    assert "line 3: unknown organisation 'NOBODY'" in result.stdout
+
+
+def test_revalidate_opens_what_falls_due_with_no_event(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(EVENTS.splitlines()[:2]) + "\n")
+    assert run("ingest", str(events), data_dir=tmp_path / "data").returncode == 0
+    listed = run("violations", "--org", "ACME", "--format", "json", data_dir=tmp_path / "data")
+    assert not [v for v in json.loads(listed.stdout) if v["obligation"] == "ALG-09"]
+    result = run("revalidate", "--as-of", "2026-03-17", data_dir=tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    assert "as of 2026-03-17" in result.stdout
+    listed = run("violations", "--org", "ACME", "--format", "json", data_dir=tmp_path / "data")
+    [alg09] = [v for v in json.loads(listed.stdout) if v["obligation"] == "ALG-09"]
+    assert alg09["causedBy"] == "clock"
+    bad = run("revalidate", "--as-of", "17/03/2026", data_dir=tmp_path / "data")
+    assert bad.returncode == 2 and "--as-of expects a date" in bad.stderr
+
+
+def test_obligations_lists_which_are_machine_checkable(built_data_dir: Path) -> None:
+    result = run("obligations", "--format", "json", data_dir=built_data_dir)
+    rows = {row["id"]: row for row in json.loads(result.stdout)}
+    assert len(rows) == 77
+    assert rows["ALG-09"]["checkable"] == "true"
+    assert rows["CSL-04"]["checkable"] == "false"
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,134 @@
+"""``POST /events`` through real HTTP: the CloudEvents HTTP binding, reasons for bad events, nothing half-applied."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from api.app import create_app
+from api.config import SparqlEndpointConfig
+from kg.build import ensure_built
+from kg.iris import Graphs
+from kg.pipeline import Pipeline
+from kg.store import Store, open_store
+from tests.support.live_server import live_server
+from tests.support.shape_cases import clear
+
+ORG = "91110108MA01XXXX0X"
+STRUCTURED = {"Content-Type": "application/cloudevents+json"}
+BATCH = {"Content-Type": "application/cloudevents-batch+json"}
+
+
+def cloudevent(number: int, kind: str, time: str, data: dict[str, Any], subject: str = ORG) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": f"http-{number}",
+        "source": "https://erp.example.cn",
+        "type": kind,
+        "time": time,
+        "subject": subject,
+        "data": data,
+    }
+
+
+REGISTER = cloudevent(1, "organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN"})
+DEPLOY = cloudevent(
+    2,
+    "aisystem.deployed",
+    "2026-03-02T10:00:00+08:00",
+    {
+        "systemId": "feed",
+        "name": "Feed",
+        "capabilities": ["recommendation"],
+        "launchedOn": "2026-03-02",
+        "publicOpinionAttributes": True,
+    },
+)
+LATE = cloudevent(3, "organisation.updated", "2026-03-20T09:00:00+08:00", {"name": "Acme Ltd"})
+
+
+@pytest.fixture(scope="module")
+def store() -> Store:
+    built = open_store("memory")
+    ensure_built(built)
+    return built
+
+
+@pytest.fixture(scope="module")
+def base_url(store: Store) -> Iterator[str]:
+    app = create_app(store, SparqlEndpointConfig(update_token=None), Pipeline.from_store(store))
+    with live_server(app, ready_path="/health") as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def fresh(store: Store) -> None:
+    clear(store)
+
+
+def test_structured_events_apply_and_report_the_violations_they_open(base_url: str) -> None:
+    for body in (REGISTER, DEPLOY):
+        answer = httpx.post(f"{base_url}/events", content=json.dumps(body), headers=STRUCTURED)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["results"] == [{"id": body["id"], "source": body["source"], "status": "applied"}]
+    answer = httpx.post(f"{base_url}/events", content=json.dumps(LATE), headers=STRUCTURED)
+    opened = [v for v in answer.json()["violations"] if v["data"]["obligation"] == "ALG-09"]
+    assert len(opened) == 1
+    assert opened[0]["type"] == "violation.opened"
+    assert opened[0]["data"]["causedBy"] == "http-3"
+    assert opened[0]["data"]["focusNode"].endswith("/system/feed")
+
+
+def test_a_repeat_is_reported_as_a_duplicate(base_url: str) -> None:
+    httpx.post(f"{base_url}/events", content=json.dumps(REGISTER), headers=STRUCTURED)
+    again = httpx.post(f"{base_url}/events", content=json.dumps(REGISTER), headers=STRUCTURED)
+    assert again.json()["results"][0]["status"] == "duplicate"
+
+
+def test_a_batch_applies_all_or_nothing(base_url: str, store: Store) -> None:
+    stranger = cloudevent(9, "organisation.updated", "2026-03-02T09:00:00+08:00", {"name": "X"}, subject="NOBODY")
+    answer = httpx.post(f"{base_url}/events", content=json.dumps([REGISTER, stranger]), headers=BATCH)
+    assert answer.status_code == 400
+    problem = answer.json()["rejected"][0]
+    assert problem["index"] == 1
+    assert "unknown organisation 'NOBODY'" in problem["reason"]
+    assert store.count_triples(Graphs.ORGANISATIONS) == 0
+    answer = httpx.post(f"{base_url}/events", content=json.dumps([REGISTER, DEPLOY]), headers=BATCH)
+    assert [r["status"] for r in answer.json()["results"]] == ["applied", "applied"]
+
+
+def test_a_broken_event_gets_the_reason_and_changes_nothing(base_url: str, store: Store) -> None:
+    broken = dict(REGISTER, time="2026-03-02 09:00")
+    answer = httpx.post(f"{base_url}/events", content=json.dumps(broken), headers=STRUCTURED)
+    assert answer.status_code == 400
+    assert "time" in answer.json()["error"]
+    answer = httpx.post(f"{base_url}/events", content=b"{not json", headers=STRUCTURED)
+    assert answer.status_code == 400
+    assert "not valid JSON" in answer.json()["error"]
+    assert store.count_triples(Graphs.ORGANISATIONS) == 0
+
+
+def test_binary_mode_carries_attributes_in_headers(base_url: str) -> None:
+    headers = {
+        "Content-Type": "application/json",
+        "ce-specversion": "1.0",
+        "ce-id": "bin-1",
+        "ce-source": "https://erp.example.cn",
+        "ce-type": "organisation.registered",
+        "ce-time": "2026-03-02T09:00:00+08:00",
+        "ce-subject": ORG,
+    }
+    answer = httpx.post(
+        f"{base_url}/events", content=json.dumps({"name": "Acme", "jurisdiction": "CN"}), headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["results"][0]["status"] == "applied"
+
+
+def test_an_unknown_content_type_is_415(base_url: str) -> None:
+    answer = httpx.post(f"{base_url}/events", content=b"{}", headers={"Content-Type": "text/plain"})
+    assert answer.status_code == 415

@@ -1,0 +1,190 @@
+"""The validation pipeline as every way in uses it: idempotent, atomic, with a violation lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+
+from kg.build import ensure_built
+from kg.events import Event, parse_event
+from kg.iris import Graphs
+from kg.organisations import EventApplier
+from kg.pipeline import Pipeline
+from kg.store import Store, open_store
+from kg.violations import ViolationChange, list_violations, violation_history
+from tests.support.shape_cases import clear
+
+ORG = "91110108MA01XXXX0X"
+
+
+@pytest.fixture(scope="module")
+def built() -> Store:
+    store = open_store("memory")
+    ensure_built(store)
+    return store
+
+
+@pytest.fixture
+def store(built: Store) -> Iterator[Store]:
+    clear(built)
+    yield built
+
+
+@pytest.fixture
+def pipeline(store: Store) -> Pipeline:
+    return Pipeline.from_store(store)
+
+
+def event(number: int, kind: str, time: str, data: dict[str, Any], subject: str = ORG) -> Event:
+    return parse_event(
+        {
+            "specversion": "1.0",
+            "id": f"evt-{number}",
+            "source": "https://erp.example.cn",
+            "type": kind,
+            "time": time,
+            "subject": subject,
+            "data": data,
+        }
+    )
+
+
+REGISTER = event(1, "organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN-BJ"})
+DEPLOY = event(
+    2,
+    "aisystem.deployed",
+    "2026-03-02T10:00:00+08:00",
+    {
+        "systemId": "feed",
+        "name": "Feed",
+        "capabilities": ["recommendation"],
+        "launchedOn": "2026-03-02",
+        "publicOpinionAttributes": True,
+    },
+)
+FILE = event(
+    3,
+    "filing.completed",
+    "2026-03-25T10:00:00+08:00",
+    {
+        "systemId": "feed",
+        "kind": "algorithm",
+        "filingNumber": "网信算备-1",
+        "authority": "CAC",
+        "filedOn": "2026-03-25",
+    },
+)
+RETIRE = event(4, "aisystem.retired", "2026-04-01T10:00:00+08:00", {"systemId": "feed", "retiredOn": "2026-04-01"})
+
+
+def only_alg09(changes: list[ViolationChange]) -> list[ViolationChange]:
+    """Other shapes judge the same organisation too; these tests follow ALG-09 (filing within 10 working days)."""
+    return [change for change in changes if change.obligation == "ALG-09"]
+
+
+def alg09(store: Store, status: str = "all") -> list[dict[str, Any]]:
+    return [v for v in list_violations(store, ORG, status) if v["obligation"] == "ALG-09"]  # type: ignore[arg-type]
+
+
+def test_a_deadline_falls_due_on_the_clock_and_a_late_filing_resolves_it(store: Store, pipeline: Pipeline) -> None:
+    pipeline.process([REGISTER, DEPLOY])
+    assert alg09(store) == []
+    changes = only_alg09(pipeline.revalidate(date(2026, 3, 17)))  # 10 working days after 2 March were up on 16 March
+    assert [(c.kind, c.obligation, c.by) for c in changes] == [("opened", "ALG-09", "clock")]
+    [violation] = alg09(store, "open")
+    assert violation["focusNode"].endswith("/system/feed")
+    assert violation["causedBy"] == "clock"
+    assert violation["trace"]["penalty"].startswith("Art. 31")
+    assert "CAC" in violation["trace"]["authorities"]
+    result = pipeline.process([FILE])
+    assert [(c.kind, c.by) for c in only_alg09(result.changes)] == [("resolved", "evt-3")]
+    [resolved] = alg09(store, "resolved")
+    assert resolved["resolvedBy"] == "evt-3"
+    assert resolved["id"] == violation["id"]
+
+
+def test_a_violation_that_reopens_keeps_its_history(store: Store, pipeline: Pipeline) -> None:
+    pipeline.process([REGISTER, DEPLOY])
+    pipeline.revalidate(date(2026, 3, 17))
+    pipeline.process([FILE])
+    reopened = only_alg09(pipeline.revalidate(date(2026, 3, 20)))  # as of a day before the filing: breached again
+    assert [c.kind for c in reopened] == ["opened"]
+    [violation] = alg09(store, "open")
+    history = violation_history(store, violation["id"])
+    assert [(h["episode"], h["causedBy"], h["resolvedBy"]) for h in history] == [
+        (1, "clock", "evt-3"),
+        (2, "clock", None),
+    ]
+    assert reopened[0].to_cloudevent()["id"] == f"{violation['id']}-2-opened"
+
+
+def test_a_retired_system_ends_its_obligations(store: Store, pipeline: Pipeline) -> None:
+    pipeline.process([REGISTER, DEPLOY])
+    pipeline.revalidate(date(2026, 3, 17))
+    result = pipeline.process([RETIRE])
+    assert [(c.kind, c.obligation) for c in only_alg09(result.changes)] == [("resolved", "ALG-09")]
+    assert all(change.kind == "resolved" for change in result.changes)  # every obligation of the system ends
+    assert pipeline.revalidate(date(2026, 6, 1)) == []
+
+
+def test_replaying_the_same_events_changes_nothing(store: Store, pipeline: Pipeline) -> None:
+    pipeline.process([REGISTER, DEPLOY])
+    pipeline.revalidate(date(2026, 3, 17))
+    before = list_violations(store, ORG, "all")
+    replay = pipeline.process([REGISTER, DEPLOY])
+    assert [o.status for o in replay.outcomes] == ["duplicate", "duplicate"]
+    assert replay.changes == []
+    assert list_violations(store, ORG, "all") == before
+
+
+def test_an_event_about_an_unknown_system_is_rejected_and_changes_nothing(store: Store, pipeline: Pipeline) -> None:
+    pipeline.process([REGISTER])
+    triples = store.count_triples(Graphs.ORGANISATIONS)
+    ghost = event(9, "aisystem.retired", "2026-04-01T10:00:00+08:00", {"systemId": "ghost", "retiredOn": "2026-04-01"})
+    result = pipeline.process([ghost])
+    assert result.outcomes[0].status == "rejected"
+    assert "no AI system 'ghost'" in (result.outcomes[0].reason or "")
+    assert store.count_triples(Graphs.ORGANISATIONS) == triples
+    assert not store.ask(f'ASK {{ GRAPH <{Graphs.EVENTS}> {{ ?e ?p "evt-9" }} }}')
+
+
+def test_an_all_or_nothing_batch_with_one_bad_event_applies_none(store: Store, pipeline: Pipeline) -> None:
+    stranger = event(10, "organisation.updated", "2026-03-02T09:00:00+08:00", {"name": "X"}, subject="NOBODY")
+    result = pipeline.process([REGISTER, stranger], all_or_nothing=True)
+    assert [o.status for o in result.outcomes] == ["applied", "rejected"]
+    assert store.count_triples(Graphs.ORGANISATIONS) == 0
+
+
+def test_recover_validates_what_a_crash_left_pending(store: Store, pipeline: Pipeline) -> None:
+    # Step 1 only (as if the process died right after applying): the organisation is marked pending.
+    EventApplier(store).apply([REGISTER, DEPLOY])
+    late = event(5, "organisation.updated", "2026-03-18T09:00:00+08:00", {"name": "Acme Ltd"})
+    EventApplier(store).apply([late])
+    assert alg09(store) == []
+    changes = only_alg09(pipeline.recover())
+    assert [(c.kind, c.obligation, c.by) for c in changes] == [("opened", "ALG-09", "evt-5")]
+    assert pipeline.recover() == []
+
+
+def test_change_events_follow_the_contract(store: Store, pipeline: Pipeline) -> None:
+    pipeline.process([REGISTER, DEPLOY])
+    [opened] = only_alg09(pipeline.revalidate(date(2026, 3, 17)))
+    cloudevent = opened.to_cloudevent()
+    assert cloudevent["type"] == "violation.opened"
+    assert cloudevent["subject"] == ORG
+    assert set(cloudevent["data"]) == {
+        "violationId",
+        "organisation",
+        "obligation",
+        "focusNode",
+        "message",
+        "severity",
+        "detectedAt",
+        "causedBy",
+    }
+    [resolved] = only_alg09(pipeline.process([FILE]).changes)
+    assert set(resolved.to_cloudevent()["data"]) >= {"violationId", "resolvedAt", "resolvedBy"}
+    assert resolved.violation_id == opened.violation_id
