@@ -11,17 +11,15 @@ in the query is rewritten, so both engines evaluate the same graph patterns.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 
 from rdflib import Graph, URIRef
 from rdflib import Literal as Lit
 from rdflib.term import Node
 
-import shapes
-from ontology.namespaces import OG, SH, SKOS, XSD
+from ontology.namespaces import OG, SH, XSD
 
 CONTEXT_PATTERN = re.compile(r"og:validationContext\s+og:asOf\s+\?asOf\s*\.")
 THIS = re.compile(r"\$this\b")
@@ -72,15 +70,23 @@ def _split_select(shape: URIRef, select: str) -> tuple[str, str]:
     return text[: match.start()] + "WHERE ", text[match.end() :]
 
 
-def compile_checks(shapes_graph: Graph, regulations: Graph) -> tuple[Check, ...]:
-    """Compile every obligation shape; ``regulations`` (with the ontology) gives ids and bound roles."""
+@dataclass(frozen=True)
+class ObligationInfo:
+    """What the engine needs of an obligation: its id and the roles it binds."""
+
+    obligation_id: str
+    roles: frozenset[URIRef]
+
+
+def compile_checks(shapes_graph: Graph, obligations: Mapping[URIRef, ObligationInfo]) -> tuple[Check, ...]:
+    """Compile every obligation shape; ``obligations`` (from the regulation graph) gives ids and bound roles."""
     checks = []
     for shape in sorted({URIRef(str(s)) for s in shapes_graph.subjects(OG.checksObligation, None)}):
         obligation = URIRef(str(shapes_graph.value(shape, OG.checksObligation)))
-        obligation_id = regulations.value(obligation, SKOS.notation)
-        if obligation_id is None:
+        info = obligations.get(obligation)
+        if info is None:
             raise ShapeError(f"{shape}: checks {obligation}, which the regulation graph does not hold")
-        roles = frozenset(URIRef(str(r)) for r in regulations.objects(obligation, OG.bindsRole))
+        obligation_id, roles = info.obligation_id, info.roles
         severity = URIRef(str(shapes_graph.value(shape, SH.severity) or SH.Violation))
         for constraint in shapes_graph.objects(shape, SH.sparql):
             select = shapes_graph.value(constraint, SH.select)
@@ -103,9 +109,3 @@ def compile_checks(shapes_graph: Graph, regulations: Graph) -> tuple[Check, ...]
                 )
             )
     return tuple(checks)
-
-
-@cache
-def obligation_shapes() -> Graph:
-    """The obligation shapes (and the role rules they rely on) as one rdflib graph."""
-    return shapes.load_obligation_shapes()

@@ -75,7 +75,7 @@ class Pipeline:
         """Compile the shapes and rules against the regulation graph the store holds."""
         from kg.shapes_loader import load_checks_and_rules
 
-        checks, rules = load_checks_and_rules()
+        checks, rules = load_checks_and_rules(store)
         return cls(store, checks, rules)
 
     def process(

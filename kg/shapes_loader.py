@@ -1,27 +1,37 @@
-"""Loading the obligation shapes and role rules, compiled against the regulation graph."""
+"""Loading the obligation shapes and role rules, compiled against the regulation graph in the store."""
 
 from __future__ import annotations
 
-from functools import cache
+from collections import defaultdict
 
-from rdflib import Graph
+import pyoxigraph as ox
+from rdflib import URIRef
 
-import ontology
 import shapes
-from kg.checks import Check, compile_checks
-from kg.regulations import build_regulation_graph
+from kg.checks import Check, ObligationInfo, compile_checks
+from kg.iris import Graphs
 from kg.roles import RoleRule, compile_rules
+from kg.store import Store
+from ontology.namespaces import OG, SKOS
 
 
-@cache
-def reference_graph() -> Graph:
-    """Ontology plus regulation graph, in rdflib: what shapes are compiled against."""
-    graph = ontology.load_ontology()
-    graph += build_regulation_graph()
-    return graph
+def obligation_index(store: Store) -> dict[URIRef, ObligationInfo]:
+    """Every obligation's id and bound roles, in one query (start-up stays fast: no rdflib graph is built)."""
+    rows = store.select(
+        f"SELECT ?o ?id ?role WHERE {{ GRAPH <{Graphs.REGULATIONS}> {{ ?o a {OG.Obligation.n3()} ; "
+        f"{SKOS.notation.n3()} ?id OPTIONAL {{ ?o {OG.bindsRole.n3()} ?role }} }} }}"
+    )
+    ids: dict[URIRef, str] = {}
+    roles: dict[URIRef, set[URIRef]] = defaultdict(set)
+    for row in rows:
+        obligation, notation, role = row["o"], row["id"], row.get("role")
+        assert isinstance(obligation, ox.NamedNode) and isinstance(notation, ox.Literal)
+        ids[URIRef(obligation.value)] = notation.value
+        if isinstance(role, ox.NamedNode):
+            roles[URIRef(obligation.value)].add(URIRef(role.value))
+    return {iri: ObligationInfo(ids[iri], frozenset(roles[iri])) for iri in ids}
 
 
-@cache
-def load_checks_and_rules() -> tuple[tuple[Check, ...], tuple[RoleRule, ...]]:
+def load_checks_and_rules(store: Store) -> tuple[tuple[Check, ...], tuple[RoleRule, ...]]:
     shapes_graph = shapes.load_obligation_shapes()
-    return compile_checks(shapes_graph, reference_graph()), compile_rules(shapes_graph)
+    return compile_checks(shapes_graph, obligation_index(store)), compile_rules(shapes_graph)
