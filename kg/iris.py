@@ -26,9 +26,10 @@ class Graphs:
     SHAPES: Final = f"{BASE}graph/shapes"
     DERIVED: Final = f"{BASE}graph/derived"
     EVENTS: Final = f"{BASE}graph/events"
+    OUTBOX: Final = f"{BASE}graph/outbox"
     META: Final = f"{BASE}graph/meta"
 
-    ALL: Final = (ONTOLOGY, REGULATIONS, SHAPES, ORGANISATIONS, DERIVED, VIOLATIONS, EVENTS, META)
+    ALL: Final = (ONTOLOGY, REGULATIONS, SHAPES, ORGANISATIONS, DERIVED, VIOLATIONS, EVENTS, OUTBOX, META)
 
 
 _JURISDICTION_PATH: Final = {"BJ": "cn-bj"}

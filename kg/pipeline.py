@@ -29,6 +29,7 @@ from kg.checks import Check
 from kg.events import Event
 from kg.iris import Graphs
 from kg.organisations import CHINA, EventApplier, Outcome, as_of_date, clear_pending_mark, event_iri
+from kg.outbox import outbox_operations
 from kg.roles import RoleDeriver, RoleRule
 from kg.store import Store
 from kg.validation import Validator
@@ -61,8 +62,12 @@ def clock_moment(day: date) -> datetime:
 class Pipeline:
     """One pipeline per store. Calls are serialised by a lock: one writer, as the steps above require."""
 
-    def __init__(self, store: Store, checks: Sequence[Check], rules: Sequence[RoleRule]) -> None:
+    def __init__(
+        self, store: Store, checks: Sequence[Check], rules: Sequence[RoleRule], *, outbox: bool = False
+    ) -> None:
+        """With ``outbox``, step 3 also writes each change's CloudEvent to the outbox (``kg.outbox``)."""
         self._lock = threading.RLock()
+        self.outbox = outbox
         self.store = store
         self.applier = EventApplier(store)
         self.roles = RoleDeriver(store, rules)
@@ -71,12 +76,12 @@ class Pipeline:
         self.listeners: list[Listener] = []
 
     @classmethod
-    def from_store(cls, store: Store) -> Pipeline:
+    def from_store(cls, store: Store, *, outbox: bool = False) -> Pipeline:
         """Compile the shapes and rules against the regulation graph the store holds."""
         from kg.shapes_loader import load_checks_and_rules
 
         checks, rules = load_checks_and_rules(store)
-        return cls(store, checks, rules)
+        return cls(store, checks, rules, outbox=outbox)
 
     def process(
         self, events: Sequence[Event], *, also: Iterable[str] = (), all_or_nothing: bool = False
@@ -153,6 +158,8 @@ class Pipeline:
         findings = self.validator.validate(focus)
         operations, changes = self.ledger.reconcile(findings, causes)
         clear = [clear_pending_mark(org) for org in causes]
+        if self.outbox:
+            operations += outbox_operations(changes)
         if operations or clear:
             self.store.update(" ;\n".join([*operations, *clear]))
         if changes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -188,3 +189,18 @@ def test_change_events_follow_the_contract(store: Store, pipeline: Pipeline) -> 
     [resolved] = only_alg09(pipeline.process([FILE]).changes)
     assert set(resolved.to_cloudevent()["data"]) >= {"violationId", "resolvedAt", "resolvedBy"}
     assert resolved.violation_id == opened.violation_id
+
+
+def test_with_an_outbox_changes_wait_for_the_publisher(store: Store) -> None:
+    from kg import outbox
+
+    pipeline = Pipeline.from_store(store, outbox=True)
+    changes = pipeline.process([REGISTER, DEPLOY]).changes + pipeline.revalidate(date(2026, 3, 17))
+    assert changes
+    entries = outbox.pending(store)
+    assert [json.loads(entry.payload)["id"] for entry in entries] == [c.to_cloudevent()["id"] for c in changes]
+    assert {entry.key for entry in entries} == {ORG}
+    outbox.acknowledge(store, entries[:1])
+    assert outbox.pending(store) == entries[1:]
+    outbox.acknowledge(store, entries[1:])
+    assert outbox.pending(store) == []

@@ -41,7 +41,7 @@ from ontology.namespaces import OG, SH, XSD
 
 CASES_DIR = Path(__file__).resolve().parents[1] / "shapes" / "cases"
 DEFAULT_ORG = "ORG-1"
-MUTABLE_GRAPHS = (Graphs.ORGANISATIONS, Graphs.DERIVED, Graphs.VIOLATIONS, Graphs.EVENTS)
+MUTABLE_GRAPHS = (Graphs.ORGANISATIONS, Graphs.DERIVED, Graphs.VIOLATIONS, Graphs.EVENTS, Graphs.OUTBOX)
 
 
 @dataclass(frozen=True)
