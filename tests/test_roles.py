@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cache
 from typing import Any
 
 import pyoxigraph as ox
@@ -21,10 +20,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyshacl import validate
 from rdflib import RDF, RDFS, Graph, Literal, URIRef
-from rdflib.plugins.sparql.algebra import translateQuery
-from rdflib.plugins.sparql.parser import parseQuery
-from rdflib.plugins.sparql.processor import SPARQLProcessor
-from rdflib.plugins.sparql.sparql import Query
 
 import ontology
 import shapes
@@ -37,6 +32,7 @@ from kg.roles import compile_rules
 from kg.store import Store, open_store
 from ontology.namespaces import OG, SH
 from tests.support.event_strategies import organisation_histories
+from tests.support.parsed_once import sparql_parsed_once
 from tests.support.shape_cases import DEFAULT_ORG, clear, focus_key
 
 ORG = iris.organisation(DEFAULT_ORG)
@@ -586,29 +582,7 @@ def shapes_graph() -> Graph:
 
 @pytest.fixture(scope="module")
 def prepared_queries() -> Iterator[None]:
-    """Parse each SPARQL text once: pyshacl hands rdflib the same rule and constraint texts for every focus
-    node, and parsing them again each time (pyparsing) would take seconds per organisation."""
-
-    @cache
-    def prepared(text: str, base: str | None, namespaces: frozenset[tuple[str, Any]]) -> Query:
-        return translateQuery(parseQuery(text), base, dict(namespaces))
-
-    original = SPARQLProcessor.query
-
-    def query(
-        self: SPARQLProcessor,
-        query: str | Query,
-        initBindings: Mapping[str, Any] | None = None,  # noqa: N803 - rdflib's parameter names
-        initNs: Mapping[str, Any] | None = None,  # noqa: N803
-        base: str | None = None,
-        DEBUG: bool = False,  # noqa: N803
-    ) -> Mapping[str, Any]:
-        if isinstance(query, str):
-            query = prepared(query, base, frozenset((initNs or {}).items()))
-        return original(self, query, initBindings, initNs, base, DEBUG)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(SPARQLProcessor, "query", query)
+    with sparql_parsed_once():
         yield
 
 

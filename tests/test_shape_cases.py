@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from rdflib import Graph
 
@@ -9,6 +11,7 @@ from kg.build import ensure_built
 from kg.pipeline import Pipeline
 from kg.regulations import build_regulation_graph
 from kg.store import Store, open_store
+from tests.support.parsed_once import sparql_parsed_once
 from tests.support.shape_cases import ShapeCase, load_cases, run_engine, run_pyshacl
 
 CASES = load_cases()
@@ -24,6 +27,12 @@ def store() -> Store:
 @pytest.fixture(scope="module")
 def pipeline(store: Store) -> Pipeline:
     return Pipeline.from_store(store)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prepared_queries() -> Iterator[None]:
+    with sparql_parsed_once():
+        yield
 
 
 @pytest.fixture(scope="module")
