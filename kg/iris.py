@@ -167,3 +167,10 @@ def violation_id(violation_iri: str) -> str:
 
 def violation_episode(violation_iri: URIRef, number: int) -> URIRef:
     return URIRef(f"{violation_iri}/episode/{number}")
+
+
+def consumer_position(group: str, topic: str, partition: int) -> URIRef:
+    """Where a consumer group stands in one partition of a topic (``kg.positions``); names are percent-encoded."""
+    from urllib.parse import quote
+
+    return URIRef(f"{BASE}meta/position/{quote(group, safe='')}/{quote(topic, safe='')}/{int(partition)}")

@@ -34,6 +34,7 @@ from kg.roles import RoleDeriver, RoleRule
 from kg.store import Store
 from kg.validation import Validator
 from kg.violations import Cause, ViolationChange, ViolationLedger
+from kg.workspace import Workspace
 from ontology.namespaces import OG
 
 META: Final = f"<{Graphs.META}>"
@@ -70,8 +71,9 @@ class Pipeline:
         self.outbox = outbox
         self.store = store
         self.applier = EventApplier(store)
-        self.roles = RoleDeriver(store, rules)
-        self.validator = Validator(store, checks)
+        self.roles = RoleDeriver(rules)
+        self.workspace = Workspace(store)
+        self.validator = Validator(self.workspace.store, checks)
         self.ledger = ViolationLedger(store)
         self.listeners: list[Listener] = []
 
@@ -152,9 +154,11 @@ class Pipeline:
 
     def _validate(self, causes: Mapping[URIRef, Cause]) -> list[ViolationChange]:
         focus = {org: as_of_date(cause.at) for org, cause in causes.items()}
+        self.workspace.load(focus)
         if focus:
-            role_update = self.roles.operations(focus)
+            role_update, derived = self.roles.derive(self.workspace.store, focus)
             self.store.update(" ;\n".join(role_update))
+            self.workspace.add_derived(derived)
         findings = self.validator.validate(focus)
         operations, changes = self.ledger.reconcile(findings, causes)
         clear = [clear_pending_mark(org) for org in causes]

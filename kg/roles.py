@@ -53,26 +53,26 @@ def compile_rules(shapes_graph: Graph) -> tuple[RoleRule, ...]:
 class RoleDeriver:
     """Recomputes the derived roles of the given organisations."""
 
-    def __init__(self, store: Store, rules: Sequence[RoleRule]) -> None:
-        self.store = store
+    def __init__(self, rules: Sequence[RoleRule]) -> None:
         self.rules = tuple(rules)
 
-    def operations(self, focus: Mapping[URIRef, date]) -> list[str]:
-        """The update that replaces the organisations' derived roles (computed from the current graph)."""
+    def derive(self, store: Store, focus: Mapping[URIRef, date]) -> tuple[list[str], set[ox.Triple]]:
+        """Run the rules on ``store`` (the workspace); return the update that replaces the organisations'
+        derived roles in the main store, and the derived triples themselves."""
         if not focus:
-            return []
+            return [], set()
         rows = list(focus.items())
         triples: set[ox.Triple] = set()
         for rule in self.rules:
-            result = self.store.query(rule.query_for(rows))
+            result = store.query(rule.query_for(rows))
             triples.update(result)  # type: ignore[arg-type]
         values = " ".join(org.n3() for org in focus)
         clear = (
-            f"DELETE {{ GRAPH {DERIVED} {{ ?s ?p ?o }} }} WHERE {{ VALUES ?org {{ {values} }} "
-            f"GRAPH {DERIVED} {{ {{ ?s {OG.isAssignedTo.n3()} ?org }} UNION {{ BIND(?org AS ?s) ?s ?p0 ?o0 }} "
-            f"?s ?p ?o }} }}"
+            f"DELETE {{ GRAPH {DERIVED} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {DERIVED} {{ "
+            f"{{ VALUES ?org {{ {values} }} ?s {OG.isAssignedTo.n3()} ?org . ?s ?p ?o }} "
+            f"UNION {{ VALUES ?s {{ {values} }} ?s ?p ?o }} }} }}"
         )
         if not triples:
-            return [clear]
+            return [clear], triples
         body = " ".join(f"{t.subject} {t.predicate} {t.object} ." for t in sorted(triples, key=str))
-        return [clear, f"INSERT DATA {{ GRAPH {DERIVED} {{ {body} }} }}"]
+        return [clear, f"INSERT DATA {{ GRAPH {DERIVED} {{ {body} }} }}"], triples
