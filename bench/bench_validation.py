@@ -1,0 +1,331 @@
+"""Benchmark: incremental validation at scale, beside pyshacl on the same work.
+
+Goals (the issue): ≥ 3,000 events/s embedded with 100,000 organisations; p99 event→verdict ≤ 25 ms; the per-event
+cost at 100,000 organisations at most 1.3 × the cost at 1,000.
+
+Run: ``.venv/bin/python bench/bench_validation.py [--orgs 100000] [--events 20000]`` (``--orgs 1000`` for a quick
+run). Prints progress and one table; it is not a test. The organisations come from
+``tests/support/generated_data.py`` (seeded), ingested into an on-disk store in a temporary directory; the
+measured stream is further events about random existing organisations. pyshacl runs in child processes with a
+time limit (``--pyshacl-limit``), since on large graphs it may not finish.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support, when run as a script
+
+from kg.build import ensure_built
+from kg.events import Event
+from kg.iris import Graphs
+from kg.organisations import EventApplier
+from kg.pipeline import Pipeline
+from kg.store import Store, open_store
+from tests.support import generated_data
+
+SEED = 20_260_301
+LOAD_BATCH = 500
+CHUNK = 1_000
+"""Organisations generated at a time while loading (keeps memory flat)."""
+STREAM_DAY = generated_data.LAST_DAY
+console = Console()
+
+
+def say(message: str) -> None:
+    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {message}")
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+# --- what the stream may name -------------------------------------------------------------------------
+
+
+class Population:
+    """The organisations loaded so far and their live systems, so stream events are always valid."""
+
+    def __init__(self) -> None:
+        self.systems: dict[str, list[str]] = {}
+
+    def learn(self, events: list[generated_data.JsonObject]) -> None:
+        for event in events:
+            org, data = event["subject"], event["data"]
+            live = self.systems.setdefault(org, [])
+            if event["type"] == "aisystem.deployed" and data["systemId"] not in live:
+                live.append(data["systemId"])
+            elif event["type"] == "aisystem.retired" and data["systemId"] in live:
+                live.remove(data["systemId"])
+
+    def stream(self, count: int, rng: random.Random, tag: str) -> list[Event]:
+        """``count`` events about random known organisations, dated the last day of the window."""
+        organisations = sorted(self.systems)
+        raw = []
+        for number in range(count):
+            org = rng.choice(organisations)
+            raw.append(_stream_event(org, self.systems[org], rng, f"{tag}-{number}"))
+        return generated_data.as_events(raw)
+
+
+def _stream_event(org: str, systems: list[str], rng: random.Random, event_id: str) -> generated_data.JsonObject:
+    day = STREAM_DAY.isoformat()
+    choices: list[tuple[str, dict[str, Any]]] = [
+        ("organisation.updated", {"personalInformationSubjects": rng.choice(generated_data.SUBJECT_COUNTS)}),
+        ("control.implemented", {"kind": rng.choice(("pi-protection-officer", "ethics-committee")), "since": day}),
+        ("assessment.completed", {"kind": "risk", "completedOn": day, "outcome": "passed"}),
+    ]
+    if systems:
+        system = rng.choice(systems)
+        choices += [
+            ("control.implemented", {"systemId": system, "kind": "explicit-content-label", "since": day}),
+            ("control.withdrawn", {"systemId": system, "kind": "complaint-channel", "since": day}),
+            ("filing.completed", {"systemId": system, "kind": "algorithm", "filingNumber": "网信算备1号",
+                                  "authority": "CAC", "filedOn": day}),
+            ("disclosure.published", {"systemId": system, "kind": "transparency-report", "publishedOn": day}),
+            ("aisystem.updated", {"systemId": system, "publicOpinionAttributes": rng.random() < 0.5}),
+        ]  # fmt: skip
+    kind, data = rng.choice(choices)
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": f"urn:bench:{org}",
+        "type": kind,
+        "time": f"{day}T{rng.randrange(8, 20):02d}:{rng.randrange(60):02d}:00+08:00",
+        "subject": org,
+        "data": data,
+    }
+
+
+# --- the engine ----------------------------------------------------------------------------------------
+
+
+def generated_chunks(total: int, seed: int) -> Iterator[list[generated_data.JsonObject]]:
+    for first in range(0, total, CHUNK):
+        yield generated_data.generate(min(CHUNK, total - first), seed, first=first)
+
+
+def load(
+    pipeline: Pipeline, population: Population, total: int, seed: int, at: Callable[[int], None] | None = None
+) -> float:
+    """Ingest ``total`` organisations through the pipeline; ``at(n)`` is called after each chunk."""
+    started = time.perf_counter()
+    loaded = 0
+    for events in generated_chunks(total, seed):
+        parsed = generated_data.as_events(events)
+        for start in range(0, len(parsed), LOAD_BATCH):
+            pipeline.process(parsed[start : start + LOAD_BATCH])
+        population.learn(events)
+        loaded += len({event["subject"] for event in events})
+        elapsed = time.perf_counter() - started
+        say(f"loaded {loaded:,}/{total:,} organisations ({loaded / elapsed:,.0f}/s)")
+        if at:
+            at(loaded)
+    return time.perf_counter() - started
+
+
+def measure_stream(pipeline: Pipeline, events: list[Event], batch: int) -> dict[str, float]:
+    """Events/s end to end, and latency: per event for batch size 1, per batch (and per event) otherwise."""
+    latencies = []
+    started = time.perf_counter()
+    for start in range(0, len(events), batch):
+        began = time.perf_counter()
+        result = pipeline.process(events[start : start + batch])
+        latencies.append(time.perf_counter() - began)
+        if result.rejected:
+            raise RuntimeError(f"stream event rejected: {result.rejected[0].reason}")
+    seconds = time.perf_counter() - started
+    return {
+        "events": len(events),
+        "rate": len(events) / seconds,
+        "p50": percentile(latencies, 50),
+        "p95": percentile(latencies, 95),
+        "p99": percentile(latencies, 99),
+        "per_event": seconds / len(events),
+    }
+
+
+# --- pyshacl, in child processes with a time limit -----------------------------------------------------
+
+
+def _organisation_graph(n_orgs: int, seed: int) -> bytes:
+    """The organisation graph of ``n_orgs`` generated organisations (events applied, nothing validated)."""
+    store = open_store("memory")
+    ensure_built(store)
+    applier = EventApplier(store)
+    for events in generated_chunks(n_orgs, seed):
+        parsed = generated_data.as_events(events)
+        for start in range(0, len(parsed), 2_000):
+            applier.apply(parsed[start : start + 2_000])
+    return store.export_graph(Graphs.ORGANISATIONS, ox.RdfFormat.N_TRIPLES)
+
+
+def _pyshacl_child(kind: str, n_orgs: int, seed: int, sample: int, queue: Any) -> None:
+    from pyshacl import validate
+    from rdflib import Graph, Literal, URIRef
+
+    import shapes
+    from kg import iris
+    from kg.regulations import build_regulation_graph
+    from ontology.namespaces import OG, XSD
+
+    shapes_graph = shapes.load_obligation_shapes()
+    regulations = build_regulation_graph()
+    organisations = _organisation_graph(n_orgs, seed).decode()
+
+    def data_graph(lines: str) -> Graph:
+        graph = Graph()
+        graph += regulations
+        graph.parse(data=lines, format="nt")
+        graph.add((OG.validationContext, OG.asOf, Literal(generated_data.AS_OF.isoformat(), datatype=XSD.date)))
+        return graph
+
+    def run(graph: Graph, focus: list[str | URIRef] | None = None) -> float:
+        began = time.perf_counter()
+        validate(graph, shacl_graph=shapes_graph, advanced=True, inference="none", allow_warnings=True,
+                 focus_nodes=focus)  # fmt: skip
+        return time.perf_counter() - began
+
+    ids = [generated_data.organisation_id(seed, index) for index in random.Random(seed).sample(range(n_orgs), sample)]
+    if kind == "whole":
+        queue.put([run(data_graph(organisations))])
+    elif kind == "focus":
+        whole = data_graph(organisations)
+        for org in ids:
+            queue.put([run(whole, [iris.organisation(org)])])
+    else:  # one organisation's own subgraph: every node it owns is minted under its IRI
+        for org in ids:
+            own = str(iris.organisation(org))
+            lines = "\n".join(line for line in organisations.splitlines() if line.startswith((f"<{own}>", f"<{own}/")))
+            queue.put([run(data_graph(lines))])
+    queue.put(None)
+
+
+def pyshacl_seconds(kind: str, n_orgs: int, seed: int, sample: int, limit: float) -> tuple[list[float], bool]:
+    """Timings from a child process, and whether it finished within ``limit`` seconds."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_pyshacl_child, args=(kind, n_orgs, seed, sample, queue))
+    child.start()
+    samples: list[float] = []
+    deadline = time.perf_counter() + limit
+    finished = False
+    while time.perf_counter() < deadline:
+        try:
+            item = queue.get(timeout=min(5.0, max(0.1, deadline - time.perf_counter())))
+        except Exception:  # queue.Empty: keep waiting until the deadline
+            if not child.is_alive():
+                break
+            continue
+        if item is None:
+            finished = True
+            break
+        samples += item
+    if child.is_alive():
+        child.terminate()
+    child.join()
+    return samples, finished
+
+
+# --- the table -----------------------------------------------------------------------------------------
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.1f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orgs", type=int, default=100_000, help="organisations to load (default 100,000)")
+    parser.add_argument("--events", type=int, default=20_000, help="measured stream events per batch size")
+    parser.add_argument("--batch-sizes", default="1,50,500")
+    parser.add_argument("--flat-events", type=int, default=500, help="batch-size-1 events measured at 1,000 orgs")
+    parser.add_argument("--pyshacl-sizes", default="1000,2000", help="organisations for whole-graph pyshacl")
+    parser.add_argument("--pyshacl-sample", type=int, default=20)
+    parser.add_argument("--pyshacl-limit", type=float, default=300.0, help="seconds per pyshacl measurement")
+    parser.add_argument("--seed", type=int, default=SEED)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    batch_sizes = [int(size) for size in args.batch_sizes.split(",")]
+    rows: list[tuple[str, str, str]] = []
+
+    with tempfile.TemporaryDirectory(prefix="obligraph-bench-") as scratch:
+        store: Store = open_store("oxigraph", data_dir=Path(scratch))
+        ensure_built(store)
+        pipeline = Pipeline.from_store(store)
+        population = Population()
+        flat: dict[str, float] = {}
+
+        def at(loaded: int) -> None:
+            if loaded == min(1_000, args.orgs) and not flat:
+                say(f"per-event cost at {loaded:,} organisations ({args.flat_events} events, batch size 1)")
+                flat.update(measure_stream(pipeline, population.stream(args.flat_events, rng, "flat"), 1))
+
+        say(f"loading {args.orgs:,} organisations into an on-disk store")
+        seconds = load(pipeline, population, args.orgs, args.seed, at)
+        rows.append((f"load {args.orgs:,} organisations (batches of {LOAD_BATCH})",
+                     f"{args.orgs / seconds:,.0f} organisations/s ({seconds:,.0f} s)", ""))  # fmt: skip
+        stream_results = {}
+        for batch in batch_sizes:
+            say(f"stream: {args.events:,} events in batches of {batch}")
+            stream_results[batch] = result = measure_stream(
+                pipeline, population.stream(args.events, rng, f"stream-{batch}"), batch
+            )
+            goal = "≥ 3,000 events/s" if batch == batch_sizes[-1] else ""
+            rows.append((f"events/s, batches of {batch}", f"{result['rate']:,.0f} events/s", goal))
+            if batch == 1:
+                rows.append(
+                    ("event→verdict latency (batch 1) p50 / p95 / p99",
+                     f"{ms(result['p50'])} / {ms(result['p95'])} / {ms(result['p99'])}", "p99 ≤ 25 ms")
+                )  # fmt: skip
+            else:
+                rows.append(
+                    (f"batch latency (batch {batch}) p50 / p95 / p99; per event",
+                     f"{ms(result['p50'])} / {ms(result['p95'])} / {ms(result['p99'])}; {ms(result['per_event'])}",
+                     "")
+                )  # fmt: skip
+        if flat and 1 in stream_results:
+            ratio = stream_results[1]["per_event"] / flat["per_event"]
+            rows.append((f"per-event cost: {args.orgs:,} vs 1,000 organisations",
+                         f"{ms(stream_results[1]['per_event'])} vs {ms(flat['per_event'])} = {ratio:.2f}×",
+                         "≤ 1.3×"))  # fmt: skip
+        store.close()
+
+    for size in (int(size) for size in args.pyshacl_sizes.split(",") if size):
+        say(f"pyshacl, whole graph of {size:,} organisations (limit {args.pyshacl_limit:.0f} s)")
+        samples, finished = pyshacl_seconds("whole", size, args.seed, 1, args.pyshacl_limit)
+        figure = f"{samples[0]:,.1f} s" if finished and samples else f"> {args.pyshacl_limit:,.0f} s (stopped)"
+        rows.append((f"pyshacl: whole graph, {size:,} organisations", figure, ""))
+    size = int(args.pyshacl_sizes.split(",")[0] or 1_000)
+    for kind, label in (
+        ("focus", f"focus_nodes, one organisation in {size:,}"),
+        ("own", "one organisation's subgraph"),
+    ):
+        say(f"pyshacl: {label} (sample {args.pyshacl_sample}, limit {args.pyshacl_limit:.0f} s)")
+        samples, finished = pyshacl_seconds(kind, size, args.seed, args.pyshacl_sample, args.pyshacl_limit)
+        note = "" if finished else f"stopped after {len(samples)} (limit)"
+        figure = f"median {statistics.median(samples):,.2f} s over {len(samples)}" if samples else "none finished"
+        rows.append((f"pyshacl: {label}", figure, note))
+
+    table = Table("measure", "figure", "goal / note", title=f"obligraph: validation, {args.orgs:,} organisations")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
