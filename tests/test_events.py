@@ -356,12 +356,6 @@ WRONG: list[tuple[str, dict[str, Any], str, str]] = [
     ("name as number", with_data("organisation.registered", name=42), "/data/name", "42"),
     ("url not http", with_data("disclosure.published", url="ftp://x.cn/r"), "/data/url", "http"),
     (
-        "system control without systemId",
-        envelope("control.implemented", {"kind": "audit-trail", "since": "2026-01-01"}),
-        "/data/systemId",
-        "needs a systemId",
-    ),
-    (
         "organisation control with systemId",
         with_data("control.withdrawn", systemId="chat-1"),
         "/data/systemId",
@@ -404,6 +398,8 @@ def test_control_scope_is_accepted_when_it_matches_the_kind() -> None:
         envelope("control.implemented", {"kind": "pi-protection-officer", "since": "2026-01-01"})
     )
     assert (system_wide.system_id, organisation_wide.system_id) == ("chat-1", None)
+    every_system = parse_event(envelope("control.implemented", {"kind": "audit-trail", "since": "2026-01-01"}))
+    assert every_system.system_id is None  # "absent: the control is organisation-wide"
 
 
 # Leniency: unknown fields, nulls, media types -------------------------------------------------------------

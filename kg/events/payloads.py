@@ -201,7 +201,9 @@ class DisclosurePublished(EventData):
 
 
 class _ControlChange(EventData):
-    """A safeguard of one system (system kinds) or of the whole organisation (organisation kinds)."""
+    """A safeguard of one system, or of the whole organisation when ``systemId`` is absent (the contract:
+    "absent: the control is organisation-wide"); a system kind without one covers all the organisation's
+    systems. An organisation kind (officer, committee, plan) names no system."""
 
     kind: ControlKind
     since: IsoDate
@@ -213,9 +215,6 @@ class _ControlChange(EventData):
         if organisation_wide and self.system_id is not None:
             message = f"'{self.kind}' is an organisation-wide control and takes no systemId"
             raise field_error(type(self), ("systemId",), message, self.system_id)
-        if not organisation_wide and self.system_id is None:
-            message = f"'{self.kind}' is a control of one AI system and needs a systemId"
-            raise field_error(type(self), ("systemId",), message, None)
         return self
 
 
