@@ -20,6 +20,7 @@ from kg.iris import Graphs
 from kg.store import QuerySyntaxError, Store, StoreError
 from obligraph.bootstrap import open_configured_store
 from obligraph.settings import Settings
+from obligraph.worker_command import worker
 
 app = typer.Typer(
     help="obligraph: an event-driven knowledge graph of Chinese AI regulatory obligations.",
@@ -312,6 +313,9 @@ def obligations(
     out.print(table)
     checkable = sum(row["checkable"] == "true" for row in rows)
     console.print(f"{len(rows)} obligations: {checkable} machine-checkable, {len(rows) - checkable} not")
+
+
+app.command(name="worker")(worker)
 
 
 def _read_query(argument: str) -> str:

@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     sparql_update_token: SecretStr | None = None
     sparql_timeout_s: float = Field(default=30.0, gt=0)
     sparql_result_cap: int = Field(default=10_000, ge=1)
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers, HOST:PORT[,…]")
+    events_topic: str = "obligraph.events"
+    violations_topic: str = "obligraph.violations"
+    dead_letter_topic: str = "obligraph.events.dlq"
+    consumer_group: str = "obligraph"
+    worker_batch_size: int = Field(default=500, ge=1, le=10_000)
+    worker_max_wait_ms: int = Field(default=200, ge=1, le=60_000)
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000)
     clock_interval_s: float = Field(
         default=3600.0, ge=0, description="How often `serve` re-validates everyone as of today (0: never)"
     )

@@ -16,3 +16,12 @@ def oxigraph_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     location: Path = tmp_path_factory.mktemp("oxigraph-server")
     with running_oxigraph(location) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """One real Kafka-protocol broker (Tansu, in memory) for the session; tests use their own topics and groups."""
+    from tests.support.tansu import running_tansu
+
+    with running_tansu() as bootstrap:
+        yield bootstrap

@@ -1,0 +1,40 @@
+"""What the Kafka worker needs to know, fixed at start (the composition root builds it from ``Settings``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Topics, group and batching of one worker; nothing here is specific to a broker implementation.
+
+    ``idle_exit_s`` stops the worker once its partitions have had nothing new for that long (backfills and
+    tests); ``None`` runs until a signal.
+    """
+
+    bootstrap: str
+    events_topic: str = "obligraph.events"
+    violations_topic: str = "obligraph.violations"
+    dead_letter_topic: str = "obligraph.events.dlq"
+    group: str = "obligraph"
+    batch_size: int = 500
+    max_wait_ms: int = 200
+    session_timeout_ms: int = 10_000
+    client_id: str = "obligraph-worker"
+    idle_exit_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.max_wait_ms < 1 or self.session_timeout_ms < 1_000:
+            raise ValueError("batch_size and max_wait_ms must be positive, session_timeout_ms at least 1000")
+        if not self.bootstrap.strip():
+            raise ValueError("a bootstrap server (HOST:PORT) is required")
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        return [server.strip() for server in self.bootstrap.split(",") if server.strip()]
+
+    @property
+    def heartbeat_interval_ms(self) -> int:
+        """Well below a third of the session timeout, as the Kafka protocol asks."""
+        return max(100, self.session_timeout_ms // 4)

@@ -1,0 +1,88 @@
+"""Dead letters: records the worker will not apply, sent on with their original bytes and the reason.
+
+The dead-letter record keeps the original key and value byte for byte, so a fixed producer (or an operator)
+can replay it as it was; what went wrong and where the record came from travel as headers:
+
+========================  ===========================================================
+``reason``                the rejection, in words (``EventRejected.reason`` verbatim)
+``source-topic``          the topic the record was read from
+``source-partition``      its partition (decimal)
+``source-offset``         its offset (decimal)
+========================  ===========================================================
+
+(source-topic, source-partition, source-offset) identifies a dead letter: after a crash the worker may send
+one again, and consumers of the dead-letter topic de-duplicate on those three headers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+log = logging.getLogger("obligraph.worker")
+
+MAX_REASON_BYTES: Final = 4096
+SEND_TIMEOUT_S: Final = 60.0
+
+
+class SourceRecord(Protocol):
+    """What the worker reads of a consumed record (kafka-python's ``ConsumerRecord`` has it)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    reason: str
+
+    @classmethod
+    def of(cls, record: SourceRecord, reason: str) -> DeadLetter:
+        return cls(record.topic, record.partition, record.offset, record.key, record.value, reason)
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        reason = self.reason.encode("utf-8")
+        if len(reason) > MAX_REASON_BYTES:
+            reason = reason[: MAX_REASON_BYTES - 3].decode("utf-8", "ignore").encode("utf-8") + b"..."
+        return [
+            ("reason", reason),
+            ("source-topic", self.topic.encode("utf-8")),
+            ("source-partition", str(self.partition).encode("ascii")),
+            ("source-offset", str(self.offset).encode("ascii")),
+        ]
+
+    def where(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
+
+class Producer(Protocol):
+    def send(self, topic: str, value: Any = ..., key: Any = ..., headers: Any = ...) -> Any: ...
+    def flush(self, timeout: float | None = ...) -> None: ...
+
+
+def send_dead_letters(producer: Producer, topic: str, letters: Sequence[DeadLetter]) -> None:
+    """Send and wait for the broker's acknowledgement of every one; raises if any was not acknowledged."""
+    if not letters:
+        return
+    futures = []
+    for letter in letters:
+        log.warning("dead letter %s: %s", letter.where(), letter.reason)
+        futures.append(producer.send(topic, value=letter.value, key=letter.key, headers=letter.headers()))
+    producer.flush(timeout=SEND_TIMEOUT_S)
+    for future in futures:
+        future.get(timeout=SEND_TIMEOUT_S)
