@@ -7,7 +7,23 @@ from pathlib import Path
 
 import pytest
 
+from kg.build import ensure_built
+from kg.pipeline import Pipeline
+from kg.store import Store, open_store
 from tests.support.oxigraph_server import running_oxigraph
+
+
+@pytest.fixture(scope="module")
+def store() -> Store:
+    """An in-memory store holding the built ontology, regulation and shapes graphs (one per test module)."""
+    built = open_store("memory")
+    ensure_built(built)
+    return built
+
+
+@pytest.fixture(scope="module")
+def pipeline(store: Store) -> Pipeline:
+    return Pipeline.from_store(store)
 
 
 @pytest.fixture(scope="session")

@@ -11,10 +11,9 @@ import pytest
 
 from api.app import create_app
 from api.config import SparqlEndpointConfig
-from kg.build import ensure_built
 from kg.iris import Graphs
 from kg.pipeline import Pipeline
-from kg.store import Store, open_store
+from kg.store import Store
 from tests.support.live_server import live_server
 from tests.support.shape_cases import clear
 
@@ -49,13 +48,6 @@ DEPLOY = cloudevent(
     },
 )
 LATE = cloudevent(3, "organisation.updated", "2026-03-20T09:00:00+08:00", {"name": "Acme Ltd"})
-
-
-@pytest.fixture(scope="module")
-def store() -> Store:
-    built = open_store("memory")
-    ensure_built(built)
-    return built
 
 
 @pytest.fixture(scope="module")

@@ -24,12 +24,11 @@ from rdflib import RDF, RDFS, Graph, Literal, URIRef
 import ontology
 import shapes
 from kg import iris
-from kg.build import ensure_built
 from kg.events import parse_event
 from kg.iris import Graphs
 from kg.pipeline import Pipeline
 from kg.roles import compile_rules
-from kg.store import Store, open_store
+from kg.store import Store
 from ontology.namespaces import OG, SH
 from tests.support.event_strategies import organisation_histories
 from tests.support.parsed_once import sparql_parsed_once
@@ -446,18 +445,6 @@ CASES = [
         absent=frozenset({OG.LargeScaleGenerativeAIProvider}),
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def store() -> Store:
-    built = open_store("memory")
-    ensure_built(built)
-    return built
-
-
-@pytest.fixture(scope="module")
-def pipeline(store: Store) -> Pipeline:
-    return Pipeline.from_store(store)
 
 
 @pytest.fixture(scope="module")

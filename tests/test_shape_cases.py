@@ -7,26 +7,13 @@ from collections.abc import Iterator
 import pytest
 from rdflib import Graph
 
-from kg.build import ensure_built
 from kg.pipeline import Pipeline
 from kg.regulations import build_regulation_graph
-from kg.store import Store, open_store
+from kg.store import Store
 from tests.support.parsed_once import sparql_parsed_once
 from tests.support.shape_cases import ShapeCase, load_cases, run_engine, run_pyshacl
 
 CASES = load_cases()
-
-
-@pytest.fixture(scope="module")
-def store() -> Store:
-    built = open_store("memory")
-    ensure_built(built)
-    return built
-
-
-@pytest.fixture(scope="module")
-def pipeline(store: Store) -> Pipeline:
-    return Pipeline.from_store(store)
 
 
 @pytest.fixture(scope="module", autouse=True)
