@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Final
 
 import pyoxigraph as ox
@@ -180,7 +180,3 @@ class Pipeline:
             for listener in self.listeners:
                 listener(changes)
         return changes
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
