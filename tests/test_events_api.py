@@ -14,28 +14,20 @@ from api.config import SparqlEndpointConfig
 from kg.iris import Graphs
 from kg.pipeline import Pipeline
 from kg.store import Store
+from tests.support.cloudevents import ORG, cloudevent
 from tests.support.live_server import live_server
 from tests.support.shape_cases import clear
 
-ORG = "91110108MA01XXXX0X"
 STRUCTURED = {"Content-Type": "application/cloudevents+json"}
 BATCH = {"Content-Type": "application/cloudevents-batch+json"}
 
 
-def cloudevent(number: int, kind: str, time: str, data: dict[str, Any], subject: str = ORG) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": f"http-{number}",
-        "source": "https://erp.example.cn",
-        "type": kind,
-        "time": time,
-        "subject": subject,
-        "data": data,
-    }
+def event(number: int, kind: str, time: str, data: dict[str, Any], subject: str = ORG) -> dict[str, Any]:
+    return cloudevent(f"http-{number}", kind, time, data, subject)
 
 
-REGISTER = cloudevent(1, "organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN"})
-DEPLOY = cloudevent(
+REGISTER = event(1, "organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN"})
+DEPLOY = event(
     2,
     "aisystem.deployed",
     "2026-03-02T10:00:00+08:00",
@@ -47,7 +39,7 @@ DEPLOY = cloudevent(
         "publicOpinionAttributes": True,
     },
 )
-LATE = cloudevent(3, "organisation.updated", "2026-03-20T09:00:00+08:00", {"name": "Acme Ltd"})
+LATE = event(3, "organisation.updated", "2026-03-20T09:00:00+08:00", {"name": "Acme Ltd"})
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +74,7 @@ def test_a_repeat_is_reported_as_a_duplicate(base_url: str) -> None:
 
 
 def test_a_batch_applies_all_or_nothing(base_url: str, store: Store) -> None:
-    stranger = cloudevent(9, "organisation.updated", "2026-03-02T09:00:00+08:00", {"name": "X"}, subject="NOBODY")
+    stranger = event(9, "organisation.updated", "2026-03-02T09:00:00+08:00", {"name": "X"}, subject="NOBODY")
     answer = httpx.post(f"{base_url}/events", content=json.dumps([REGISTER, stranger]), headers=BATCH)
     assert answer.status_code == 400
     problem = answer.json()["rejected"][0]

@@ -16,9 +16,8 @@ from kg.organisations import EventApplier
 from kg.pipeline import Pipeline
 from kg.store import Store, open_store
 from kg.violations import ViolationChange, list_violations, violation_history
+from tests.support.cloudevents import ORG, cloudevent
 from tests.support.shape_cases import clear
-
-ORG = "91110108MA01XXXX0X"
 
 
 @pytest.fixture(scope="module")
@@ -40,17 +39,7 @@ def pipeline(store: Store) -> Pipeline:
 
 
 def event(number: int, kind: str, time: str, data: dict[str, Any], subject: str = ORG) -> Event:
-    return parse_event(
-        {
-            "specversion": "1.0",
-            "id": f"evt-{number}",
-            "source": "https://erp.example.cn",
-            "type": kind,
-            "time": time,
-            "subject": subject,
-            "data": data,
-        }
-    )
+    return parse_event(cloudevent(f"evt-{number}", kind, time, data, subject))
 
 
 REGISTER = event(1, "organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN-BJ"})

@@ -20,6 +20,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if the server has not gone within 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def oxigraph_binary() -> str:
     candidate = Path(sys.executable).parent / "oxigraph"
     found = str(candidate) if candidate.exists() else shutil.which("oxigraph")
@@ -60,9 +70,4 @@ def running_oxigraph(location: Path, *, timeout_s: float = 15.0) -> Iterator[str
                 time.sleep(0.05)
         yield base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)

@@ -18,7 +18,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from tests.support.oxigraph_server import free_port
+from tests.support.oxigraph_server import free_port, stop_process
 
 
 def tansu_binary() -> Path:
@@ -69,12 +69,7 @@ def running_tansu(*, timeout_s: float = 15.0) -> Iterator[str]:
                 time.sleep(0.05)
         yield f"127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         log.close()
 
 
