@@ -7,7 +7,7 @@ organisation, system or transfer the graph does not know is rejected with a reas
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Final, Literal
@@ -90,6 +90,7 @@ class EventApplier:
         known = self._known(events)
         operations: list[str] = []
         outcomes: list[Outcome] = []
+        pending: dict[URIRef, URIRef] = {}
         for event in events:
             record = event_iri(event)
             if record in known.events:
@@ -102,11 +103,12 @@ class EventApplier:
                 continue
             operations.extend(changes)
             operations.append(_event_record(event, record))
-            operations.extend(pending_mark(iris.organisation(event.subject), record))
+            pending[iris.organisation(event.subject)] = record
             known.events.add(record)
             outcomes.append(Outcome(event, "applied"))
         if all_or_nothing and any(outcome.status == "rejected" for outcome in outcomes):
             return outcomes
+        operations.extend(pending_marks(pending))
         operations.extend(also)
         if operations:
             self.store.update(" ;\n".join(operations))
@@ -139,16 +141,21 @@ class EventApplier:
         return known
 
 
-def clear_pending_mark(org: URIRef) -> str:
-    return f"DELETE WHERE {{ GRAPH {META} {{ {n3(org)} {n3(OG.awaitsValidation)} ?event }} }}"
+def clear_pending_marks(organisations: Iterable[URIRef]) -> str:
+    values = " ".join(n3(org) for org in organisations)
+    return (
+        f"DELETE {{ GRAPH {META} {{ ?org {n3(OG.awaitsValidation)} ?event }} }} "
+        f"WHERE {{ VALUES ?org {{ {values} }} GRAPH {META} {{ ?org {n3(OG.awaitsValidation)} ?event }} }}"
+    )
 
 
-def pending_mark(org: URIRef, record: URIRef) -> list[str]:
-    """Marks an organisation as awaiting validation, in the same transaction as the event that changed it."""
-    return [
-        clear_pending_mark(org),
-        f"INSERT DATA {{ GRAPH {META} {{ {n3(org)} {n3(OG.awaitsValidation)} {n3(record)} }} }}",
-    ]
+def pending_marks(latest: Mapping[URIRef, URIRef]) -> list[str]:
+    """Marks organisations as awaiting validation (each with its latest event), in the same transaction as
+    the events that changed them."""
+    if not latest:
+        return []
+    marks = " ".join(f"{n3(org)} {n3(OG.awaitsValidation)} {n3(record)} ." for org, record in latest.items())
+    return [clear_pending_marks(latest), f"INSERT DATA {{ GRAPH {META} {{ {marks} }} }}"]
 
 
 def _event_record(event: Event, record: URIRef) -> str:

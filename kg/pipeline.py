@@ -28,8 +28,9 @@ from kg import iris
 from kg.checks import Check
 from kg.events import Event
 from kg.iris import Graphs
-from kg.organisations import CHINA, EventApplier, Outcome, as_of_date, clear_pending_mark, event_iri
+from kg.organisations import CHINA, EventApplier, Outcome, as_of_date, clear_pending_marks, event_iri
 from kg.outbox import outbox_operations
+from kg.reference_data import cached_reference
 from kg.roles import RoleDeriver, RoleRule
 from kg.store import Store
 from kg.validation import Validator
@@ -38,7 +39,7 @@ from kg.workspace import Workspace
 from ontology.namespaces import OG
 
 META: Final = f"<{Graphs.META}>"
-VALIDATION_CHUNK: Final = 16
+VALIDATION_CHUNK: Final = 500
 Listener = Callable[[Sequence[ViolationChange]], None]
 
 
@@ -84,6 +85,7 @@ class Pipeline:
         from kg.shapes_loader import load_checks_and_rules
 
         checks, rules = load_checks_and_rules(store)
+        cached_reference()  # parsed now, not by the first event that starts a deadline clock (1.5 s)
         return cls(store, checks, rules, outbox=outbox)
 
     def process(
@@ -154,8 +156,10 @@ class Pipeline:
         return [URIRef(row["org"].value) for row in rows]  # type: ignore[union-attr]
 
     def _validate(self, causes: Mapping[URIRef, Cause]) -> list[ViolationChange]:
-        """Steps 2–3 in chunks: pyoxigraph evaluates FILTER NOT EXISTS per row over the whole workspace, so
-        the cost per organisation grows with the chunk; ~16 organisations is the measured sweet spot."""
+        """Steps 2–3 in chunks of up to ``VALIDATION_CHUNK`` organisations. A query costs ~0.3 ms to parse and
+        plan whatever its size, and pyoxigraph plans the checks' joins from their constant triples rather than
+        from ``VALUES ?this`` (so their cost grows with the workspace): large chunks in a workspace that holds
+        only the chunk give the lowest cost per organisation (measured: 5 ms at 16, 1 ms at 400)."""
         items = list(causes.items())
         changes: list[ViolationChange] = []
         for start in range(0, len(items), VALIDATION_CHUNK):
@@ -171,7 +175,7 @@ class Pipeline:
             self.workspace.add_derived(derived)
         findings = self.validator.validate(focus)
         operations, changes = self.ledger.reconcile(findings, causes)
-        clear = [clear_pending_mark(org) for org in causes]
+        clear = [clear_pending_marks(causes)] if causes else []
         if self.outbox:
             operations += outbox_operations(changes)
         if operations or clear:

@@ -14,14 +14,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-import pyoxigraph as ox
 from rdflib import Graph, URIRef
-from rdflib import Literal as Lit
 
-from kg.checks import CONTEXT_PATTERN, THIS, ShapeError, prefix_block
+from kg.checks import CONTEXT_PATTERN, THIS, ShapeError, focus_values, prefix_block
 from kg.iris import Graphs
 from kg.store import Store
-from ontology.namespaces import OG, SH, XSD
+from ontology.namespaces import OG, SH
 
 DERIVED = f"<{Graphs.DERIVED}>"
 
@@ -33,8 +31,7 @@ class RoleRule:
     query_body: str
 
     def query_for(self, focus: Sequence[tuple[URIRef, date]]) -> str:
-        rows = " ".join(f"({org.n3()} {Lit(day.isoformat(), datatype=XSD.date).n3()})" for org, day in focus)
-        return f"{self.query_head}{{ VALUES (?this ?asOf) {{ {rows} }} {self.query_body}"
+        return f"{self.query_head}{{ {focus_values(focus)} {self.query_body}"
 
 
 def compile_rules(shapes_graph: Graph) -> tuple[RoleRule, ...]:
@@ -56,16 +53,13 @@ class RoleDeriver:
     def __init__(self, rules: Sequence[RoleRule]) -> None:
         self.rules = tuple(rules)
 
-    def derive(self, store: Store, focus: Mapping[URIRef, date]) -> tuple[list[str], set[ox.Triple]]:
+    def derive(self, store: Store, focus: Mapping[URIRef, date]) -> tuple[list[str], bytes]:
         """Run the rules on ``store`` (the workspace); return the update that replaces the organisations'
-        derived roles in the main store, and the derived triples themselves."""
+        derived roles in the main store, and the derived triples themselves (N-Triples)."""
         if not focus:
-            return [], set()
+            return [], b""
         rows = list(focus.items())
-        triples: set[ox.Triple] = set()
-        for rule in self.rules:
-            result = store.query(rule.query_for(rows))
-            triples.update(result)  # type: ignore[arg-type]
+        triples = b"".join(store.construct(rule.query_for(rows)) for rule in self.rules)
         values = " ".join(org.n3() for org in focus)
         clear = (
             f"DELETE {{ GRAPH {DERIVED} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {DERIVED} {{ "
@@ -74,5 +68,4 @@ class RoleDeriver:
         )
         if not triples:
             return [clear], triples
-        body = " ".join(f"{t.subject} {t.predicate} {t.object} ." for t in sorted(triples, key=str))
-        return [clear, f"INSERT DATA {{ GRAPH {DERIVED} {{ {body} }} }}"], triples
+        return [clear, f"INSERT DATA {{ GRAPH {DERIVED} {{ {triples.decode()} }} }}"], triples

@@ -107,6 +107,13 @@ class Store(ABC):
             rows.append(row)
         return rows
 
+    def construct(self, sparql: str) -> bytes:
+        """Run a CONSTRUCT query and return its triples as N-Triples (a copy that never becomes Python objects)."""
+        result = self.query(sparql)
+        if isinstance(result, ox.QuerySolutions | ox.QueryBoolean):
+            raise QuerySyntaxError("expected a CONSTRUCT query")
+        return ox.serialize(result, format=ox.RdfFormat.N_TRIPLES) or b""
+
     def ask(self, sparql: str) -> bool:
         result = self.query(sparql)
         if not isinstance(result, ox.QueryBoolean):
@@ -154,7 +161,16 @@ class OxigraphStore(Store):
         self._store.extend(quads)
 
     def add_to_graph(self, graph: str, data: bytes, rdf_format: ox.RdfFormat) -> None:
-        self._store.extend(_quads_in(graph, data, rdf_format))
+        try:  # one transaction: a syntax error writes nothing
+            self._store.load(input=data, format=rdf_format, to_graph=ox.NamedNode(graph))
+        except SyntaxError as error:
+            raise RdfSyntaxError(str(error)) from error
+
+    def construct(self, sparql: str) -> bytes:
+        result = self.query(sparql)
+        if not isinstance(result, ox.QueryTriples):
+            raise QuerySyntaxError("expected a CONSTRUCT query")
+        return result.serialize(format=ox.RdfFormat.N_TRIPLES) or b""
 
     def add_triples(self, graph: str, triples: Iterable[ox.Triple]) -> None:
         """Add triples to a named graph in one transaction (the workspace's fast path; embedded only)."""
@@ -242,6 +258,15 @@ class RemoteStore(Store):
         if media_type == "application/n-triples":
             return _triples_result(response.content)
         return ox.parse_query_results(response.content, format=ox.QueryResultsFormat.JSON)
+
+    def construct(self, sparql: str) -> bytes:
+        response = self._send(
+            "POST",
+            self.endpoints.query_url,
+            content=sparql.encode(),
+            headers={"Content-Type": "application/sparql-query", "Accept": "application/n-triples"},
+        )
+        return response.content
 
     def update(self, sparql: str) -> None:
         self._send(

@@ -40,11 +40,11 @@ class Workspace:
         values = " ".join(org.n3() for org in organisations)
         if not values:
             return
-        triples = self.main.query(
+        triples = self.main.construct(
             f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?org {{ {values} }} "
             f"GRAPH <{Graphs.ORGANISATIONS}> {{ ?org {_OWNED} ?s . ?s ?p ?o }} }}"
         )
-        self.store.add_triples(Graphs.ORGANISATIONS, triples)  # type: ignore[arg-type]
+        self.store.add_to_graph(Graphs.ORGANISATIONS, triples, ox.RdfFormat.N_TRIPLES)
 
-    def add_derived(self, triples: Iterable[ox.Triple]) -> None:
-        self.store.add_triples(Graphs.DERIVED, triples)
+    def add_derived(self, ntriples: bytes) -> None:
+        self.store.add_to_graph(Graphs.DERIVED, ntriples, ox.RdfFormat.N_TRIPLES)
