@@ -6,6 +6,7 @@ routers (GraphQL, /events) get them the same way and nothing reads the environme
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -28,6 +29,22 @@ class SparqlEndpointConfig:
             f"SparqlEndpointConfig(update_token={token}, query_timeout_s={self.query_timeout_s}, "
             f"result_cap={self.result_cap})"
         )
+
+
+@dataclass(frozen=True)
+class GraphQLAccess:
+    """``token=None``: open to loopback clients only; else the bearer token is required from everyone."""
+
+    token: str | None = None
+
+    def __repr__(self) -> str:
+        return f"GraphQLAccess(token={'None' if self.token is None else repr('***')})"
+
+    def accepts(self, authorization: str | None) -> bool:
+        if self.token is None or authorization is None:
+            return False
+        scheme, _, given = authorization.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self.token.encode())
 
 
 def get_store(request: Request) -> Store:

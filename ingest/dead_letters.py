@@ -10,18 +10,19 @@ can replay it as it was; what went wrong and where the record came from travel a
 ``source-offset``         its offset (decimal)
 ========================  ===========================================================
 
-(source-topic, source-partition, source-offset) identifies a dead letter: after a crash the worker may send
-one again, and consumers of the dead-letter topic de-duplicate on those three headers.
+(source-topic, source-partition, source-offset) identifies a dead letter. The worker does not send one
+directly: it stores it in the outbox (``kg.outbox``) with the positions that move past its record, and the
+publisher (``ingest.publisher``) sends it from there. A crash while sending may send one again: consumers of
+the dead-letter topic de-duplicate on those three headers.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-log = logging.getLogger("obligraph.worker")
+from kg.outbox import DeadLetterEntry
 
 MAX_REASON_BYTES: Final = 4096
 SEND_TIMEOUT_S: Final = 60.0
@@ -55,8 +56,12 @@ class DeadLetter:
     def of(cls, record: SourceRecord, reason: str) -> DeadLetter:
         return cls(record.topic, record.partition, record.offset, record.key, record.value, reason)
 
+    @classmethod
+    def of_entry(cls, entry: DeadLetterEntry) -> DeadLetter:
+        return cls(entry.topic, entry.partition, entry.offset, entry.key, entry.value, entry.reason)
+
     def headers(self) -> list[tuple[str, bytes]]:
-        reason = self.reason.encode("utf-8")
+        reason = self.reason.encode("utf-8", "backslashreplace")
         if len(reason) > MAX_REASON_BYTES:
             reason = reason[: MAX_REASON_BYTES - 3].decode("utf-8", "ignore").encode("utf-8") + b"..."
         return [
@@ -79,10 +84,7 @@ def send_dead_letters(producer: Producer, topic: str, letters: Sequence[DeadLett
     """Send and wait for the broker's acknowledgement of every one; raises if any was not acknowledged."""
     if not letters:
         return
-    futures = []
-    for letter in letters:
-        log.warning("dead letter %s: %s", letter.where(), letter.reason)
-        futures.append(producer.send(topic, value=letter.value, key=letter.key, headers=letter.headers()))
+    futures = [producer.send(topic, value=letter.value, key=letter.key, headers=letter.headers()) for letter in letters]
     producer.flush(timeout=SEND_TIMEOUT_S)
     for future in futures:
         future.get(timeout=SEND_TIMEOUT_S)

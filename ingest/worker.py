@@ -6,12 +6,14 @@ micro-batches and commits each batch in five numbered steps:
 1. **Parse.** Each record is parsed (``kg.events.parse_event``). A record below the position the graph
    stores for its partition was applied before a crash or a rebalance and is skipped; a record that cannot
    be parsed or breaks the contract becomes a dead letter (the error policy may stop instead).
-2. **Apply and store the positions.** ``pipeline.process(events, also=record_operations(...))``: the graph
-   change and the next offset of each partition it reflects commit in ONE store transaction, so a replay
-   is skipped in step 1 whatever Kafka redelivers. Events the pipeline rejects (unknown organisation,
-   system or transfer) become dead letters too.
-3. **Dead letters.** Sent to the dead-letter topic with their original bytes and the reason, source topic,
-   partition and offset as headers (``ingest.dead_letters``); the worker waits for the acknowledgement.
+2. **Apply, store the positions and the dead letters.** ``pipeline.process(events, also=...)``: the graph
+   change, the next offset of each partition it reflects and the batch's dead letters (``kg.outbox``)
+   commit in ONE store transaction, so a replay is skipped in step 1 whatever Kafka redelivers, and no
+   record is skipped without its dead letter. Events the graph rejects (unknown organisation, system or
+   transfer) become dead letters in that same transaction: the applier hands its outcomes to ``also``.
+3. **Dead letters.** The outbox's dead letters are sent to the dead-letter topic with their original bytes
+   and the reason, source topic, partition and offset as headers (``ingest.dead_letters``) and, once
+   acknowledged, deleted from it.
 4. **Publish.** The transactional outbox (``kg.outbox``, written by the pipeline in the transaction that
    changed the violations) is sent to the violations topic and, once acknowledged, emptied.
 5. **Commit the Kafka offsets** (``enable_auto_commit=False``): only now does the group's committed position
@@ -34,9 +36,11 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, Offse
 from kafka.errors import KafkaError
 
 from ingest.config import WorkerConfig
-from ingest.dead_letters import DeadLetter, SourceRecord, send_dead_letters
-from ingest.publisher import publish_outbox
+from ingest.dead_letters import DeadLetter, SourceRecord
+from ingest.publisher import publish_dead_letters, publish_outbox
 from kg.events import Event, EventRejected, parse_event
+from kg.organisations import Outcome
+from kg.outbox import dead_letter_operations
 from kg.pipeline import Pipeline
 from kg.positions import record_operations, stored_offsets
 from kg.store import StoreError
@@ -45,6 +49,7 @@ log = logging.getLogger("obligraph.worker")
 
 Decision = Literal["dead-letter", "stop"]
 ErrorPolicy = Callable[[SourceRecord, BaseException], Decision]
+Status = Literal["applied", "duplicate", "rejected", "failed"]
 
 
 def default_error_policy(record: SourceRecord, error: BaseException) -> Decision:
@@ -132,6 +137,9 @@ class Worker:
         changes = self.pipeline.recover()
         if changes:
             log.info("recovered %d violation changes a crash had left unvalidated", len(changes))
+        letters = publish_dead_letters(self.store, self.producer)
+        if letters:
+            log.info("sent %d dead letters an earlier run had stored but not sent", letters)
         self.stats.published += publish_outbox(self.store, self.producer, self.config.violations_topic)
         self.consumer.subscribe([self.config.events_topic], listener=_Rebalance(self))
         try:
@@ -205,25 +213,19 @@ class Worker:
             except Exception as error:
                 letters.append(self._dead_letter(record, error))
 
-        # Step 2. Apply the events and store the positions they reflect, in one store transaction.
-        applied = duplicates = 0
+        # Step 2. Apply the events; store the positions they reflect and the dead letters, in one transaction.
+        statuses: list[Status] = []
         if next_offsets:
-            outcomes = self._apply(good, next_offsets, letters)
-            for (record, _), outcome in zip(good, outcomes, strict=True):
-                if outcome is None:
-                    continue
-                status, reason = outcome
-                if status == "rejected":
-                    letters.append(DeadLetter.of(record, reason or "rejected by the pipeline"))
-                elif status == "applied":
-                    applied += 1
-                else:
-                    duplicates += 1
+            statuses, refused = self._apply(good, next_offsets, letters)
+            letters += refused
             self._positions.update(next_offsets)
             self._uncommitted.update(next_offsets)
+        for letter in letters:
+            log.warning("dead letter %s: %s", letter.where(), letter.reason)
+        applied, duplicates = statuses.count("applied"), statuses.count("duplicate")
 
-        # Step 3. Send the dead letters and wait for the broker's acknowledgement.
-        send_dead_letters(self.producer, self.config.dead_letter_topic, letters)
+        # Step 3. Send the outbox's dead letters and forget what the broker acknowledged.
+        publish_dead_letters(self.store, self.producer)
 
         # Step 4. Publish the outbox (the violation changes of step 2) and forget what was acknowledged.
         published = publish_outbox(self.store, self.producer, self.config.violations_topic)
@@ -253,28 +255,70 @@ class Worker:
         self,
         good: Sequence[tuple[Any, Event]],
         next_offsets: Mapping[TopicPartition, int],
-        letters: list[DeadLetter],
-    ) -> list[tuple[str, str | None] | None]:
-        """Step 2, one transaction; if it raises, each event alone, so one poison event cannot block the rest."""
+        letters: Sequence[DeadLetter],
+    ) -> tuple[list[Status], list[DeadLetter]]:
+        """Step 2 as one transaction; if it raises, event by event, so one poison event cannot block the rest.
+
+        ``letters`` (step 1's) are stored with the positions; returns each event's status and its dead letters.
+        """
         try:
-            result = self.pipeline.process([event for _, event in good], also=self._position_operations(next_offsets))
-            return [(outcome.status, outcome.reason) for outcome in result.outcomes]
+            return self._store_together(good, next_offsets, letters)
         except Exception as error:
             if not good or isinstance(error, StoreError):
                 self._decide(good[0][0] if good else None, error)
             log.warning("the batch failed (%s); applying its events one by one", error)
-        outcomes: list[tuple[str, str | None] | None] = []
+        return self._apply_one_by_one(good, next_offsets, letters)
+
+    def _store_together(
+        self,
+        good: Sequence[tuple[Any, Event]],
+        offsets: Mapping[TopicPartition, int],
+        letters: Sequence[DeadLetter],
+    ) -> tuple[list[Status], list[DeadLetter]]:
+        """The events the graph accepts, the positions and every dead letter (``letters`` and the rejected
+        events') in one store transaction: the applier hands its outcomes to ``also`` before it commits."""
+        refused: list[DeadLetter] = []
+
+        def together(outcomes: Sequence[Outcome]) -> list[str]:
+            refused.extend(
+                DeadLetter.of(record, outcome.reason or "rejected by the pipeline")
+                for (record, _), outcome in zip(good, outcomes, strict=True)
+                if outcome.status == "rejected"
+            )
+            return [*self._position_operations(offsets), *self._letter_operations([*letters, *refused])]
+
+        result = self.pipeline.process([event for _, event in good], also=together)
+        return [outcome.status for outcome in result.outcomes], refused
+
+    def _apply_one_by_one(
+        self,
+        good: Sequence[tuple[Any, Event]],
+        next_offsets: Mapping[TopicPartition, int],
+        letters: Sequence[DeadLetter],
+    ) -> tuple[list[Status], list[DeadLetter]]:
+        """Each event in its own transaction, with its position and the dead letters it moves past."""
+        waiting = list(letters)
+        statuses: list[Status] = []
+        new: list[DeadLetter] = []
         for record, event in good:
             position = {TopicPartition(record.topic, record.partition): record.offset + 1}
+            passed = [letter for letter in waiting if _before(letter, record)]
+            waiting = [letter for letter in waiting if not _before(letter, record)]
             try:
-                result = self.pipeline.process([event], also=self._position_operations(position))
-                outcome = result.outcomes[0]
-                outcomes.append((outcome.status, outcome.reason))
+                [status], refused = self._store_together([(record, event)], position, passed)
             except Exception as error:
-                letters.append(self._dead_letter(record, error))
-                outcomes.append(None)
-        self.pipeline.process([], also=self._position_operations(next_offsets))
-        return outcomes
+                letter = self._dead_letter(record, error)
+                self.pipeline.process(
+                    [], also=[*self._position_operations(position), *self._letter_operations([*passed, letter])]
+                )
+                status, refused = "failed", [letter]
+            statuses.append(status)
+            new += refused
+        self.pipeline.process([], also=[*self._position_operations(next_offsets), *self._letter_operations(waiting)])
+        return statuses, new
+
+    def _letter_operations(self, letters: Sequence[DeadLetter]) -> list[str]:
+        return dead_letter_operations(self.config.group, self.config.dead_letter_topic, letters)
 
     def _position_operations(self, offsets: Mapping[TopicPartition, int]) -> list[str]:
         by_topic: dict[str, dict[int, int]] = {}
@@ -369,6 +413,10 @@ def _parse(record: SourceRecord) -> Event:
     if record.value is None:
         raise EventRejected("the record has no value (a tombstone); expected a CloudEvent")
     return parse_event(record.value)
+
+
+def _before(letter: DeadLetter, record: SourceRecord) -> bool:
+    return (letter.topic, letter.partition) == (record.topic, record.partition) and letter.offset < record.offset
 
 
 def _ranges(records: Sequence[SourceRecord]) -> str:

@@ -174,3 +174,12 @@ def consumer_position(group: str, topic: str, partition: int) -> URIRef:
     from urllib.parse import quote
 
     return URIRef(f"{BASE}meta/position/{quote(group, safe='')}/{quote(topic, safe='')}/{int(partition)}")
+
+
+def outbox_dead_letter(group: str, topic: str, partition: int, offset: int) -> URIRef:
+    """A dead letter waiting in the outbox (``kg.outbox``): one per consumed record, so a replay writes the same."""
+    from urllib.parse import quote
+
+    return URIRef(
+        f"{BASE}outbox/dead-letter/{quote(group, safe='')}/{quote(topic, safe='')}/{int(partition)}/{int(offset)}"
+    )

@@ -62,6 +62,10 @@ class Outcome:
     reason: str | None = None
 
 
+Also = Iterable[str] | Callable[[Sequence[Outcome]], Iterable[str]]
+"""Update operations to commit with a batch, given or made from the batch's outcomes."""
+
+
 @dataclass
 class _Known:
     """What the store holds, plus what earlier events of the same batch created."""
@@ -80,10 +84,9 @@ class EventApplier:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def apply(
-        self, events: Sequence[Event], *, also: Iterable[str] = (), all_or_nothing: bool = False
-    ) -> list[Outcome]:
-        """Apply a batch; ``also`` are further update operations committed in the same transaction.
+    def apply(self, events: Sequence[Event], *, also: Also = (), all_or_nothing: bool = False) -> list[Outcome]:
+        """Apply a batch; ``also`` are further update operations committed in the same transaction, or a function
+        that makes them from the outcomes (a consumer stores a rejected event's dead letter with the batch).
 
         With ``all_or_nothing``, a batch with any rejected event commits nothing (its outcomes say why).
         """
@@ -109,7 +112,7 @@ class EventApplier:
         if all_or_nothing and any(outcome.status == "rejected" for outcome in outcomes):
             return outcomes
         operations.extend(pending_marks(pending))
-        operations.extend(also)
+        operations.extend(also(outcomes) if callable(also) else also)
         if operations:
             self.store.update(" ;\n".join(operations))
         return outcomes

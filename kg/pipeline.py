@@ -1,22 +1,22 @@
 """The validation pipeline every way in shares: apply events, derive roles, validate, record violations.
 
-Three transactions per batch, each safe to repeat:
+Two transactions per batch, each safe to repeat:
 
 1. Apply the batch (``kg.organisations``): the graph changes, the applied-event records and a "validation
    pending" mark per touched organisation commit together (plus anything the caller adds, e.g. Kafka
    offsets). From here on the events count as applied; a replay is a no-op.
-2. Derive the touched organisations' roles (``kg.roles``) and commit them.
-3. Validate them (``kg.validation``), reconcile their violations (``kg.violations``) and clear the pending
-   marks, in one update.
+2. Derive the touched organisations' roles (``kg.roles``), validate them (``kg.validation``) and reconcile
+   their violations (``kg.violations``) in a workspace; then commit the role changes, the violation changes
+   and the cleared pending marks in one update (per chunk of ``VALIDATION_CHUNK`` organisations).
 
-If the process dies after step 1, the pending marks survive: ``recover()`` (called at start-up) runs steps
-2–3 for them, so no organisation is left unvalidated and no violation change is lost.
+If the process dies after step 1, the pending marks survive: ``recover()`` (called at start-up) runs step 2
+for them, so no organisation is left unvalidated and no violation change is lost.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Final
@@ -28,10 +28,10 @@ from kg import iris
 from kg.checks import Check
 from kg.events import Event
 from kg.iris import Graphs
-from kg.organisations import CHINA, EventApplier, Outcome, as_of_date, clear_pending_marks, event_iri
+from kg.organisations import CHINA, Also, EventApplier, Outcome, as_of_date, clear_pending_marks, event_iri
 from kg.outbox import outbox_operations
 from kg.reference_data import cached_reference
-from kg.roles import RoleDeriver, RoleRule
+from kg.roles import RoleDeriver, RoleRule, stored_roles
 from kg.store import Store
 from kg.validation import Validator
 from kg.violations import Cause, ViolationChange, ViolationLedger
@@ -88,9 +88,7 @@ class Pipeline:
         cached_reference()  # parsed now, not by the first event that starts a deadline clock (1.5 s)
         return cls(store, checks, rules, outbox=outbox)
 
-    def process(
-        self, events: Sequence[Event], *, also: Iterable[str] = (), all_or_nothing: bool = False
-    ) -> BatchResult:
+    def process(self, events: Sequence[Event], *, also: Also = (), all_or_nothing: bool = False) -> BatchResult:
         """Apply a batch and validate the organisations it touched; ``also`` joins the step-1 transaction.
 
         With ``all_or_nothing``, one rejected event leaves the whole batch unapplied (HTTP batches).
@@ -98,8 +96,10 @@ class Pipeline:
         with self._lock:
             return self._process(events, also, all_or_nothing)
 
-    def _process(self, events: Sequence[Event], also: Iterable[str], all_or_nothing: bool) -> BatchResult:
+    def _process(self, events: Sequence[Event], also: Also, all_or_nothing: bool) -> BatchResult:
         outcomes = self.applier.apply(events, also=also, all_or_nothing=all_or_nothing)
+        if all_or_nothing and any(outcome.status == "rejected" for outcome in outcomes):
+            return BatchResult(outcomes)  # nothing was applied, so nothing is validated
         causes: dict[URIRef, Cause] = {}
         for outcome in outcomes:
             if outcome.status == "applied":
@@ -168,18 +168,16 @@ class Pipeline:
 
     def _validate_chunk(self, causes: Mapping[URIRef, Cause]) -> list[ViolationChange]:
         focus = {org: as_of_date(cause.at) for org, cause in causes.items()}
+        if not causes:
+            return []
         self.workspace.load(focus)
-        if focus:
-            role_update, derived = self.roles.derive(self.workspace.store, focus)
-            self.store.update(" ;\n".join(role_update))
-            self.workspace.add_derived(derived)
+        role_update, derived = self.roles.derive(self.workspace.store, focus, stored_roles(self.store, focus))
+        self.workspace.add_derived(derived)
         findings = self.validator.validate(focus)
         operations, changes = self.ledger.reconcile(findings, causes)
-        clear = [clear_pending_marks(causes)] if causes else []
         if self.outbox:
             operations += outbox_operations(changes)
-        if operations or clear:
-            self.store.update(" ;\n".join([*operations, *clear]))
+        self.store.update(" ;\n".join([*role_update, *operations, clear_pending_marks(causes)]))
         if changes:
             for listener in self.listeners:
                 listener(changes)

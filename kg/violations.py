@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import pyoxigraph as ox
 from rdflib import Literal as Lit
@@ -21,9 +21,9 @@ from rdflib import URIRef
 
 from kg import iris
 from kg.iris import Graphs
-from kg.store import Store
+from kg.store import Row, Store
 from kg.validation import Finding
-from ontology.namespaces import OG, RDF, SH, XSD
+from ontology.namespaces import OG, SH, XSD
 
 VIOLATIONS = f"<{Graphs.VIOLATIONS}>"
 SOURCE = "urn:obligraph:validator"
@@ -87,8 +87,31 @@ class _Current:
     episodes: int
 
 
+_T: Final = {
+    name: f"<{OG[name]}>"
+    for name in (
+        "Violation", "ViolationEpisode", "ViolationOpen", "ViolationResolved", "isViolationOf", "concernsOrganisation",
+        "hasFocusNode", "hasViolationStatus", "openedAt", "resolvedAt", "isCausedBy", "isResolvedBy", "openedByClock",
+        "resolvedByClock", "message", "hasSeverity", "isDetectedByShape", "hasEpisode",
+    )
+}  # fmt: skip
+"""The IRIs the ledger writes, as SPARQL terms once (rdflib's namespace lookup and ``n3()`` cost µs each)."""
+_EPISODE_FIELDS: Final = ", ".join(
+    _T[name]
+    for name in (
+        "hasViolationStatus", "openedAt", "resolvedAt", "isCausedBy", "isResolvedBy", "openedByClock",
+        "resolvedByClock", "message", "hasSeverity", "isDetectedByShape",
+    )
+)  # fmt: skip
+
+
+def _episode_fields(violation: str) -> str:
+    """The pattern of a violation's per-episode fields, which a re-opening replaces."""
+    return f"GRAPH {VIOLATIONS} {{ {violation} ?p ?o FILTER(?p IN ({_EPISODE_FIELDS})) }}"
+
+
 def _dt(moment: datetime) -> str:
-    return Lit(moment.isoformat(), datatype=XSD.dateTime).n3()
+    return f'"{moment.isoformat()}"^^<{XSD.dateTime}>'
 
 
 def _severity_name(severity: URIRef) -> str:
@@ -124,11 +147,13 @@ class ViolationLedger:
             cause = causes[organisation]
             operations.append(self._open(violation, group, episode, cause, fresh=existing is None))
             changes.append(self._change("opened", violation, group[0], _message(group), episode, cause))
-        for violation, existing in sorted(current.items()):
-            if existing.open:
-                cause = causes[existing.organisation]
-                operations.append(self._resolve(violation, existing.episodes, cause))
-                changes.append(self._resolved_change(violation, existing.episodes, cause))
+        resolved = sorted(violation for violation, existing in current.items() if existing.open)
+        details = self._details(resolved)
+        for violation in resolved:
+            existing = current[violation]
+            cause = causes[existing.organisation]
+            operations.append(self._resolve(violation, existing.episodes, cause))
+            changes.append(self._resolved_change(violation, existing.episodes, cause, details[violation]))
         return operations, changes
 
     def _current(self, organisations: Iterable[URIRef]) -> dict[URIRef, _Current]:
@@ -149,51 +174,33 @@ class ViolationLedger:
         return current
 
     def _open(self, violation: URIRef, group: Sequence[Finding], episode: int, cause: Cause, fresh: bool) -> str:
-        first = group[0]
-        episode_node = iris.violation_episode(violation, episode)
+        first, v, t = group[0], f"<{violation}>", _T
+        episode_node = f"<{iris.violation_episode(violation, episode)}>"
         severity = SH.Violation if any(f.severity == SH.Violation for f in group) else SH.Warning
         messages = " ".join(
-            f"{OG.message.n3()} {Lit(text, lang=lang).n3()} ;" for lang, text in _messages_by_lang(group).items()
+            f"{t['message']} {Lit(text, lang=lang).n3()} ;" for lang, text in _messages_by_lang(group).items()
         )
-        caused = (
-            f"{OG.isCausedBy.n3()} {cause.event.n3()}" if cause.event is not None else f"{OG.openedByClock.n3()} true"
-        )
-        shapes = " ".join(f"{OG.isDetectedByShape.n3()} {f.shape.n3()} ;" for f in group)
-        reset = (
-            ""
-            if fresh
-            else (
-                f"DELETE {{ GRAPH {VIOLATIONS} {{ {violation.n3()} ?p ?o }} }} WHERE {{ GRAPH {VIOLATIONS} {{ "
-                f"{violation.n3()} ?p ?o FILTER(?p IN ({OG.hasViolationStatus.n3()}, {OG.openedAt.n3()}, "
-                f"{OG.resolvedAt.n3()}, {OG.isCausedBy.n3()}, {OG.isResolvedBy.n3()}, {OG.openedByClock.n3()}, "
-                f"{OG.resolvedByClock.n3()}, {OG.message.n3()}, {OG.hasSeverity.n3()}, "
-                f"{OG.isDetectedByShape.n3()})) }} }} ;\n"
-            )
-        )
+        caused = f"{t['isCausedBy']} <{cause.event}>" if cause.event is not None else f"{t['openedByClock']} true"
+        shapes = " ".join(f"{t['isDetectedByShape']} <{f.shape}> ;" for f in group)
+        reset = "" if fresh else f"DELETE {{ GRAPH {VIOLATIONS} {{ {v} ?p ?o }} }} WHERE {{ {_episode_fields(v)} }} ;\n"
         return reset + (
-            f"INSERT DATA {{ GRAPH {VIOLATIONS} {{ {violation.n3()} {RDF.type.n3()} {OG.Violation.n3()} ; "
-            f"{OG.isViolationOf.n3()} {first.obligation.n3()} ; "
-            f"{OG.concernsOrganisation.n3()} {first.organisation.n3()} ; {OG.hasFocusNode.n3()} {first.focus.n3()} ; "
-            f"{OG.hasViolationStatus.n3()} {OG.ViolationOpen.n3()} ; {OG.openedAt.n3()} {_dt(cause.at)} ; "
-            f"{messages} {shapes} {OG.hasSeverity.n3()} {severity.n3()} ; {caused} ; "
-            f"{OG.hasEpisode.n3()} {episode_node.n3()} . "
-            f"{episode_node.n3()} {RDF.type.n3()} {OG.ViolationEpisode.n3()} ; {OG.openedAt.n3()} {_dt(cause.at)} ; "
-            f"{caused} . }} }}"
+            f"INSERT DATA {{ GRAPH {VIOLATIONS} {{ {v} a {t['Violation']} ; "
+            f"{t['isViolationOf']} <{first.obligation}> ; {t['concernsOrganisation']} <{first.organisation}> ; "
+            f"{t['hasFocusNode']} <{first.focus}> ; {t['hasViolationStatus']} {t['ViolationOpen']} ; "
+            f"{t['openedAt']} {_dt(cause.at)} ; {messages} {shapes} {t['hasSeverity']} <{severity}> ; {caused} ; "
+            f"{t['hasEpisode']} {episode_node} . "
+            f"{episode_node} a {t['ViolationEpisode']} ; {t['openedAt']} {_dt(cause.at)} ; {caused} . }} }}"
         )
 
     def _resolve(self, violation: URIRef, episode: int, cause: Cause) -> str:
-        episode_node = iris.violation_episode(violation, episode)
-        resolved = (
-            f"{OG.isResolvedBy.n3()} {cause.event.n3()}"
-            if cause.event is not None
-            else f"{OG.resolvedByClock.n3()} true"
-        )
+        v, t = f"<{violation}>", _T
+        episode_node = f"<{iris.violation_episode(violation, episode)}>"
+        resolved = f"{t['isResolvedBy']} <{cause.event}>" if cause.event is not None else f"{t['resolvedByClock']} true"
         return (
-            f"DELETE DATA {{ GRAPH {VIOLATIONS} {{ {violation.n3()} {OG.hasViolationStatus.n3()} "
-            f"{OG.ViolationOpen.n3()} }} }} ;\n"
-            f"INSERT DATA {{ GRAPH {VIOLATIONS} {{ {violation.n3()} {OG.hasViolationStatus.n3()} "
-            f"{OG.ViolationResolved.n3()} ; {OG.resolvedAt.n3()} {_dt(cause.at)} ; {resolved} . "
-            f"{episode_node.n3()} {OG.resolvedAt.n3()} {_dt(cause.at)} ; {resolved} . }} }}"
+            f"DELETE DATA {{ GRAPH {VIOLATIONS} {{ {v} {t['hasViolationStatus']} {t['ViolationOpen']} }} }} ;\n"
+            f"INSERT DATA {{ GRAPH {VIOLATIONS} {{ {v} {t['hasViolationStatus']} {t['ViolationResolved']} ; "
+            f"{t['resolvedAt']} {_dt(cause.at)} ; {resolved} . "
+            f"{episode_node} {t['resolvedAt']} {_dt(cause.at)} ; {resolved} . }} }}"
         )
 
     def _change(
@@ -218,14 +225,21 @@ class ViolationLedger:
             by=cause.label,
         )
 
-    def _resolved_change(self, violation: URIRef, episode: int, cause: Cause) -> ViolationChange:
-        row = self.store.select(
-            f"SELECT ?org ?obligation ?focus ?message ?severity WHERE {{ GRAPH {VIOLATIONS} {{ "
-            f"{violation.n3()} {OG.concernsOrganisation.n3()} ?org ; {OG.hasFocusNode.n3()} ?focus ; "
+    def _details(self, violations: Sequence[URIRef]) -> dict[URIRef, Row]:
+        """What a ``resolved`` change reports of each violation, in one query for the whole batch."""
+        if not violations:
+            return {}
+        values = " ".join(violation.n3() for violation in violations)
+        rows = self.store.select(
+            f"SELECT ?v ?org ?obligation ?focus ?message ?severity WHERE {{ VALUES ?v {{ {values} }} "
+            f"GRAPH {VIOLATIONS} {{ ?v {OG.concernsOrganisation.n3()} ?org ; {OG.hasFocusNode.n3()} ?focus ; "
             f"{OG.isViolationOf.n3()} ?o ; {OG.hasSeverity.n3()} ?severity "
-            f'OPTIONAL {{ {violation.n3()} {OG.message.n3()} ?message FILTER(lang(?message) = "en") }} }} '
+            f'OPTIONAL {{ ?v {OG.message.n3()} ?message FILTER(lang(?message) = "en") }} }} '
             f"?o <http://www.w3.org/2004/02/skos/core#notation> ?obligation }}"
-        )[0]
+        )
+        return {URIRef(_value(row["v"])): row for row in rows}
+
+    def _resolved_change(self, violation: URIRef, episode: int, cause: Cause, row: Row) -> ViolationChange:
         return ViolationChange(
             kind="resolved",
             violation_id=iris.violation_id(violation),
@@ -354,3 +368,185 @@ def violation_history(store: Store, violation_id: str) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+# Dashboard reads (the GraphQL API): pages cut in the store, records and histories read in batches.
+
+
+@dataclass(frozen=True)
+class ViolationFilter:
+    """Every given criterion must hold; ``organisation``, ``obligation`` and ``authority`` are IRIs."""
+
+    organisation: str | None = None
+    obligation: str | None = None
+    authority: str | None = None
+    status: Status = "all"
+    opened_after: datetime | None = None
+    opened_before: datetime | None = None
+
+
+ViolationKey = tuple[str, str]
+"""Where a violation sorts: (opened-at as stored, violation IRI); newest first, then by IRI."""
+
+
+def violation_page(
+    store: Store, criteria: ViolationFilter, *, after: ViolationKey | None, limit: int
+) -> list[ViolationKey]:
+    """Up to ``limit`` violations matching ``criteria``, newest first, strictly after the key ``after``."""
+    org = f"<{criteria.organisation}>" if criteria.organisation else "?org"
+    obligation = f"<{criteria.obligation}>" if criteria.obligation else "?o"
+    patterns = [
+        f"GRAPH {VIOLATIONS} {{ ?v {OG.concernsOrganisation.n3()} {org} ; {OG.isViolationOf.n3()} {obligation} ; "
+        f"{OG.openedAt.n3()} ?opened ; {OG.hasViolationStatus.n3()} ?status }}"
+    ]
+    if criteria.authority:
+        patterns.append(f"{obligation} {OG.hasCompetentAuthority.n3()} <{criteria.authority}> .")
+    if criteria.status != "all":
+        wanted = OG.ViolationOpen if criteria.status == "open" else OG.ViolationResolved
+        patterns.append(f"FILTER(?status = {wanted.n3()})")
+    if criteria.opened_after is not None:
+        patterns.append(f"FILTER(?opened > {_dt(criteria.opened_after)})")
+    if criteria.opened_before is not None:
+        patterns.append(f"FILTER(?opened < {_dt(criteria.opened_before)})")
+    if after is not None:
+        opened = Lit(after[0], datatype=XSD.dateTime).n3()
+        patterns.append(f"FILTER(?opened < {opened} || (?opened = {opened} && STR(?v) > {Lit(after[1]).n3()}))")
+    rows = store.select(
+        f"SELECT ?v ?opened WHERE {{ {' '.join(patterns)} }} ORDER BY DESC(?opened) STR(?v) LIMIT {int(limit)}"
+    )
+    return [(_value(row["opened"]), _value(row["v"])) for row in rows]
+
+
+@dataclass(frozen=True)
+class ViolationRecord:
+    iri: str
+    id: str
+    organisation: str
+    organisation_id: str
+    obligation: str
+    obligation_id: str
+    focus_node: str
+    open: bool
+    opened_at: datetime
+    resolved_at: datetime | None
+    messages: Mapping[str, str]
+    severity: str
+    caused_by: str
+    resolved_by: str | None
+    shapes: tuple[str, ...]
+    episodes: int
+
+
+def violation_records(store: Store, violations: Iterable[str]) -> dict[str, ViolationRecord]:
+    """The stored state of each violation (unknown IRIs are left out), in one query."""
+    wanted = sorted(set(violations))
+    if not wanted:
+        return {}
+    values = " ".join(f"<{iri}>" for iri in wanted)
+    rows = store.select(
+        f"SELECT ?v ?p ?x ?xid WHERE {{ VALUES ?v {{ {values} }} {{ GRAPH {VIOLATIONS} {{ ?v ?p ?x }} }} UNION "
+        f"{{ GRAPH {VIOLATIONS} {{ ?v ?p ?x VALUES ?p {{ {OG.isCausedBy.n3()} {OG.isResolvedBy.n3()} }} }} "
+        f"?x {OG.eventId.n3()} ?xid }} UNION {{ GRAPH {VIOLATIONS} {{ ?v {OG.isViolationOf.n3()} ?x }} "
+        f"?x <http://www.w3.org/2004/02/skos/core#notation> ?xid BIND({OG.isViolationOf.n3()} AS ?p) }} }}"
+    )
+    found: dict[str, dict[str, list[tuple[ox.NamedNode | ox.Literal, str | None]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for row in rows:  # each object once without its id, and once more with it where it has one
+        x = row["x"]
+        assert isinstance(x, ox.NamedNode | ox.Literal)
+        xid = row.get("xid")
+        entries = found[_value(row["v"])][_value(row["p"])]
+        if xid is None:
+            if not any(term == x for term, _ in entries):
+                entries.append((x, None))
+        else:
+            entries[:] = [entry for entry in entries if entry[0] != x] + [(x, _value(xid))]
+    return {iri: _record(iri, found[iri]) for iri in wanted if iri in found}
+
+
+def _record(iri: str, values: Mapping[str, list[tuple[ox.NamedNode | ox.Literal, str | None]]]) -> ViolationRecord:
+    def first(predicate: URIRef) -> tuple[str, str | None]:
+        term, xid = values[str(predicate)][0]
+        return term.value, xid
+
+    def maybe(predicate: URIRef) -> tuple[str, str | None] | None:
+        return first(predicate) if values.get(str(predicate)) else None
+
+    organisation = first(OG.concernsOrganisation)[0]
+    obligation, obligation_id = first(OG.isViolationOf)
+    resolved = maybe(OG.resolvedAt)
+    cause, resolver = maybe(OG.isCausedBy), maybe(OG.isResolvedBy)
+    messages = {
+        term.language or "": term.value for term, _ in values.get(str(OG.message), []) if isinstance(term, ox.Literal)
+    }
+    return ViolationRecord(
+        iri=iri,
+        id=iris.violation_id(iri),
+        organisation=organisation,
+        organisation_id=iris.organisation_id(organisation),
+        obligation=obligation,
+        obligation_id=obligation_id or obligation.rsplit("/", 1)[-1],
+        focus_node=first(OG.hasFocusNode)[0],
+        open=first(OG.hasViolationStatus)[0] == str(OG.ViolationOpen),
+        opened_at=datetime.fromisoformat(first(OG.openedAt)[0]),
+        resolved_at=datetime.fromisoformat(resolved[0]) if resolved else None,
+        messages=messages,
+        severity=_severity_name(URIRef(first(OG.hasSeverity)[0])),
+        caused_by=(cause[1] or cause[0]) if cause else "clock",
+        resolved_by=(resolver[1] or resolver[0]) if resolver else ("clock" if resolved else None),
+        shapes=tuple(sorted(term.value for term, _ in values.get(str(OG.isDetectedByShape), []))),
+        episodes=len(values.get(str(OG.hasEpisode), [])),
+    )
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One open→resolved period of a violation and what opened and closed it (an event id, or ``clock``)."""
+
+    number: int
+    opened_at: datetime
+    resolved_at: datetime | None
+    caused_by: str
+    resolved_by: str | None
+
+
+def violation_episodes(store: Store, violations: Iterable[str]) -> dict[str, list[Episode]]:
+    """The history of each violation, oldest episode first, in one query (``violation_history`` for many)."""
+    wanted = sorted(set(violations))
+    if not wanted:
+        return {}
+    values = " ".join(f"<{iri}>" for iri in wanted)
+    rows = store.select(
+        f"SELECT ?v ?episode ?opened ?resolved ?causeId ?resolverId WHERE {{ VALUES ?v {{ {values} }} "
+        f"GRAPH {VIOLATIONS} {{ ?v {OG.hasEpisode.n3()} ?episode . ?episode {OG.openedAt.n3()} ?opened "
+        f"OPTIONAL {{ ?episode {OG.resolvedAt.n3()} ?resolved }} }} "
+        f"OPTIONAL {{ GRAPH {VIOLATIONS} {{ ?episode {OG.isCausedBy.n3()} ?cause }} "
+        f"?cause {OG.eventId.n3()} ?causeId }} "
+        f"OPTIONAL {{ GRAPH {VIOLATIONS} {{ ?episode {OG.isResolvedBy.n3()} ?resolver }} "
+        f"?resolver {OG.eventId.n3()} ?resolverId }} }}"
+    )
+    history: dict[str, list[Episode]] = {iri: [] for iri in wanted}
+    for row in rows:
+        resolved = row.get("resolved")
+        history[_value(row["v"])].append(
+            Episode(
+                number=int(_value(row["episode"]).rsplit("/", 1)[-1]),
+                opened_at=datetime.fromisoformat(_value(row["opened"])),
+                resolved_at=datetime.fromisoformat(_value(resolved)) if resolved is not None else None,
+                caused_by=_value(row["causeId"]) if row.get("causeId") is not None else "clock",
+                resolved_by=(
+                    _value(row["resolverId"])
+                    if row.get("resolverId") is not None
+                    else ("clock" if resolved is not None else None)
+                ),
+            )
+        )
+    for episodes in history.values():
+        episodes.sort(key=lambda episode: episode.number)
+    return history
+
+
+def violation_iri(violation_id: str) -> str:
+    """The IRI of a violation from its short id (the digest ``kg.iris.violation`` ends the IRI with)."""
+    return f"{iris.BASE}violation/{violation_id}"

@@ -49,9 +49,10 @@ def open_configured_store(settings: Settings) -> Store:
 
 def build_app(settings: Settings, store: Store, pipeline: Pipeline | None = None) -> FastAPI:
     from api.app import create_app
-    from api.config import SparqlEndpointConfig
+    from api.config import GraphQLAccess, SparqlEndpointConfig
 
     token = settings.sparql_update_token.get_secret_value() if settings.sparql_update_token else None
+    graphql_token = settings.graphql_token.get_secret_value() if settings.graphql_token else None
     return create_app(
         store,
         SparqlEndpointConfig(
@@ -60,6 +61,7 @@ def build_app(settings: Settings, store: Store, pipeline: Pipeline | None = None
             result_cap=settings.sparql_result_cap,
         ),
         pipeline,
+        graphql=GraphQLAccess(token=graphql_token),
     )
 
 

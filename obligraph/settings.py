@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     sparql_update_token: SecretStr | None = None
+    graphql_token: SecretStr | None = Field(
+        default=None, description="Bearer token /graphql requires; without one it answers local clients only"
+    )
     sparql_timeout_s: float = Field(default=30.0, gt=0)
     sparql_result_cap: int = Field(default=10_000, ge=1)
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers, HOST:PORT[,…]")
@@ -55,4 +58,7 @@ class Settings(BaseSettings):
         token = self.sparql_update_token.get_secret_value() if self.sparql_update_token else None
         if self.environment == "production" and token is not None and len(token) < 24:
             raise ValueError("OBLIGRAPH_SPARQL_UPDATE_TOKEN must be at least 24 characters in production")
+        graphql = self.graphql_token.get_secret_value() if self.graphql_token else None
+        if self.environment == "production" and graphql is not None and len(graphql) < 24:
+            raise ValueError("OBLIGRAPH_GRAPHQL_TOKEN must be at least 24 characters in production")
         return self

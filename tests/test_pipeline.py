@@ -148,6 +148,18 @@ def test_an_all_or_nothing_batch_with_one_bad_event_applies_none(store: Store, p
     assert store.count_triples(Graphs.ORGANISATIONS) == 0
 
 
+def test_a_refused_all_or_nothing_batch_validates_nothing(store: Store, pipeline: Pipeline) -> None:
+    pipeline.process([REGISTER, DEPLOY])
+    late = event(5, "organisation.updated", "2026-03-18T09:00:00+08:00", {"name": "Acme Ltd"})
+    unknown = event(6, "control.implemented", "2026-03-18T09:00:00+08:00",
+                    {"systemId": "no-such-system", "kind": "complaint-channel", "since": "2026-03-18"})  # fmt: skip
+    result = pipeline.process([late, unknown], all_or_nothing=True)
+    assert [outcome.status for outcome in result.outcomes] == ["applied", "rejected"]
+    assert result.changes == []  # validating as of the refused batch's time would open ALG-09
+    assert alg09(store) == []
+    assert only_alg09(pipeline.process([late]).changes)[0].kind == "opened"
+
+
 def test_recover_validates_what_a_crash_left_pending(store: Store, pipeline: Pipeline) -> None:
     # Step 1 only (as if the process died right after applying): the organisation is marked pending.
     EventApplier(store).apply([REGISTER, DEPLOY])

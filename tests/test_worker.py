@@ -28,10 +28,12 @@ from kafka import OffsetAndMetadata, TopicPartition
 
 from ingest.config import WorkerConfig
 from ingest.dead_letters import DeadLetter, send_dead_letters
+from ingest.publisher import publish_dead_letters
 from ingest.worker import Worker, WorkerStopped, default_error_policy
 from kg.build import ensure_built
 from kg.events import EventRejected
 from kg.iris import Graphs
+from kg.outbox import dead_letter_operations, pending, pending_dead_letters
 from kg.pipeline import Pipeline
 from kg.positions import record_operations, stored_offsets
 from kg.store import OxigraphStore, Store, StoreError
@@ -402,6 +404,84 @@ def test_rejected_events_become_dead_letters_and_their_offsets_still_advance(bui
     assert letters[1]["value"] == records[1].value
     assert stored_offsets(pipeline.store, "g", "events") == {0: 4}
     assert applied_events(pipeline.store) == 2
+
+
+def test_dead_letters_wait_in_the_outbox_apart_from_violation_changes_and_are_queued_once() -> None:
+    store = OxigraphStore(None)
+    letters = [
+        DeadLetter("events", 1, 5, None, b"\xff\x00", 'bad "q"\n \ud800'),
+        DeadLetter("events", 0, 2, b"", None, "r"),
+    ]
+    for _ in range(2):  # a replay of the same batch
+        store.update(" ;\n".join(dead_letter_operations("g", "dlq", letters)))
+
+    waiting = pending_dead_letters(store)
+    assert [DeadLetter.of_entry(entry) for entry in waiting] == [
+        DeadLetter("events", 1, 5, None, b"\xff\x00", 'bad "q"\n \\ud800'),
+        DeadLetter("events", 0, 2, b"", None, "r"),
+    ]
+    assert {entry.target_topic for entry in waiting} == {"dlq"} and pending(store) == []
+    assert dead_letter_operations("g", "dlq", []) == []
+
+
+def test_dead_letters_are_committed_with_the_positions_and_survive_a_failed_send(built_graph: bytes) -> None:
+    """The send (step 3) fails as if the process died: the letters wait in the outbox; the next start sends them."""
+    pipeline = memory_pipeline(built_graph)
+    consumer = FakeConsumer()
+    config = WorkerConfig(bootstrap="unused:9092", group="g")
+    good = toggling_stream(2, n_orgs=1)
+    unknown = {**good[1], "id": "x", "subject": "NOBODY", "source": "urn:org:NOBODY"}
+    records = [*records_of([good[0], unknown, good[1]]), Record("events", 0, 3, b"k", b"[]")]
+    dying = Worker(config, pipeline, consumer=consumer, producer=FakeProducer(RuntimeError("killed")))
+
+    with pytest.raises(RuntimeError, match="killed"):
+        dying.commit_batch(records)
+
+    assert stored_offsets(pipeline.store, "g", "events") == {0: 4} and consumer.commits == []
+    assert [entry.offset for entry in pending_dead_letters(pipeline.store)] == [3, 1]
+    producer = FakeProducer()
+    assert publish_dead_letters(pipeline.store, producer) == 2
+    assert [(sent["topic"], sent["key"], sent["value"]) for sent in producer.sent] == [
+        ("obligraph.events.dlq", b"k", b"[]"),
+        ("obligraph.events.dlq", b"NOBODY", records[1].value),
+    ]
+    assert dict(producer.sent[1]["headers"]) == {
+        "reason": b"unknown organisation 'NOBODY': send organisation.registered first",
+        "source-topic": b"events",
+        "source-partition": b"0",
+        "source-offset": b"1",
+    }
+    assert pending_dead_letters(pipeline.store) == [] and publish_dead_letters(pipeline.store, producer) == 0
+
+
+class OneAtATime(Pipeline):
+    """A pipeline that fails any batch of more than one event, so the worker falls back to one by one."""
+
+    def process(self, events: Sequence[Any], **options: Any) -> Any:
+        if len(events) > 1:
+            raise ValueError("a batch the pipeline cannot take")
+        return super().process(events, **options)
+
+
+def test_applied_one_by_one_each_dead_letter_is_stored_with_the_first_position_past_it(built_graph: bytes) -> None:
+    store = memory_pipeline(built_graph).store
+    pipeline = OneAtATime.from_store(store, outbox=True)
+    worker = Worker(
+        WorkerConfig(bootstrap="unused:9092", group="g"), pipeline, consumer=FakeConsumer(), producer=FakeProducer()
+    )
+    operations: list[str] = []
+    original = store.update
+    store.update = lambda sparql: (operations.append(sparql), original(sparql))[1]  # type: ignore[method-assign]
+    good = toggling_stream(2, n_orgs=1)
+    records = [Record("events", 0, 0, None, b"x"), *records_of(good, first=1), Record("events", 0, 3, None, b"y")]
+
+    worker.commit_batch(records)
+
+    assert worker.stats.applied == 2 and worker.stats.dead_letters == 2
+    first_event = next(sparql for sparql in operations if "nextOffset" in sparql)
+    assert "/events/0/0>" in first_event and "/events/0/3>" not in first_event  # letter 0 with position 2
+    assert stored_offsets(store, "g", "events") == {0: 4}
+    assert [sent["value"] for sent in worker.producer.sent if sent["topic"].endswith("dlq")] == [b"x", b"y"]
 
 
 class FailingStore(OxigraphStore):

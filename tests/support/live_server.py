@@ -20,7 +20,7 @@ def live_server(app: Any, *, ready_path: str = "/", timeout_s: float = 10.0) -> 
     The socket is bound before uvicorn starts, so the port cannot be taken in between. Ready means the
     server answers an HTTP request on ``ready_path`` (any status counts).
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

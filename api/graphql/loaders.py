@@ -1,0 +1,100 @@
+"""What one request reads, and how: blocking store work in worker threads, each thing read once.
+
+The store is blocking (pyoxigraph, or HTTP to a remote server), so every read runs in a worker thread
+(``store_call``) and the event loop never waits on it. A request reads the catalogue once (``catalogue``: one
+query for the build fingerprint while the process's copy is current), shares reads two fields need
+(``shared``: the applicable obligations behind both the list and the summary), and reads each list with what
+it shows in one call, deciding what to read from what the query selects (``asked``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar
+
+from strawberry.dataloader import DataLoader
+from strawberry.types.nodes import SelectedField, Selection
+
+from kg.store import Store
+from kg.violations import ViolationRecord, violation_records
+
+if TYPE_CHECKING:
+    from api.graphql.catalog_types import Catalogue
+    from api.graphql.context import Info
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def store_call(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run blocking graph work in a worker thread."""
+    return await asyncio.to_thread(function, *args, **kwargs)
+
+
+class Read(NamedTuple):
+    """A blocking read, ``function(store, *args)``, and the key under which a request shares it."""
+
+    key: Hashable
+    function: Callable[..., Any]
+    args: tuple[Any, ...]
+
+
+def asked(info: Info, names: Iterable[str]) -> frozenset[str]:
+    """Which of ``names`` (GraphQL field names) the current field selects at any depth, through fragments.
+
+    Over-approximates (a name anywhere below counts), which only costs a read the answer does not show."""
+    return names_below(info.selected_fields, names)
+
+
+def names_below(selections: Iterable[Selection], names: Iterable[str]) -> frozenset[str]:
+    """Which of ``names`` occur in ``selections`` at any depth, through fragments."""
+    wanted = set(names)
+    found: set[str] = set()
+    stack: list[Selection] = list(selections)
+    while stack:
+        selection = stack.pop()
+        if isinstance(selection, SelectedField) and selection.name in wanted:
+            found.add(selection.name)
+        stack.extend(selection.selections)
+    return frozenset(found)
+
+
+class Loaders:
+    """One set per request (``cache=False`` for a WebSocket connection, which lives longer than its data)."""
+
+    def __init__(self, store: Store, *, cache: bool = True) -> None:
+        self.store = store
+        self._cache = cache
+        self.violations = DataLoader[str, ViolationRecord | None](load_fn=self._violations, cache=cache)
+        self._shared: dict[Hashable, asyncio.Future[Any]] = {}
+
+    async def catalogue(self) -> Catalogue:
+        """The catalogue of the store's current build (``catalog_types.CATALOGUE``)."""
+        from api.graphql.catalog_types import CATALOGUE
+
+        return await self.shared("catalogue", CATALOGUE.get)
+
+    async def shared(self, key: Hashable, function: Callable[..., T], *args: Any) -> T:
+        """``function(store, *args)`` in a worker thread, once per request for ``key`` (every request on a
+        WebSocket reads afresh)."""
+        if not self._cache:
+            return await store_call(function, self.store, *args)
+        found = self._shared.get(key)
+        if found is None:
+            found = self._shared[key] = asyncio.ensure_future(store_call(function, self.store, *args))
+        return await found
+
+    async def read(self, read: Read) -> Any:
+        return await self.shared(read.key, read.function, *read.args)
+
+    def provide(self, key: Hashable, value: object) -> None:
+        """Share a value read ahead (``compliance_types.dashboard``), unless the key is read already."""
+        if self._cache and key not in self._shared:
+            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            future.set_result(value)
+            self._shared[key] = future
+
+    async def _violations(self, keys: Sequence[str]) -> list[ViolationRecord | None]:
+        found = await store_call(violation_records, self.store, keys)
+        return [found.get(key) for key in keys]

@@ -1,0 +1,72 @@
+"""``/graphql``: the strawberry router, its per-request context, and who may use it.
+
+Access: with no token configured the API answers clients on this machine only (loopback addresses), which
+is what the default bind address (127.0.0.1) serves anyway; with ``OBLIGRAPH_GRAPHQL_TOKEN`` set, every
+request needs ``Authorization: Bearer <token>``. A WebSocket may send the header, or, since browsers cannot,
+``{"Authorization": "Bearer <token>"}`` as the ``connection_init`` payload.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+
+from fastapi import HTTPException, WebSocket, WebSocketException, status
+from starlette.requests import HTTPConnection
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.fastapi import GraphQLRouter
+
+from api.config import GraphQLAccess
+from api.graphql.context import Context
+from api.graphql.loaders import Loaders
+from api.graphql.schema import schema
+from api.graphql.subscription import ChangeHub
+from kg.store import Store
+
+
+def _is_loopback(connection: HTTPConnection) -> bool:
+    host = connection.client.host if connection.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in {"localhost", "testclient"}
+
+
+class _Router(GraphQLRouter[Context, None]):
+    async def on_ws_connect(self, context: Context) -> None:
+        """A WebSocket without an Authorization header must carry the token in ``connection_init``."""
+        if not context.token_pending:
+            return
+        params = context.connection_params if isinstance(context.connection_params, Mapping) else {}
+        given = params.get("Authorization") or params.get("authorization")
+        if not context.access.accepts(given if isinstance(given, str) else None):
+            raise ConnectionRejectionError({"reason": "a valid bearer token is required"})
+
+
+def graphql_router(store: Store, hub: ChangeHub, access: GraphQLAccess) -> GraphQLRouter[Context, None]:
+    """The router the app factory mounts; one ``Context`` (with fresh loaders) per request."""
+
+    def context(connection: HTTPConnection) -> Context:
+        websocket = isinstance(connection, WebSocket)
+        authorization = connection.headers.get("authorization")
+        pending = False
+        if access.token is None:
+            if not _is_loopback(connection):
+                message = "GraphQL answers only local clients unless OBLIGRAPH_GRAPHQL_TOKEN is set"
+                if websocket:
+                    raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason=message)
+                raise HTTPException(status.HTTP_403_FORBIDDEN, message)
+        elif not access.accepts(authorization):
+            if websocket and authorization is None:
+                pending = True
+            elif websocket:
+                raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="invalid bearer token")
+            else:
+                raise HTTPException(
+                    status.HTTP_401_UNAUTHORIZED,
+                    "a valid bearer token is required",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+        return Context(store, hub, Loaders(store, cache=not websocket), access, token_pending=pending)
+
+    return _Router(schema, context_getter=context, graphql_ide="graphiql")

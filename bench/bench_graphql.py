@@ -1,0 +1,161 @@
+"""Benchmark: p95 latency of an organisation-dashboard GraphQL query with many organisations loaded.
+
+Goal (issue 5): ≤ 20 ms at 100,000 organisations for an organisation with 20 systems and 50 violations.
+
+Run: ``.venv/bin/python bench/bench_graphql.py [--orgs 100000] [--samples 200]`` (default 10,000 organisations,
+a quick run). The organisations are written straight into an in-memory store (``tests/support/dashboard_data.py``;
+the event pipeline would take hours for 100,000), each with 2 systems and 3 violations, plus the dashboard's
+organisation with 20 systems and 50 violations. It measures the query in process (``schema.execute``: strawberry,
+graphql-core, store) and through HTTP (uvicorn on 127.0.0.1, one keep-alive client), for the full dashboard
+query (``DASHBOARD``) and a lean first screen (``LEAN``), and prints one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support, when run as a script
+
+from api.app import create_app
+from api.config import GraphQLAccess, SparqlEndpointConfig
+from api.graphql.context import Context
+from api.graphql.loaders import Loaders
+from api.graphql.schema import schema
+from api.graphql.subscription import ChangeHub
+from kg.build import ensure_built
+from kg.store import OxigraphStore, open_store
+from tests.support import dashboard_data
+from tests.support.live_server import live_server
+
+DASHBOARD = """query Dashboard($id: ID!, $asOf: Date!) { organisation(id: $id) { ... on Organisation {
+  id name jurisdictionCode registeredOn
+  systems { id name launchedOn publicFacing capabilities { notation label(lang: ZH) } }
+  roles { role { notation label(lang: ZH) } reasons { kind id } }
+  applicableObligations(asOf: $asOf) { obligationId status dueOn obligation { title(lang: ZH) }
+    reasons { boundRole { notation } assignment { role { notation } } } }
+  violations(first: 50, status: ALL) { ... on ViolationConnection { pageInfo { hasNextPage endCursor }
+    nodes { id obligationId status openedAt resolvedAt severity causedBy resolvedBy message(lang: ZH)
+      focusSystem { id name } history { number openedAt resolvedAt causedBy resolvedBy }
+      trace { shapes { label } obligation { title } articles { label(lang: ZH) } authorities { code name(lang: ZH) }
+        penalty { text } } } } }
+  complianceSummary(asOf: $asOf) { byStatus { status count } openViolations resolvedViolations
+    openViolationsByAuthority { authority { code } count } openViolationsByInstrument { instrument { id } count } }
+} } }"""
+"""What a dashboard shows: profile, systems, the roles derived (each with the facts that gave it, once), the
+applicable obligations with status and the role each binds through, 50 violations with history and trace, and
+the header counts. (An earlier version asked each obligation's reasons for the whole role assignment — the same
+eight assignments 45 times — and each trace for the obligation id the row already has.)"""
+LEAN = """query Lean($id: ID!, $asOf: Date!) { organisation(id: $id) { ... on Organisation {
+  id name systems { id name launchedOn }
+  applicableObligations(asOf: $asOf) { obligationId status dueOn }
+  violations(first: 50, status: ALL) { ... on ViolationConnection { pageInfo { hasNextPage endCursor }
+    nodes { id obligationId status openedAt message causedBy history { number openedAt resolvedAt }
+      trace { articles { label } authorities { code } } } } }
+  complianceSummary(asOf: $asOf) { byStatus { status count } openViolations }
+} } }"""
+"""The same dashboard without drill-down (reasons, labels in two languages, penalties): what a first screen needs."""
+VARIABLES = {"id": "DASH", "asOf": "2026-11-01"}
+console = Console()
+
+
+def say(message: str) -> None:
+    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {message}")
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def load(orgs: int) -> OxigraphStore:
+    store = open_store("memory")
+    assert isinstance(store, OxigraphStore)
+    ensure_built(store)
+    started = time.perf_counter()
+    step = 10_000
+    for first in range(0, orgs - 1, step):
+        ids = [f"B{index:07d}" for index in range(first, min(orgs - 1, first + step))]
+        dashboard_data.load(store, ids, systems=2, violations=3, seed=first)
+        say(f"loaded {first + len(ids):,} organisations")
+    dashboard_data.load(store, ["DASH"], systems=20, violations=50, seed=7)
+    say(f"{orgs:,} organisations, {store.count_triples():,} triples in {time.perf_counter() - started:.0f} s")
+    return store
+
+
+def in_process(store: OxigraphStore, samples: int, query: str) -> list[float]:
+    hub = ChangeHub()
+
+    async def once() -> float:
+        context = Context(store, hub, Loaders(store), GraphQLAccess())
+        started = time.perf_counter()
+        result = await schema.execute(query, variable_values=VARIABLES, context_value=context)
+        elapsed = time.perf_counter() - started
+        assert result.errors is None, result.errors
+        assert result.data and len(result.data["organisation"]["violations"]["nodes"]) == 50
+        return elapsed
+
+    async def run() -> list[float]:
+        for _ in range(10):
+            await once()
+        return [await once() for _ in range(samples)]
+
+    return asyncio.run(run())
+
+
+def over_http(store: OxigraphStore, samples: int, query: str) -> list[float]:
+    app = create_app(store, SparqlEndpointConfig(update_token=None))
+    times = []
+    with live_server(app, ready_path="/health") as url, httpx.Client(base_url=url, timeout=30) as client:
+        body = {"query": query, "variables": VARIABLES}
+        for _ in range(10):
+            client.post("/graphql", json=body).raise_for_status()
+        for _ in range(samples):
+            started = time.perf_counter()
+            answer = client.post("/graphql", json=body)
+            times.append(time.perf_counter() - started)
+            assert answer.status_code == 200 and "errors" not in answer.json(), answer.text[:500]
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orgs", type=int, default=10_000)
+    parser.add_argument("--samples", type=int, default=200)
+    args = parser.parse_args()
+    store = load(args.orgs)
+    table = Table(title=f"Organisation dashboard (20 systems, 50 violations), {args.orgs:,} organisations loaded")
+    for column in ("query, path", "samples", "mean ms", "p50 ms", "p95 ms", "p99 ms", "p95 ≤ 20 ms"):
+        table.add_column(column, justify="left" if column == "query, path" else "right", no_wrap=True)
+    runs = (
+        ("full, in process", in_process, DASHBOARD),
+        ("full, HTTP", over_http, DASHBOARD),
+        ("lean, in process", in_process, LEAN),
+        ("lean, HTTP", over_http, LEAN),
+    )
+    for name, measure, query in runs:
+        say(f"measuring {name} …")
+        times = [t * 1000 for t in measure(store, args.samples, query)]
+        p95 = percentile(times, 95)
+        table.add_row(
+            name,
+            str(len(times)),
+            f"{statistics.fmean(times):.1f}",
+            f"{percentile(times, 50):.1f}",
+            f"{p95:.1f}",
+            f"{percentile(times, 99):.1f}",
+            "met" if p95 <= 20 else "missed",
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

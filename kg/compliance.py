@@ -1,0 +1,326 @@
+"""What binds an organisation, why, and where it stands: the dashboard's reading of the organisation graph.
+
+An obligation applies when it binds a role the organisation is typed with in the derived graph (the same test
+validation uses, ``kg.validation``); the reasons are the role assignments (``og:RoleAssignment``) whose
+role is that role or a narrower one, each with the facts (``og:hasReason``) and rules
+(``og:isDerivedByRule``) that produced it. Its status as of a day, first match wins:
+
+1. ``NOT_IN_FORCE``: its instrument is a draft or not yet effective on the day (it never opens a violation);
+2. ``VIOLATED``: a violation of it is open (the stored verdict of the organisation's latest validation);
+3. ``DUE``: a clock for it runs to a due date on or after the day (``og:hasDueDate`` on the organisation or a
+   live system); the earliest such date is given;
+4. ``NOT_CHECKABLE``: no shape checks it (``og:isMachineCheckable false``): events cannot evidence it;
+5. ``COMPLIANT``: checked, in force, nothing open, nothing pending.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Final
+
+import pyoxigraph as ox
+
+from kg.catalog import PREFIXES
+from kg.iris import Graphs
+from kg.nodes import Node
+from kg.organisations import CHINA
+from kg.store import Store
+from ontology.namespaces import OG, RDFS, XSD
+
+DERIVED: Final = f"<{Graphs.DERIVED}>"
+ORGANISATIONS: Final = f"<{Graphs.ORGANISATIONS}>"
+VIOLATIONS: Final = f"<{Graphs.VIOLATIONS}>"
+
+
+class Status(StrEnum):
+    COMPLIANT = "COMPLIANT"
+    VIOLATED = "VIOLATED"
+    DUE = "DUE"
+    NOT_IN_FORCE = "NOT_IN_FORCE"
+    NOT_CHECKABLE = "NOT_CHECKABLE"
+
+
+# Step 1. Organisations and systems, as events described them (docs/organisation-graph.md).
+
+
+@dataclass(frozen=True)
+class OrganisationRecord:
+    iri: str
+    id: str
+    name: str | None
+    jurisdiction: str | None
+    jurisdiction_code: str | None
+    sectors: tuple[str, ...]
+    cii_operator: bool | None
+    important_data_processor: bool | None
+    personal_information_subjects: int | None
+    registered_on: date | None
+    systems: tuple[str, ...]
+    transfers: tuple[str, ...]
+
+    @classmethod
+    def of(cls, node: Node) -> OrganisationRecord:
+        return cls(
+            iri=node.iri,
+            id=node.text(OG.identifier) or node.iri.rsplit("/", 1)[-1],
+            name=node.text(RDFS.label),
+            jurisdiction=node.iri_of(OG.hasJurisdiction),
+            jurisdiction_code=node.text(OG.jurisdictionCode),
+            sectors=tuple(node.iris(OG.hasSector)),
+            cii_operator=node.boolean(OG.isCIIOperator),
+            important_data_processor=node.boolean(OG.isImportantDataProcessor),
+            personal_information_subjects=node.integer(OG.personalInformationSubjects),
+            registered_on=node.date(OG.registeredOn),
+            systems=tuple(node.iris(OG.hasAISystem)),
+            transfers=tuple(node.iris(OG.hasTransfer)),
+        )
+
+
+@dataclass(frozen=True)
+class SystemRecord:
+    iri: str
+    id: str
+    name: str | None
+    capabilities: tuple[str, ...]
+    sectors: tuple[str, ...]
+    launched_on: date | None
+    retired_on: date | None
+    public_facing: bool | None
+    public_opinion_attributes: bool | None
+    monthly_active_users: int | None
+    processes_personal_information: bool | None
+    large_scale: bool | None
+
+    @classmethod
+    def of(cls, node: Node) -> SystemRecord:
+        return cls(
+            iri=node.iri,
+            id=node.text(OG.identifier) or node.iri.rsplit("/", 1)[-1],
+            name=node.text(RDFS.label),
+            capabilities=tuple(node.iris(OG.hasCapability)),
+            sectors=tuple(node.iris(OG.hasSector)),
+            launched_on=node.date(OG.launchedOn),
+            retired_on=node.date(OG.retiredOn),
+            public_facing=node.boolean(OG.isPublicFacing),
+            public_opinion_attributes=node.boolean(OG.hasPublicOpinionAttributes),
+            monthly_active_users=node.integer(OG.monthlyActiveUsers),
+            processes_personal_information=node.boolean(OG.processesPersonalInformation),
+            large_scale=node.boolean(OG.isLargeScale),
+        )
+
+    def live_on(self, day: date) -> bool:
+        return (self.launched_on is None or self.launched_on <= day) and (
+            self.retired_on is None or self.retired_on > day
+        )
+
+
+def is_organisation(node: Node) -> bool:
+    return str(OG.Organisation) in node.types()
+
+
+def is_system(node: Node) -> bool:
+    return str(OG.AISystem) in node.types()
+
+
+_FACT_KINDS: Final = ((OG.AISystem, "AI_SYSTEM"), (OG.Organisation, "ORGANISATION"), (OG.DataTransfer, "DATA_TRANSFER"))
+
+
+def fact_kind(node: Node) -> str:
+    """What kind of fact a role's reason is: ``AI_SYSTEM``, ``ORGANISATION``, ``DATA_TRANSFER`` or ``OTHER``."""
+    types = node.types()
+    return next((kind for cls, kind in _FACT_KINDS if str(cls) in types), "OTHER")
+
+
+def today() -> date:
+    """Validation days are days in China (UTC+8)."""
+    return datetime.now(CHINA).date()
+
+
+# Step 2. Roles with their reasons.
+
+
+@dataclass(frozen=True)
+class RoleAssignment:
+    """One derived role of an organisation and what produced it."""
+
+    iri: str
+    role: str
+    reasons: tuple[str, ...]
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why an obligation binds: it binds ``bound_role``, and ``assignment`` gave the organisation that role (or a
+    narrower one)."""
+
+    bound_role: str
+    assignment: RoleAssignment
+
+
+def role_assignments(store: Store, organisation: str) -> list[RoleAssignment]:
+    rows = store.select(
+        f"{PREFIXES}SELECT ?a ?role ?reason ?rule WHERE {{ GRAPH {DERIVED} {{ ?a og:isAssignedTo <{organisation}> ; "
+        "og:assignedRole ?role OPTIONAL { ?a og:hasReason ?reason } OPTIONAL { ?a og:isDerivedByRule ?rule } } }"
+    )
+    roles: dict[str, str] = {}
+    reasons: dict[str, set[str]] = defaultdict(set)
+    rules: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        iri = _value(row["a"])
+        roles[iri] = _value(row["role"])
+        if "reason" in row:
+            reasons[iri].add(_value(row["reason"]))
+        if "rule" in row:
+            rules[iri].add(_value(row["rule"]))
+    return [
+        RoleAssignment(iri, roles[iri], tuple(sorted(reasons[iri])), tuple(sorted(rules[iri]))) for iri in sorted(roles)
+    ]
+
+
+# Step 3. Applicability and status.
+
+
+@dataclass(frozen=True)
+class Applicability:
+    obligation: str
+    obligation_id: str
+    status: Status
+    due_on: date | None
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class _Bound:
+    roles: set[str]
+    in_effect: bool
+    checkable: bool
+    obligation_id: str
+
+
+def _bound_obligations(store: Store, organisation: str, as_of: date) -> dict[str, _Bound]:
+    day = ox.Literal(as_of.isoformat(), datatype=ox.NamedNode(str(XSD.date)))
+    rows = store.select(
+        f"{PREFIXES}SELECT ?o ?id ?bound ?checkable (BOUND(?inEffect) AS ?effect) WHERE {{ "
+        f"GRAPH {DERIVED} {{ <{organisation}> a ?bound }} ?o og:bindsRole ?bound ; skos:notation ?id ; "
+        "og:isMachineCheckable ?checkable ; og:hasInstrument ?i . "
+        "OPTIONAL { ?i og:effectiveOn ?effective ; og:hasInstrumentStatus ?status "
+        f"FILTER(?effective <= {day} && ?status != og:StatusDraft) BIND(true AS ?inEffect) }} }}"
+    )
+    bound: dict[str, _Bound] = {}
+    for row in rows:
+        iri = _value(row["o"])
+        entry = bound.setdefault(
+            iri, _Bound(set(), _value(row["effect"]) == "true", _value(row["checkable"]) == "true", _value(row["id"]))
+        )
+        entry.roles.add(_value(row["bound"]))
+    return bound
+
+
+def _broader_roles(store: Store, organisation: str) -> dict[str, set[str]]:
+    """For each role the organisation plays, the roles it plays because of it (itself and broader ones)."""
+    rows = store.select(
+        f"{PREFIXES}SELECT ?role ?bound WHERE {{ GRAPH {DERIVED} {{ <{organisation}> a ?role , ?bound }} "
+        "?role rdfs:subClassOf* ?bound }"
+    )
+    broader: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        broader[_value(row["role"])].add(_value(row["bound"]))
+    return broader
+
+
+def _verdicts(store: Store, organisation: str, as_of: date) -> tuple[set[str], dict[str, date]]:
+    """The obligations with an open violation, and the next due date of each obligation with a running clock."""
+    day = ox.Literal(as_of.isoformat(), datatype=ox.NamedNode(str(XSD.date)))
+    org = f"<{organisation}>"
+    rows = store.select(
+        f"{PREFIXES}SELECT ?o (MIN(?due) AS ?next) (COUNT(?v) AS ?open) WHERE {{ "
+        f"{{ GRAPH {VIOLATIONS} {{ ?v og:concernsOrganisation {org} ; og:hasViolationStatus og:ViolationOpen ; "
+        "og:isViolationOf ?o } } UNION "
+        f"{{ GRAPH {ORGANISATIONS} {{ {{ {org} og:hasDueDate ?clock }} UNION {{ {org} og:hasAISystem ?system . "
+        "?system og:hasDueDate ?clock "
+        f"FILTER NOT EXISTS {{ ?system og:retiredOn ?retired FILTER(?retired <= {day}) }} }} "
+        f"?clock og:isDueFor ?o ; og:dueOn ?due FILTER(?due >= {day}) }} }} }} GROUP BY ?o"
+    )
+    violated = {_value(row["o"]) for row in rows if int(_value(row["open"])) > 0}
+    due = {_value(row["o"]): date.fromisoformat(_value(row["next"])[:10]) for row in rows if "next" in row}
+    return violated, due
+
+
+def applicable_obligations(store: Store, organisation: str, as_of: date) -> list[Applicability]:
+    """Every obligation that binds the organisation, by reference id, with its status as of ``as_of``."""
+    bound = _bound_obligations(store, organisation, as_of)
+    if not bound:
+        return []
+    assignments = role_assignments(store, organisation)
+    broader = _broader_roles(store, organisation)
+    violated, due = _verdicts(store, organisation, as_of)
+    result = []
+    for iri, entry in sorted(bound.items(), key=lambda item: item[1].obligation_id):
+        if not entry.in_effect:
+            status = Status.NOT_IN_FORCE
+        elif iri in violated:
+            status = Status.VIOLATED
+        elif iri in due:
+            status = Status.DUE
+        elif not entry.checkable:
+            status = Status.NOT_CHECKABLE
+        else:
+            status = Status.COMPLIANT
+        reasons = tuple(_reasons(entry.roles, assignments, broader))
+        result.append(Applicability(iri, entry.obligation_id, status, due.get(iri), reasons))
+    return result
+
+
+def _reasons(
+    roles: Iterable[str], assignments: Iterable[RoleAssignment], broader: Mapping[str, set[str]]
+) -> list[Reason]:
+    """The assignments of exactly the bound role when there are any, else those of narrower roles."""
+    reasons = []
+    for role in sorted(roles):
+        direct = [a for a in assignments if a.role == role]
+        via = direct or [a for a in assignments if role in broader.get(a.role, ())]
+        reasons += [Reason(role, assignment) for assignment in via]
+    return reasons
+
+
+# Step 4. The summary: counts a dashboard header shows.
+
+
+@dataclass(frozen=True)
+class ViolationCounts:
+    open: int
+    resolved: int
+    open_by_authority: dict[str, int]
+    open_by_instrument: dict[str, int]
+
+
+def violation_counts(store: Store, organisation: str) -> ViolationCounts:
+    """Open and resolved violations, and open ones by competent authority and by instrument, counted in the store."""
+    rows = store.select(
+        f"{PREFIXES}SELECT ?kind ?key (COUNT(DISTINCT ?v) AS ?n) WHERE {{ GRAPH {VIOLATIONS} {{ "
+        f"?v og:concernsOrganisation <{organisation}> ; og:hasViolationStatus ?status ; og:isViolationOf ?o }} "
+        '{ BIND("status" AS ?kind) } UNION '
+        '{ ?o og:hasCompetentAuthority ?target BIND("authority" AS ?kind) } UNION '
+        '{ ?o og:hasInstrument ?target BIND("instrument" AS ?kind) } '
+        'FILTER(?kind = "status" || ?status = og:ViolationOpen) '
+        'BIND(IF(?kind = "status", ?status, ?target) AS ?key) } GROUP BY ?kind ?key'
+    )
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in rows:
+        counts[_value(row["kind"])][_value(row["key"])] = int(_value(row["n"]))
+    return ViolationCounts(
+        open=counts["status"].get(str(OG.ViolationOpen), 0),
+        resolved=counts["status"].get(str(OG.ViolationResolved), 0),
+        open_by_authority=dict(sorted(counts["authority"].items())),
+        open_by_instrument=dict(sorted(counts["instrument"].items())),
+    )
+
+
+def _value(term: object) -> str:
+    assert isinstance(term, ox.NamedNode | ox.Literal | ox.BlankNode), term
+    return term.value

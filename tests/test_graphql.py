@@ -1,0 +1,274 @@
+"""``/graphql`` through real HTTP with a real client (gql): the catalogue, an organisation's dashboard built by
+``POST /events``, violations across organisations, error unions, languages, pagination and limits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from gql.transport.exceptions import TransportQueryError
+
+from api.app import create_app
+from api.config import SparqlEndpointConfig
+from kg.pipeline import Pipeline
+from kg.store import Store
+from tests.support.cloudevents import ORG
+from tests.support.graphql_client import run
+from tests.support.live_server import live_server
+from tests.support.shape_cases import clear
+from tests.test_events_api import DEPLOY, LATE, REGISTER, STRUCTURED
+
+
+@pytest.fixture(scope="module")
+def base_url(store: Store) -> Iterator[str]:
+    """A live server whose graph holds one organisation, built by its events through ``POST /events``."""
+    clear(store)
+    app = create_app(store, SparqlEndpointConfig(update_token=None), Pipeline.from_store(store))
+    with live_server(app, ready_path="/health") as url:
+        for body in (REGISTER, DEPLOY, LATE):
+            answer = httpx.post(f"{url}/events", content=json.dumps(body), headers=STRUCTURED)
+            assert answer.status_code == 200, answer.text
+        yield url
+
+
+def q(base_url: str, query: str, **variables: Any) -> Any:
+    return run(base_url, query, variables or None)
+
+
+# The catalogue -------------------------------------------------------------------------------------------
+
+
+def test_an_obligation_by_reference_id_carries_its_law_from_the_graph(base_url: str) -> None:
+    data = q(
+        base_url,
+        """{ obligation(id: "GAI-12") { __typename ... on Obligation { id title deonticKind { notation }
+             instrument { id title(lang: ZH) status { notation } effectiveOn issuers { code } }
+             articles { label label_zh: label(lang: ZH) instrument { id } } rolesBound { notation }
+             authorities { code } penalty { text } deadline { text rules { anchor { notation } countedIn { notation }
+             amount unit } } confidence { notation } sources { key } lifecycleStages { notation }
+             riskSubdomains { notation } bindingForce { notation } machineCheckable } } }""",
+    )["obligation"]
+    assert data["__typename"] == "Obligation"
+    assert data["id"] == "GAI-12"
+    assert data["instrument"]["id"] == "CN-GENAI-2023"
+    assert data["instrument"]["title"] == "生成式人工智能服务管理暂行办法"
+    assert {"label": "Art. 17", "label_zh": "第十七条", "instrument": {"id": "CN-GENAI-2023"}} in data["articles"]
+    assert [r["notation"] for r in data["rolesBound"]] == ["genai_service_provider"]
+    assert {a["code"] for a in data["authorities"]} >= {"CAC"}
+    assert data["confidence"]["notation"] == "high"
+    assert data["machineCheckable"] is True
+    working = [r for r in data["deadline"]["rules"] if r["countedIn"]]
+    assert working and working[0]["countedIn"]["notation"] and float(working[0]["amount"]) == 10
+    assert data["riskSubdomains"] == []  # the graph links none yet; nothing is made up
+
+
+def test_an_unknown_obligation_is_a_result_not_an_error(base_url: str) -> None:
+    data = q(base_url, '{ obligation(id: "NOPE-1") { ... on ObligationNotFound { obligationId message } } }')
+    assert data["obligation"] == {"obligationId": "NOPE-1", "message": "no obligation 'NOPE-1' in the regulation graph"}
+
+
+def test_obligations_page_through_a_filter_in_id_order(base_url: str) -> None:
+    query = """query($after: String) { obligations(first: 10, after: $after, filter: {role: "genai_service_provider",
+        inForceOn: "2026-01-01"}) { ... on ObligationConnection { totalCount pageInfo { hasNextPage endCursor }
+        nodes { id } } } }"""
+    seen: list[str] = []
+    after = None
+    while True:
+        page = q(base_url, query, after=after)["obligations"]
+        seen += [node["id"] for node in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == page["totalCount"] > 10
+    assert seen == sorted(seen)
+    assert "GAI-12" in seen
+
+
+@pytest.mark.parametrize(
+    ("filter_", "expected", "absent"),
+    [
+        ('{authority: "CAC-BJ"}', "GAI-12", "ETH-01"),
+        ('{instrument: "CN-GENAI-2023"}', "GAI-12", "ALG-09"),
+        ('{bindingForce: "non-binding"}', "ASGF-01", "GAI-12"),
+        ('{text: "FILING"}', "GAI-12", "PIPL-06"),
+        ('{sector: "finance"}', None, None),
+    ],
+)
+def test_obligation_filters(base_url: str, filter_: str, expected: str | None, absent: str | None) -> None:
+    page = q(
+        base_url,
+        f"{{ obligations(first: 100, filter: {filter_}) {{ ... on ObligationConnection {{ nodes {{ id }} }} }} }}",
+    )
+    ids = [node["id"] for node in page["obligations"]["nodes"]]
+    assert ids
+    if expected:
+        assert expected in ids
+    if absent:
+        assert absent not in ids
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ('filter: {role: "no_such_role"}', "role"),
+        ('filter: {sector: "space"}', "sector"),
+        ("first: 0", "first"),
+        ("first: 1000", "first"),
+        ('after: "not-a-cursor"', "after"),
+    ],
+)
+def test_a_bad_filter_or_page_is_an_invalid_argument(base_url: str, arguments: str, field: str) -> None:
+    data = q(base_url, f"{{ obligations({arguments}) {{ __typename ... on InvalidArgument {{ field message }} }} }}")
+    assert data["obligations"]["__typename"] == "InvalidArgument"
+    assert data["obligations"]["field"] == field
+
+
+def test_instruments_authorities_and_sectors_list_the_graph(base_url: str) -> None:
+    data = q(
+        base_url, "{ instruments { id status { notation } } authorities { code name(lang: ZH) } sectors { notation } }"
+    )
+    assert len(data["instruments"]) == 23
+    assert {"code": "CAC", "name": "国家互联网信息办公室（中央网信办）"} in data["authorities"]
+    assert {"notation": "finance"} in data["sectors"]
+
+
+# An organisation's dashboard --------------------------------------------------------------------------
+
+DASHBOARD = """query($id: ID!, $asOf: Date) { organisation(id: $id) { __typename
+  ... on Organisation { id name systems { id name }
+    applicableObligations(asOf: $asOf) { obligationId status dueOn obligation { title }
+      reasons { boundRole { notation } assignment { role { notation label(lang: ZH) } reasons { kind id }
+      rules { label comment } } } }
+    violations(first: 50) { ... on ViolationConnection { nodes { id obligationId status message(lang: ZH)
+      causedBy history { number causedBy resolvedBy } focusSystem { id }
+      trace { shapes { iri } obligation { id } articles { label } authorities { code } penalty { text } } } } }
+    complianceSummary(asOf: $asOf) { byStatus { status count } openViolations
+      openViolationsByAuthority { authority { code } count } openViolationsByInstrument { instrument { id } count } } }
+  ... on OrganisationNotFound { organisationId } } }"""
+
+
+def test_the_dashboard_says_what_binds_why_and_what_is_broken(base_url: str) -> None:
+    org = q(base_url, DASHBOARD, id=ORG, asOf="2026-03-20")["organisation"]
+    assert org["name"] == "Acme Ltd"
+    assert org["systems"] == [{"id": "feed", "name": "Feed"}]
+    by_id = {item["obligationId"]: item for item in org["applicableObligations"]}
+    alg09 = by_id["ALG-09"]
+    assert alg09["status"] == "VIOLATED"
+    reason = alg09["reasons"][0]
+    assert reason["assignment"]["reasons"] == [{"kind": "AI_SYSTEM", "id": "feed"}]
+    assert "Art." in reason["assignment"]["rules"][0]["comment"]
+    assert reason["assignment"]["role"]["label"]  # Chinese role label from the ontology
+    assert by_id["ALG-01"]["status"] == "NOT_CHECKABLE"
+    violations = org["violations"]["nodes"]
+    alg09_violation = next(v for v in violations if v["obligationId"] == "ALG-09")
+    assert alg09_violation["causedBy"] == "http-3"
+    assert alg09_violation["history"] == [{"number": 1, "causedBy": "http-3", "resolvedBy": None}]
+    assert alg09_violation["focusSystem"] == {"id": "feed"}
+    assert "第二十四条" in alg09_violation["message"]
+    assert alg09_violation["trace"]["obligation"] == {"id": "ALG-09"}
+    assert alg09_violation["trace"]["articles"] and alg09_violation["trace"]["penalty"]["text"]
+    summary = org["complianceSummary"]
+    counts = {row["status"]: row["count"] for row in summary["byStatus"]}
+    assert counts["VIOLATED"] == len(violations) == summary["openViolations"]
+    assert sum(counts.values()) == len(org["applicableObligations"])
+    assert {"instrument": {"id": "CN-ALGO-2022"}, "count": 5} in summary["openViolationsByInstrument"]
+
+
+def test_before_the_clocks_run_out_the_obligations_are_due(base_url: str) -> None:
+    org = q(base_url, DASHBOARD, id=ORG, asOf="2026-03-03")["organisation"]
+    alg09 = next(item for item in org["applicableObligations"] if item["obligationId"] == "ALG-09")
+    # the open violation (stored by the latest validation) wins over the running clock
+    assert alg09["status"] == "VIOLATED"
+    older = q(base_url, DASHBOARD, id=ORG, asOf="2020-01-01")["organisation"]
+    statuses = {item["obligationId"]: item["status"] for item in older["applicableObligations"]}
+    assert statuses["ALG-09"] == "NOT_IN_FORCE"  # the Algorithmic Recommendation Provisions took effect in 2022
+    assert statuses["CSL-01"] == "NOT_CHECKABLE"  # the Cybersecurity Law was in force, but no shape checks it
+
+
+def test_an_unknown_organisation_is_a_result(base_url: str) -> None:
+    data = q(base_url, DASHBOARD, id="NOBODY")
+    assert data["organisation"] == {"__typename": "OrganisationNotFound", "organisationId": "NOBODY"}
+    data = q(base_url, '{ complianceSummary(organisation: "NOBODY") { __typename } }')
+    assert data["complianceSummary"]["__typename"] == "OrganisationNotFound"
+
+
+# Violations across organisations --------------------------------------------------------------------
+
+ALL = """query($filter: ViolationFilterInput, $first: Int!, $after: String) { violations(filter: $filter, first: $first,
+  after: $after) { __typename ... on ViolationConnection { pageInfo { hasNextPage endCursor }
+  nodes { id organisationId obligationId openedAt } } ... on Problem { message } } }"""
+
+
+def test_violations_across_organisations_page_in_the_store(base_url: str) -> None:
+    first = q(base_url, ALL, first=4)["violations"]
+    assert first["pageInfo"]["hasNextPage"]
+    rest = q(base_url, ALL, first=50, after=first["pageInfo"]["endCursor"])["violations"]
+    ids = [v["id"] for v in first["nodes"] + rest["nodes"]]
+    assert len(ids) == len(set(ids)) == 6
+    assert not rest["pageInfo"]["hasNextPage"]
+
+
+@pytest.mark.parametrize(
+    ("filter_", "count"),
+    [
+        ({"organisation": ORG}, 6),
+        ({"obligation": "ALG-09"}, 1),
+        ({"authority": "MOST"}, 1),
+        ({"status": "RESOLVED"}, 0),
+        ({"openedAfter": "2026-03-21T00:00:00+08:00"}, 0),
+        ({"openedBefore": "2026-03-21T00:00:00+08:00", "status": "OPEN"}, 6),
+    ],
+)
+def test_violation_filters(base_url: str, filter_: dict[str, str], count: int) -> None:
+    assert len(q(base_url, ALL, filter=filter_, first=50)["violations"]["nodes"]) == count
+
+
+@pytest.mark.parametrize(
+    ("filter_", "typename"),
+    [
+        ({"organisation": "NOBODY"}, "OrganisationNotFound"),
+        ({"obligation": "NOPE-1"}, "ObligationNotFound"),
+        ({"authority": "NOPE"}, "InvalidArgument"),
+    ],
+)
+def test_a_bad_violation_filter_is_a_result(base_url: str, filter_: dict[str, str], typename: str) -> None:
+    assert q(base_url, ALL, filter=filter_, first=5)["violations"]["__typename"] == typename
+
+
+def test_a_cursor_from_another_list_is_refused(base_url: str) -> None:
+    page = q(base_url, "{ obligations(first: 1) { ... on ObligationConnection { pageInfo { endCursor } } } }")
+    cursor = page["obligations"]["pageInfo"]["endCursor"]
+    assert q(base_url, ALL, first=5, after=cursor)["violations"]["__typename"] == "InvalidArgument"
+
+
+# Limits ----------------------------------------------------------------------------------------------
+
+
+def test_too_deep_a_query_is_refused(base_url: str) -> None:
+    nested = "id"
+    for _ in range(5):
+        nested = (
+            "organisation { ... on Organisation { violations(first: 1) { ... on ViolationConnection { nodes { "
+            f"{nested} }} }} }} }} }}"
+        )
+    with pytest.raises(TransportQueryError, match="exceeds maximum operation depth"):
+        q(base_url, f"{{ violations(first: 1) {{ ... on ViolationConnection {{ nodes {{ {nested} }} }} }} }}")
+
+
+def test_too_expensive_a_query_is_refused(base_url: str) -> None:
+    inner = "nodes { id trace { articles { label } } history { number } }"
+    expensive = (
+        "{ a: violations(first: 100) { ... on ViolationConnection { nodes { organisation { ... on Organisation { "
+        f"violations(first: 100) {{ ... on ViolationConnection {{ {inner} }} }} }} }} }} }} }} }}"
+    )
+    with pytest.raises(TransportQueryError, match="too expensive"):
+        q(base_url, expensive)
+
+
+def test_graphiql_is_served(base_url: str) -> None:
+    page = httpx.get(f"{base_url}/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()

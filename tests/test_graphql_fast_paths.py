@@ -1,0 +1,103 @@
+"""What makes the dashboard fast changes no answer: the lean executor answers as graphql-core's own does, the
+catalogue is read again when the build changes, and cached validation still refuses what it refused."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+import strawberry
+
+from api.config import GraphQLAccess
+from api.graphql.context import Context
+from api.graphql.loaders import Loaders
+from api.graphql.query import Query
+from api.graphql.schema import schema
+from api.graphql.subscription import ChangeHub, Subscription
+from kg.catalog import FixedCache, build_fingerprint
+from kg.iris import Graphs, build_fingerprint_predicate, build_record
+from kg.nodes import Node
+from kg.store import OxigraphStore, Store
+from tests.support import dashboard_data
+from tests.support.shape_cases import clear
+
+STANDARD = strawberry.Schema(query=Query, subscription=Subscription)
+"""The same types through graphql-core's standard execution, without limits or caches."""
+
+CONCEPT = "iri notation label zh: label(lang: ZH) definition"
+QUERY = f"""query($lang: Lang!) {{
+  organisation(id: "DASH") {{ __typename ... on Organisation {{ id name registeredOn ciiOperator
+    jurisdiction {{ {CONCEPT} }} systems {{ id name launchedOn retiredOn publicFacing monthlyActiveUsers
+      capabilities {{ {CONCEPT} }} }}
+    roles {{ role {{ notation label(lang: $lang) }} reasons {{ kind id name }} rules {{ label comment(lang: ZH) }} }}
+    applicableObligations(asOf: "2026-11-01") {{ obligationId status dueOn
+      obligation {{ id title machineCheckable deadline {{ text rules {{ label amount unit }} }} }}
+      reasons {{ boundRole {{ notation }} assignment {{ role {{ notation }} }} }} }}
+    violations(first: 30, status: ALL) {{ ... on ViolationConnection {{ pageInfo {{ hasNextPage endCursor }}
+      edges {{ cursor node {{ id status openedAt resolvedAt severity causedBy resolvedBy message
+        zh: message(lang: ZH) byVariable: message(lang: $lang) focusSystem {{ id }} history {{ number openedAt }}
+        trace {{ shapes {{ label comment }} articles {{ number label(lang: ZH) }} authorities {{ code name level }}
+          instrument {{ id title(lang: ZH) effectiveOn status {{ notation }} }} penalty {{ text maximumFineCny }} }}
+      }} }} }} }}
+    complianceSummary(asOf: "2026-11-01") {{ byStatus {{ status count }} openViolationsByAuthority {{
+      authority {{ code }} count }} }} }} }}
+  obligations(first: 30) {{ ... on ObligationConnection {{ nodes {{ id title riskSubdomains {{ notation }}
+    articles {{ label instrument {{ id }} }} }} }} }}
+}}"""
+
+
+@pytest.fixture(scope="module")
+def loaded(store: Store) -> Store:
+    assert isinstance(store, OxigraphStore)
+    clear(store)
+    dashboard_data.load(store, ["DASH"], systems=5, violations=30)
+    return store
+
+
+def execute(on: strawberry.Schema, store: Store, query: str, variables: dict[str, Any] | None = None) -> Any:
+    context = Context(store, ChangeHub(), Loaders(store), GraphQLAccess())
+    return asyncio.run(on.execute(query, variable_values=variables, context_value=context))
+
+
+@pytest.mark.parametrize("lang", ["EN", "ZH"])
+def test_the_lean_executor_answers_as_graphql_core_does(loaded: Store, lang: str) -> None:
+    fast = execute(schema, loaded, QUERY, {"lang": lang})
+    standard = execute(STANDARD, loaded, QUERY, {"lang": lang})
+    assert fast.errors is None and standard.errors is None, (fast.errors, standard.errors)
+    assert fast.data == standard.data
+    assert len(fast.data["organisation"]["violations"]["edges"]) == 30
+
+
+def test_the_catalogue_is_read_again_when_the_build_changes(loaded: Store) -> None:
+    made: list[int] = []
+
+    def make(nodes: Mapping[str, Node]) -> int:
+        made.append(len(nodes))
+        return len(made)
+
+    cache = FixedCache(make)
+    fingerprint = build_fingerprint(loaded)
+    assert fingerprint is not None
+    assert cache.get(loaded) == cache.get(loaded) == 1
+    record = f"GRAPH <{Graphs.META}> {{ <{build_record()}> <{build_fingerprint_predicate()}>"
+    try:
+        loaded.update(f'DELETE DATA {{ {record} "{fingerprint}" }} }}; INSERT DATA {{ {record} "rebuilt" }} }}')
+        assert cache.get(loaded) == cache.get(loaded) == 2
+        loaded.update(f'DELETE DATA {{ {record} "rebuilt" }} }}')
+        assert cache.get(loaded) == 3 and cache.get(loaded) == 4  # no fingerprint: nothing is kept
+    finally:
+        loaded.update(f'INSERT DATA {{ {record} "{fingerprint}" }} }}')
+    assert made[0] > 500  # every subject of the ontology, regulation and shapes graphs
+
+
+def test_cached_validation_still_refuses(loaded: Store) -> None:
+    inner = "nodes { id trace { articles { label } } history { number } }"
+    expensive = (
+        "{ violations(first: 100) { ... on ViolationConnection { nodes { organisation { ... on Organisation { "
+        f"violations(first: 100) {{ ... on ViolationConnection {{ {inner} }} }} }} }} }} }} }} }}"
+    )
+    for _ in range(2):
+        result = execute(schema, loaded, expensive)
+        assert result.errors and "too expensive" in result.errors[0].message

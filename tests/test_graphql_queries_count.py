@@ -1,0 +1,91 @@
+"""No N+1: a page of 50 violations, with history, trace, obligation, articles, authorities and instrument,
+costs the same few store queries as a page of 5 (the page is cut in the store and read with its records,
+episodes and focus systems in one batch each; the law it points at comes from the process's catalogue)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from api.app import create_app
+from api.config import SparqlEndpointConfig
+from kg.store import OxigraphStore, Store
+from tests.support import dashboard_data
+from tests.support.graphql_client import run
+from tests.support.live_server import live_server
+from tests.support.shape_cases import clear
+
+PAGE = """query($first: Int!) { organisation(id: "DASH") { ... on Organisation { id name
+  systems { id name capabilities { label } }
+  violations(first: $first, status: ALL) { ... on ViolationConnection { pageInfo { hasNextPage }
+    nodes { id obligationId status openedAt message(lang: ZH) causedBy focusSystem { id }
+      history { number openedAt resolvedAt causedBy resolvedBy }
+      obligation { id title instrument { id title(lang: ZH) issuers { code } } authorities { code name(lang: ZH) }
+        articles { label(lang: ZH) instrument { id } } penalty { text } rolesBound { notation } }
+      trace { shapes { label } articles { label } authorities { code } penalty { text } } } } } } } }"""
+
+
+class QueryCounter:
+    """Wraps ``store.query`` (which ``select`` and ``ask`` go through) and counts calls from any thread."""
+
+    def __init__(self, store: Store) -> None:
+        self.calls = 0
+        self._lock = threading.Lock()
+        self._query = store.query
+
+    def __call__(self, sparql: str) -> Any:
+        with self._lock:
+            self.calls += 1
+        return self._query(sparql)
+
+
+@pytest.fixture(scope="module")
+def served(store: Store) -> Iterator[tuple[str, QueryCounter]]:
+    assert isinstance(store, OxigraphStore)
+    clear(store)
+    dashboard_data.load(store, ["DASH"], systems=20, violations=60)
+    dashboard_data.load(store, [f"OTHER{i}" for i in range(50)], systems=2, violations=3, seed=2)
+    counter = QueryCounter(store)
+    store.query = counter  # type: ignore[method-assign]
+    try:
+        with live_server(create_app(store, SparqlEndpointConfig(update_token=None)), ready_path="/health") as url:
+            yield url, counter
+    finally:
+        del store.query  # type: ignore[method-assign]
+        clear(store)
+
+
+def queries_for(served: tuple[str, QueryCounter], first: int) -> tuple[int, Any]:
+    url, counter = served
+    before = counter.calls
+    data = run(url, PAGE, {"first": first})
+    return counter.calls - before, data
+
+
+def test_a_page_of_50_violations_costs_as_many_queries_as_a_page_of_5(served: tuple[str, QueryCounter]) -> None:
+    small, small_data = queries_for(served, 5)
+    large, large_data = queries_for(served, 50)
+    nodes = large_data["organisation"]["violations"]["nodes"]
+    assert len(small_data["organisation"]["violations"]["nodes"]) == 5
+    assert len(nodes) == 50
+    assert all(node["history"] and node["obligation"]["articles"] is not None for node in nodes)
+    assert len({node["obligationId"] for node in nodes}) > 5  # many obligations, many articles: batched, not N+1
+    assert large == small
+    assert large <= 12, f"{large} store queries for one dashboard page"
+    print(f"store queries: page of 5 → {small}, page of 50 → {large}")
+
+
+def test_violations_across_organisations_batch_the_same_way(served: tuple[str, QueryCounter]) -> None:
+    url, counter = served
+    query = """query($first: Int!) { violations(first: $first) { ... on ViolationConnection { nodes { id
+      organisation { ... on Organisation { name } } history { number } trace { obligation { id } } } } } }"""
+    counts = []
+    for first in (5, 50):
+        before = counter.calls
+        data = run(url, query, {"first": first})
+        assert len(data["violations"]["nodes"]) == first
+        counts.append(counter.calls - before)
+    assert counts[0] == counts[1]
