@@ -160,6 +160,14 @@ def organisation_id(organisation_iri: str) -> str:
     return organisation_iri[len(prefix) :].split("/", 1)[0]
 
 
+def obligation_id(obligation_iri: str) -> str:
+    """The reference id (``GAI-12``) an obligation IRI was minted from."""
+    prefix = f"{BASE}obligation/"
+    if not obligation_iri.startswith(prefix):
+        raise ValueError(f"not an obligation IRI: {obligation_iri}")
+    return obligation_iri[len(prefix) :]
+
+
 def violation_id(violation_iri: str) -> str:
     """The short, stable id of a violation (the digest its IRI ends with)."""
     return violation_iri.rsplit("/", 1)[-1]

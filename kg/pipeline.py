@@ -75,7 +75,7 @@ class Pipeline:
         self.applier = EventApplier(store)
         self.roles = RoleDeriver(rules)
         self.workspace = Workspace(store)
-        self.validator = Validator(self.workspace.store, checks)
+        self.validator = Validator(checks)
         self.ledger = ViolationLedger(store)
         self.listeners: list[Listener] = []
 
@@ -173,7 +173,7 @@ class Pipeline:
         self.workspace.load(focus)
         role_update, derived = self.roles.derive(self.workspace.store, focus, stored_roles(self.store, focus))
         self.workspace.add_derived(derived)
-        findings = self.validator.validate(focus)
+        findings = self.validator.validate(self.workspace.store, focus)
         operations, changes = self.ledger.reconcile(findings, causes)
         if self.outbox:
             operations += outbox_operations(changes)

@@ -47,22 +47,20 @@ class Finding:
 class Validator:
     """Runs compiled checks for a set of organisations, each as of its own date."""
 
-    def __init__(self, store: Store, checks: Sequence[Check]) -> None:
-        self.store = store
+    def __init__(self, checks: Sequence[Check]) -> None:
         self.checks = tuple(checks)
-        self.queries_run = 0
 
-    def validate(self, focus: Mapping[URIRef, date]) -> dict[URIRef, list[Finding]]:
+    def validate(self, store: Store, focus: Mapping[URIRef, date]) -> dict[URIRef, list[Finding]]:
+        """Findings per organisation of ``focus``, judged on ``store`` (a workspace holding them)."""
         findings: dict[URIRef, list[Finding]] = {organisation: [] for organisation in focus}
         if not focus:
             return findings
-        types = self._types(focus)
+        types = _types(store, focus)
         for check in self.checks:
             targets = [(org, day) for org, day in focus.items() if types.get(org, frozenset()) & check.roles]
             if not targets:
                 continue
-            self.queries_run += 1
-            result = self.store.query(check.query_for(targets))
+            result = store.query(check.query_for(targets))
             if not isinstance(result, ox.QuerySolutions):
                 raise TypeError(f"{check.shape}: the constraint is not a SELECT query")
             names = [variable.value for variable in result.variables]
@@ -87,16 +85,16 @@ class Validator:
                 )
         return findings
 
-    def _types(self, focus: Mapping[URIRef, date]) -> dict[URIRef, frozenset[URIRef]]:
-        values = " ".join(org.n3() for org in focus)
-        self.queries_run += 1
-        rows = self.store.select(f"SELECT ?org ?type WHERE {{ VALUES ?org {{ {values} }} ?org a ?type }}")
-        types: dict[URIRef, set[URIRef]] = defaultdict(set)
-        for row in rows:
-            org, kind = row["org"], row["type"]
-            if isinstance(org, ox.NamedNode) and isinstance(kind, ox.NamedNode):
-                types[URIRef(org.value)].add(URIRef(kind.value))
-        return {org: frozenset(kinds) for org, kinds in types.items()}
+
+def _types(store: Store, focus: Mapping[URIRef, date]) -> dict[URIRef, frozenset[URIRef]]:
+    values = " ".join(org.n3() for org in focus)
+    rows = store.select(f"SELECT ?org ?type WHERE {{ VALUES ?org {{ {values} }} ?org a ?type }}")
+    types: dict[URIRef, set[URIRef]] = defaultdict(set)
+    for row in rows:
+        org, kind = row["org"], row["type"]
+        if isinstance(org, ox.NamedNode) and isinstance(kind, ox.NamedNode):
+            types[URIRef(org.value)].add(URIRef(kind.value))
+    return {org: frozenset(kinds) for org, kinds in types.items()}
 
 
 def _fill(template: str, bindings: Mapping[str, object]) -> str:

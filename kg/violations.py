@@ -159,8 +159,8 @@ class ViolationLedger:
     def _current(self, organisations: Iterable[URIRef]) -> dict[URIRef, _Current]:
         values = " ".join(org.n3() for org in organisations)
         rows = self.store.select(
-            f"SELECT ?v ?org ?status (COUNT(?episode) AS ?episodes) WHERE {{ VALUES ?org {{ {values} }} "
-            f"GRAPH {VIOLATIONS} {{ ?v {OG.concernsOrganisation.n3()} ?org ; {OG.hasViolationStatus.n3()} ?status "
+            f"SELECT ?v ?org ?status (COUNT(?episode) AS ?episodes) WHERE {{ GRAPH {VIOLATIONS} {{ "
+            f"VALUES ?org {{ {values} }} ?v {OG.concernsOrganisation.n3()} ?org ; {OG.hasViolationStatus.n3()} ?status "
             f"OPTIONAL {{ ?v {OG.hasEpisode.n3()} ?episode }} }} }} GROUP BY ?v ?org ?status"
         )
         current = {}
@@ -231,11 +231,10 @@ class ViolationLedger:
             return {}
         values = " ".join(violation.n3() for violation in violations)
         rows = self.store.select(
-            f"SELECT ?v ?org ?obligation ?focus ?message ?severity WHERE {{ VALUES ?v {{ {values} }} "
-            f"GRAPH {VIOLATIONS} {{ ?v {OG.concernsOrganisation.n3()} ?org ; {OG.hasFocusNode.n3()} ?focus ; "
-            f"{OG.isViolationOf.n3()} ?o ; {OG.hasSeverity.n3()} ?severity "
-            f'OPTIONAL {{ ?v {OG.message.n3()} ?message FILTER(lang(?message) = "en") }} }} '
-            f"?o <http://www.w3.org/2004/02/skos/core#notation> ?obligation }}"
+            f"SELECT ?v ?org ?obligation ?focus ?message ?severity WHERE {{ GRAPH {VIOLATIONS} {{ "
+            f"VALUES ?v {{ {values} }} ?v {OG.concernsOrganisation.n3()} ?org ; {OG.hasFocusNode.n3()} ?focus ; "
+            f"{OG.isViolationOf.n3()} ?obligation ; {OG.hasSeverity.n3()} ?severity "
+            f'OPTIONAL {{ ?v {OG.message.n3()} ?message FILTER(lang(?message) = "en") }} }} }}'
         )
         return {URIRef(_value(row["v"])): row for row in rows}
 
@@ -245,7 +244,7 @@ class ViolationLedger:
             violation_id=iris.violation_id(violation),
             episode=episode,
             organisation=iris.organisation_id(URIRef(_value(row["org"]))),
-            obligation=_value(row["obligation"]),
+            obligation=iris.obligation_id(_value(row["obligation"])),
             focus_node=_value(row["focus"]),
             message=_value(row.get("message")),
             severity=_severity_name(URIRef(_value(row["severity"]))),
@@ -276,17 +275,19 @@ Status = Literal["open", "resolved", "all"]
 
 def list_violations(store: Store, organisation_id: str | None = None, status: Status = "open") -> list[dict[str, Any]]:
     """Violations as plain data (the CLI's JSON, the API's source), newest first, with history and trace."""
-    filters = []
+    # The organisation and the status go into the first pattern as constants (BIND, not FILTER): pyoxigraph
+    # plans from them, where a FILTER would be applied after reading every violation.
+    binds = []
     if organisation_id is not None:
-        filters.append(f"FILTER(?org = {iris.organisation(organisation_id).n3()})")
+        binds.append(f"BIND({iris.organisation(organisation_id).n3()} AS ?org)")
     if status != "all":
         wanted = OG.ViolationOpen if status == "open" else OG.ViolationResolved
-        filters.append(f"FILTER(?status = {wanted.n3()})")
+        binds.append(f"BIND({wanted.n3()} AS ?status)")
     rows = store.select(
         "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
         "SELECT ?v ?org ?status ?obligation ?focus ?opened ?resolved ?severity ?en ?zh ?cause ?causeId ?clock "
         "?resolver ?resolverId ?resolvedByClock ?article ?authority ?penalty ?shape WHERE { "
-        f"GRAPH {VIOLATIONS} {{ ?v a {OG.Violation.n3()} ; {OG.concernsOrganisation.n3()} ?org ; "
+        f"GRAPH {VIOLATIONS} {{ {' '.join(binds)} ?v a {OG.Violation.n3()} ; {OG.concernsOrganisation.n3()} ?org ; "
         f"{OG.hasViolationStatus.n3()} ?status ; {OG.isViolationOf.n3()} ?o ; {OG.hasFocusNode.n3()} ?focus ; "
         f"{OG.openedAt.n3()} ?opened ; {OG.hasSeverity.n3()} ?severity . "
         f"OPTIONAL {{ ?v {OG.resolvedAt.n3()} ?resolved }} "
@@ -294,11 +295,12 @@ def list_violations(store: Store, organisation_id: str | None = None, status: St
         f'OPTIONAL {{ ?v {OG.message.n3()} ?zh FILTER(lang(?zh) = "zh") }} '
         f"OPTIONAL {{ ?v {OG.openedByClock.n3()} ?clock }} "
         f"OPTIONAL {{ ?v {OG.resolvedByClock.n3()} ?resolvedByClock }} "
-        f"OPTIONAL {{ ?v {OG.isDetectedByShape.n3()} ?shape }} {' '.join(filters)} }} "
+        f"OPTIONAL {{ ?v {OG.isDetectedByShape.n3()} ?shape }} "
+        f"OPTIONAL {{ ?v {OG.isCausedBy.n3()} ?cause "
+        f"GRAPH <{Graphs.EVENTS}> {{ ?cause {OG.eventId.n3()} ?causeId }} }} "
+        f"OPTIONAL {{ ?v {OG.isResolvedBy.n3()} ?resolver "
+        f"GRAPH <{Graphs.EVENTS}> {{ ?resolver {OG.eventId.n3()} ?resolverId }} }} }} "
         "?o skos:notation ?obligation . "
-        f"OPTIONAL {{ GRAPH {VIOLATIONS} {{ ?v {OG.isCausedBy.n3()} ?cause }} ?cause {OG.eventId.n3()} ?causeId }} "
-        f"OPTIONAL {{ GRAPH {VIOLATIONS} {{ ?v {OG.isResolvedBy.n3()} ?resolver }} "
-        f"?resolver {OG.eventId.n3()} ?resolverId }} "
         f"OPTIONAL {{ ?o {OG.hasLegalBasis.n3()} ?article }} "
         f"OPTIONAL {{ ?o {OG.hasCompetentAuthority.n3()}/skos:notation ?authority }} "
         f"OPTIONAL {{ ?o {OG.hasPenalty.n3()}/{OG.penaltyText.n3()} ?penalty }} "
@@ -444,10 +446,9 @@ def violation_records(store: Store, violations: Iterable[str]) -> dict[str, Viol
         return {}
     values = " ".join(f"<{iri}>" for iri in wanted)
     rows = store.select(
-        f"SELECT ?v ?p ?x ?xid WHERE {{ VALUES ?v {{ {values} }} {{ GRAPH {VIOLATIONS} {{ ?v ?p ?x }} }} UNION "
-        f"{{ GRAPH {VIOLATIONS} {{ ?v ?p ?x VALUES ?p {{ {OG.isCausedBy.n3()} {OG.isResolvedBy.n3()} }} }} "
-        f"?x {OG.eventId.n3()} ?xid }} UNION {{ GRAPH {VIOLATIONS} {{ ?v {OG.isViolationOf.n3()} ?x }} "
-        f"?x <http://www.w3.org/2004/02/skos/core#notation> ?xid BIND({OG.isViolationOf.n3()} AS ?p) }} }}"
+        f"SELECT ?v ?p ?x ?xid WHERE {{ GRAPH {VIOLATIONS} {{ VALUES ?v {{ {values} }} ?v ?p ?x "
+        f"OPTIONAL {{ FILTER(?p IN ({OG.isCausedBy.n3()}, {OG.isResolvedBy.n3()})) "
+        f"GRAPH <{Graphs.EVENTS}> {{ ?x {OG.eventId.n3()} ?xid }} }} }} }}"
     )
     found: dict[str, dict[str, list[tuple[ox.NamedNode | ox.Literal, str | None]]]] = defaultdict(
         lambda: defaultdict(list)
@@ -486,7 +487,7 @@ def _record(iri: str, values: Mapping[str, list[tuple[ox.NamedNode | ox.Literal,
         organisation=organisation,
         organisation_id=iris.organisation_id(organisation),
         obligation=obligation,
-        obligation_id=obligation_id or obligation.rsplit("/", 1)[-1],
+        obligation_id=obligation_id or iris.obligation_id(obligation),
         focus_node=first(OG.hasFocusNode)[0],
         open=first(OG.hasViolationStatus)[0] == str(OG.ViolationOpen),
         opened_at=datetime.fromisoformat(first(OG.openedAt)[0]),

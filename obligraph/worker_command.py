@@ -57,6 +57,7 @@ def worker(
     from ingest.worker import Worker, WorkerStopped
     from kg.pipeline import Pipeline
     from obligraph.cli import console, fail, opened_store
+    from obligraph.heap import settle_heap
 
     overrides = {
         "kafka_bootstrap": bootstrap,
@@ -102,6 +103,7 @@ def worker(
             running = Worker(config, pipeline)
         except KafkaError as error:
             raise fail(f"cannot reach Kafka at {config.bootstrap}: {error}") from None
+        settle_heap()
 
         def stop(signum: int, _frame: object) -> None:
             console.print(f"{signal.Signals(signum).name}: finishing the batch, then stopping")
