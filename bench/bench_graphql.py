@@ -5,9 +5,10 @@ Goal (issue 5): ≤ 20 ms at 100,000 organisations for an organisation with 20 s
 Run: ``.venv/bin/python bench/bench_graphql.py [--orgs 100000] [--samples 200]`` (default 10,000 organisations,
 a quick run). The organisations are written straight into an in-memory store (``tests/support/dashboard_data.py``;
 the event pipeline would take hours for 100,000), each with 2 systems and 3 violations, plus the dashboard's
-organisation with 20 systems and 50 violations. It measures the query in process (``schema.execute``: strawberry,
-graphql-core, store) and through HTTP (uvicorn on 127.0.0.1, one keep-alive client), for the full dashboard
-query (``DASHBOARD``) and a lean first screen (``LEAN``), and prints one table.
+organisation with 20 systems and 50 violations. It measures the query in process (``schema.execute`` in a worker
+thread, as the router runs it: strawberry, graphql-core, store) and through HTTP (uvicorn on 127.0.0.1, one
+keep-alive client), for the full dashboard query (``DASHBOARD``) and a lean first screen (``LEAN``), and prints
+one table.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support, w
 from api.app import create_app
 from api.config import GraphQLAccess, SparqlEndpointConfig
 from api.graphql.context import Context
-from api.graphql.loaders import Loaders
+from api.graphql.loaders import Loaders, in_own_thread
 from api.graphql.schema import schema
 from api.graphql.subscription import ChangeHub
 from kg.build import ensure_built
 from kg.store import OxigraphStore, open_store
+from obligraph.heap import settle_heap
 from tests.support import dashboard_data
 from tests.support.live_server import live_server
 
@@ -97,7 +99,7 @@ def in_process(store: OxigraphStore, samples: int, query: str) -> list[float]:
     async def once() -> float:
         context = Context(store, hub, Loaders(store), GraphQLAccess())
         started = time.perf_counter()
-        result = await schema.execute(query, variable_values=VARIABLES, context_value=context)
+        result = await in_own_thread(lambda: schema.execute(query, variable_values=VARIABLES, context_value=context))
         elapsed = time.perf_counter() - started
         assert result.errors is None, result.errors
         assert result.data and len(result.data["organisation"]["violations"]["nodes"]) == 50
@@ -132,6 +134,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     args = parser.parse_args()
     store = load(args.orgs)
+    settle_heap()  # as `obligraph serve` does after start-up
     table = Table(title=f"Organisation dashboard (20 systems, 50 violations), {args.orgs:,} organisations loaded")
     for column in ("query, path", "samples", "mean ms", "p50 ms", "p95 ms", "p99 ms", "p95 ≤ 20 ms"):
         table.add_column(column, justify="left" if column == "query, path" else "right", no_wrap=True)

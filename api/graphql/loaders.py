@@ -1,16 +1,21 @@
-"""What one request reads, and how: blocking store work in worker threads, each thing read once.
+"""What one request reads, and how: blocking store work off the server's event loop, each thing read once.
 
-The store is blocking (pyoxigraph, or HTTP to a remote server), so every read runs in a worker thread
-(``store_call``) and the event loop never waits on it. A request reads the catalogue once (``catalogue``: one
-query for the build fingerprint while the process's copy is current), shares reads two fields need
-(``shared``: the applicable obligations behind both the list and the summary), and reads each list with what
-it shows in one call, deciding what to read from what the query selects (``asked``).
+The store is blocking (pyoxigraph, or HTTP to a remote server), so the server's event loop never runs a read.
+An HTTP query runs whole in one worker thread, on that thread's own event loop (``in_own_thread``), and its
+reads run inline there: one thread hop per request instead of one per read (measured: 11–14 ms less per
+dashboard request). Elsewhere (WebSocket operations) each read goes to a worker thread (``store_call``).
+
+A request reads the catalogue once (``catalogue``: one query for the build fingerprint while the process's copy
+is current), shares reads two fields need (``shared``: the applicable obligations behind both the list and the
+summary), and reads each list with what it shows in one call, deciding what to read from what the query selects
+(``asked``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Hashable, Iterable, Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -27,9 +32,25 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+_IN_OWN_THREAD: ContextVar[bool] = ContextVar("obligraph_graphql_in_own_thread", default=False)
+
+
 async def store_call(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run blocking graph work in a worker thread."""
+    """Run blocking graph work off the server's event loop: inline when this request already has a worker
+    thread of its own, else in a worker thread."""
+    if _IN_OWN_THREAD.get():
+        return function(*args, **kwargs)
     return await asyncio.to_thread(function, *args, **kwargs)
+
+
+async def in_own_thread(operation: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``operation()`` to the end on a private event loop in a worker thread; its store reads run inline."""
+
+    def run() -> T:
+        _IN_OWN_THREAD.set(True)  # in this thread's copy of the context only
+        return asyncio.run(operation())
+
+    return await asyncio.to_thread(run)
 
 
 class Read(NamedTuple):

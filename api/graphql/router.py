@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
+from typing import Any
 
 from fastapi import HTTPException, WebSocket, WebSocketException, status
 from starlette.requests import HTTPConnection
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
+from strawberry.types import ExecutionResult
 
 from api.config import GraphQLAccess
 from api.graphql.context import Context
-from api.graphql.loaders import Loaders
+from api.graphql.loaders import Loaders, in_own_thread
 from api.graphql.schema import schema
 from api.graphql.subscription import ChangeHub
 from kg.store import Store
@@ -33,6 +35,28 @@ def _is_loopback(connection: HTTPConnection) -> bool:
 
 
 class _Router(GraphQLRouter[Context, None]):
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: None,
+        request_data: Any,
+    ) -> ExecutionResult:
+        """An HTTP operation runs whole in a worker thread of its own, its store reads inline (``loaders``)."""
+        parent = super().execute_single
+        return await in_own_thread(
+            lambda: parent(
+                request=request,
+                request_adapter=request_adapter,
+                sub_response=sub_response,
+                context=context,
+                root_value=root_value,
+                request_data=request_data,
+            )
+        )
+
     async def on_ws_connect(self, context: Context) -> None:
         """A WebSocket without an Authorization header must carry the token in ``connection_init``."""
         if not context.token_pending:
