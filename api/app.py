@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
 
 from api import events, sparql
 from api.config import GraphQLAccess, SparqlEndpointConfig, StoreDep
@@ -11,6 +16,9 @@ from api.graphql.subscription import ChangeHub
 from kg.pipeline import Pipeline
 from kg.store import Store
 
+if TYPE_CHECKING:
+    from api.graphql.kafka_feed import ViolationFeed, ViolationFeedConfig
+
 
 def create_app(
     store: Store,
@@ -18,14 +26,38 @@ def create_app(
     pipeline: Pipeline | None = None,
     *,
     graphql: GraphQLAccess | None = None,
+    violation_feed: ViolationFeedConfig | None = None,
 ) -> FastAPI:
     """Build the app; the caller owns the store's lifetime (opens it before, closes it after).
 
     With a pipeline, ``POST /events`` applies organisation events and validates what they touch, and the
     violation changes it makes reach GraphQL subscriptions. ``graphql`` says who may use ``/graphql``
     (default: local clients only, no token).
+
+    With ``violation_feed``, subscriptions also receive the changes on the violations topic (what the Kafka
+    worker validates): the feed's thread runs while the app is served (its lifespan). The pipeline's own
+    changes still reach them in process: that pipeline has no outbox, so they are never on the topic.
     """
+    hub = ChangeHub()
+    feed: ViolationFeed | None = None
+    if violation_feed is not None:
+        from api.graphql.kafka_feed import ViolationFeed  # kafka-python only where it is used
+
+        feed = ViolationFeed(violation_feed, hub.publish)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if feed is None:
+            yield
+            return
+        feed.start()
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(feed.stop)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="obligraph",
         summary="A knowledge graph of Chinese AI regulatory obligations",
         description="SPARQL 1.1 Protocol endpoint at `/sparql` (the default graph of a query is the union of "
@@ -35,8 +67,8 @@ def create_app(
     app.state.store = store
     app.state.config = config
     app.include_router(sparql.router)
-    hub = ChangeHub()
     app.state.change_hub = hub
+    app.state.violation_feed = feed
     if pipeline is not None:
         app.state.pipeline = pipeline
         app.include_router(events.router)
@@ -46,6 +78,14 @@ def create_app(
     return app
 
 
-def health(store: StoreDep) -> dict[str, str]:
-    """Liveness: the process answers and knows which store backend it runs on."""
-    return {"status": "ok", "store": store.backend}
+def health(store: StoreDep, request: Request) -> dict[str, Any]:
+    """Liveness: the process answers and knows which store backend it runs on.
+
+    With the Kafka feed, also how it fares: a broker that is down degrades subscriptions, not the API, so the
+    status stays ``ok``.
+    """
+    answer: dict[str, Any] = {"status": "ok", "store": store.backend}
+    feed: ViolationFeed | None = request.app.state.violation_feed
+    if feed is not None:
+        answer["subscriptions"] = feed.status().as_json()
+    return answer

@@ -109,6 +109,14 @@ def deadline_at(obligation_id: str, anchor: str) -> URIRef:
     return URIRef(f"{deadline(obligation_id)}/{anchor}")
 
 
+def risk_link(obligation_id: str, notation: str) -> URIRef:
+    """The reified statement that an obligation addresses a risk subdomain (``…/obligation/GAI-07/risk/2.1``),
+    which carries the editorial classification's source, confidence and rationale."""
+    if not re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", notation):
+        raise ValueError(f"not a risk taxonomy notation: {notation!r}")
+    return URIRef(f"{obligation(obligation_id)}/risk/{notation}")
+
+
 def periodicity(obligation_id: str) -> URIRef:
     return URIRef(f"{BASE}obligation/{obligation_id}/periodicity")
 

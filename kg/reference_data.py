@@ -1,7 +1,9 @@
 """The vendored reference data (``kg/reference/``) as typed, frozen records.
 
 Everything the regulation graph says about the law comes from these files, so a bad record fails here, at
-load time, with the file and the record named, rather than as a missing triple later. The project reads
+load time, with the file and the record named, rather than as a missing triple later. One file says nothing
+about the law: ``risk_subdomains.yaml``, obligraph's editorial classification against the MIT AI Risk Repository
+taxonomy, which the graph carries with its own source and confidence. The project reads
 only ``kg/reference/``, never the shared workspace it was copied from.
 """
 
@@ -9,13 +11,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+import ontology
+from ontology.namespaces import OG, SKOS
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 
@@ -169,6 +174,36 @@ class DeadlineRule(_Record):
     note: str | None = None
 
 
+class RiskLink(_Record):
+    """One MIT AI Risk Repository subdomain an obligation addresses (curated in ``risk_subdomains.yaml``), with
+    the words of the obligation's trigger or action that show it and why."""
+
+    notation: str
+    cites: str
+    rationale: str
+
+    @field_validator("cites", "rationale")
+    @classmethod
+    def _one_line(cls, text: str) -> str:
+        if not text.strip() or "\n" in text:
+            raise ValueError("must be one non-empty line")
+        return text
+
+
+class RiskClassification(_Record):
+    obligation: str
+    subdomains: Annotated[tuple[RiskLink, ...], Field(min_length=1)]
+
+
+class RiskClassifications(_Record):
+    """obligraph's editorial classification of obligations against the MIT AI Risk Repository taxonomy: not a
+    fact of law, so it carries its own source and confidence instead of the obligations'."""
+
+    source: Source
+    confidence: Confidence
+    classifications: tuple[RiskClassification, ...]
+
+
 class ObligationCounts(_Record):
     total: int
     by_confidence: dict[str, int]
@@ -187,6 +222,7 @@ class ReferenceData(_Record):
     sources: tuple[Source, ...]
     provisions: tuple[ObligationProvisions, ...]
     deadlines: tuple[DeadlineRule, ...]
+    risk: RiskClassifications
 
     def instrument(self, instrument_id: str) -> Instrument:
         return _by_id(self.instruments, instrument_id)
@@ -199,6 +235,10 @@ class ReferenceData(_Record):
 
     def deadlines_of(self, obligation_id: str) -> tuple[DeadlineRule, ...]:
         return tuple(d for d in self.deadlines if d.obligation == obligation_id)
+
+    def risk_subdomains_of(self, obligation_id: str) -> tuple[RiskLink, ...]:
+        """The subdomains the editorial classification links an obligation to; none when it is unmapped."""
+        return next((c.subdomains for c in self.risk.classifications if c.obligation == obligation_id), ())
 
 
 def _by_id(records: Iterable[Any], record_id: str) -> Any:
@@ -277,7 +317,39 @@ def _check_refs(file: str, record: str, field: str, values: Iterable[str | None]
             raise ReferenceDataError(file, record, f"{field} names unknown {value!r}")
 
 
-def _validate(ref: ReferenceData) -> None:
+@cache
+def risk_subdomain_notations() -> frozenset[str]:
+    """The subdomain notations of the ontology's MIT AI Risk Repository taxonomy ("1.1" … "7.6"): concepts of
+    og:AIRiskTaxonomy with a broader domain."""
+    graph = ontology.load_ontology()
+    return frozenset(
+        str(graph.value(concept, SKOS.notation))
+        for concept in graph.subjects(SKOS.inScheme, OG.AIRiskTaxonomy)
+        if (concept, SKOS.broader, None) in graph and graph.value(concept, SKOS.notation) is not None
+    )
+
+
+def _validate_risk(ref: ReferenceData, notations: Collection[str], file: str = "risk_subdomains.yaml") -> None:
+    """Each classified obligation exists, each notation is a subdomain of the taxonomy, and each link quotes
+    its obligation's own trigger or action."""
+    _unique(ref.risk.classifications, "obligation", file)
+    if ref.risk.source.key in {s.key for s in ref.sources}:
+        raise ReferenceDataError(file, "source", f"key {ref.risk.source.key!r} is already a key of SOURCES.md")
+    obligations = {o.id for o in ref.obligations}
+    for c in ref.risk.classifications:
+        _check_refs(file, c.obligation, "obligation", [c.obligation], obligations.__contains__)
+        _check_refs(file, c.obligation, "notation", [link.notation for link in c.subdomains], notations.__contains__)
+        repeated = sorted(n for n, k in Counter(link.notation for link in c.subdomains).items() if k > 1)
+        if repeated:
+            raise ReferenceDataError(file, c.obligation, f"notations {repeated} occur more than once")
+        ob = ref.obligation(c.obligation)
+        for link in c.subdomains:
+            if link.cites not in ob.trigger and link.cites not in ob.action:
+                problem = f"{link.notation} cites {link.cites!r}, which is not in the record's trigger or action"
+                raise ReferenceDataError(file, c.obligation, problem)
+
+
+def _validate(ref: ReferenceData, risk_notations: Collection[str]) -> None:
     """Cross-file integrity: every id a record names exists, and the curated files cover every obligation."""
     _unique(ref.instruments, "id", "instruments.yaml")
     _unique(ref.obligations, "id", "obligations.yaml")
@@ -323,15 +395,32 @@ def _validate(ref: ReferenceData) -> None:
     if counts.total != len(ref.obligations):
         problem = f"meta total {counts.total} != {len(ref.obligations)} records"
         raise ReferenceDataError("obligations.yaml", None, problem)
+    _validate_risk(ref, risk_notations)
+
+
+def _risk_classifications(data: Mapping[str, Any], file: str) -> RiskClassifications:
+    try:
+        source = Source.model_validate(_section(data, "source", file))
+    except ValidationError as error:
+        raise ReferenceDataError(file, "source", str(error)) from error
+    classifications = _parse(RiskClassification, _section(data, "classifications", file), file, "obligation")
+    try:
+        return RiskClassifications(
+            source=source, confidence=_section(data, "confidence", file), classifications=classifications
+        )
+    except ValidationError as error:
+        raise ReferenceDataError(file, "confidence", str(error)) from error
 
 
 def load_reference(directory: Path = REFERENCE_DIR) -> ReferenceData:
-    """Read and cross-check every reference file in ``directory``."""
+    """Read and cross-check every reference file in ``directory`` (risk subdomain notations against the
+    ontology's taxonomy)."""
     instruments = _read_yaml(directory, "instruments.yaml")
     obligations = _read_yaml(directory, "obligations.yaml")
     bodies = _read_yaml(directory, "bodies_actors_sectors.yaml")
     articles = _read_yaml(directory, "articles.yaml")
     deadlines = _read_yaml(directory, "deadlines.yaml")
+    risk = _read_yaml(directory, "risk_subdomains.yaml")
     lifecycle = _section(bodies, "lifecycle_stages", "bodies_actors_sectors.yaml")
     meta = _section(obligations, "meta", "obligations.yaml")
     try:
@@ -360,8 +449,9 @@ def load_reference(directory: Path = REFERENCE_DIR) -> ReferenceData:
         sources=parse_sources(sources_text),
         provisions=_parse(ObligationProvisions, _section(articles, "provisions", art), art, "obligation"),
         deadlines=_parse(DeadlineRule, _section(deadlines, "deadlines", ddl), ddl, "obligation"),
+        risk=_risk_classifications(risk, "risk_subdomains.yaml"),
     )
-    _validate(ref)
+    _validate(ref, risk_subdomain_notations())
     return ref
 
 

@@ -1,9 +1,9 @@
 """The regulation graph: instruments, articles, authorities, sources and obligations as linked data.
 
-Built from the vendored reference data (``kg.reference_data``) and the ontology: role, sector, lifecycle and
-deadline-anchor concepts are looked up in the ontology graph by their ``skos:notation`` or reference id, so a
-code the ontology lacks fails the build instead of minting a dangling term. Every instance IRI comes from
-``kg.iris``; no blank nodes, so the same input gives the same triples.
+Built from the vendored reference data (``kg.reference_data``) and the ontology: role, sector, lifecycle,
+deadline-anchor and risk-subdomain concepts are looked up in the ontology graph by their ``skos:notation`` or
+reference id, so a code the ontology lacks fails the build instead of minting a dangling term. Every instance IRI
+comes from ``kg.iris``; no blank nodes, so the same input gives the same triples.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from kg.reference_data import (
     Obligation,
     Provision,
     ReferenceData,
+    RiskLink,
     Source,
     cached_reference,
 )
@@ -438,6 +439,7 @@ class _Builder:
             self.add(node, OG.hasLifecycleStage, self.vocab.stage(stage, self.ref))
         self.notes(node, ob.notes)
         self.add(node, OG.isMachineCheckable, Literal(False))
+        self.risk_subdomains(node, ob.id, self.ref.risk_subdomains_of(ob.id))
 
     def penalty(self, obligation: URIRef, ob: Obligation) -> None:
         node = iris.penalty(ob.id)
@@ -479,6 +481,24 @@ class _Builder:
                 self.add(duration, TIME.numericDuration, Literal(Decimal(rule.amount), datatype=XSD.decimal))
                 self.add(duration, TIME.unitType, _TIME_UNITS[rule.unit])
 
+    # Step 5. The editorial risk classification: each link reified, with its own source, confidence and reason,
+    # so it is never read as a fact of law nor mixed with the obligation's own confidence and sources.
+
+    def risk_subdomains(self, obligation: URIRef, obligation_id: str, links: Iterable[RiskLink]) -> None:
+        for link in links:
+            subdomain = self.vocab.concept(OG.AIRiskTaxonomy, link.notation)
+            self.add(obligation, OG.hasRiskSubdomain, subdomain)
+            statement = iris.risk_link(obligation_id, link.notation)
+            self.add(statement, RDF.type, RDF.Statement)
+            self.add(statement, RDF.subject, obligation)
+            self.add(statement, RDF.predicate, OG.hasRiskSubdomain)
+            self.add(statement, RDF.object, subdomain)
+            label = f"{obligation_id} addresses MIT AI risk subdomain {link.notation} (editorial classification)"
+            self.add(statement, RDFS.label, Literal(label, lang="en"))
+            self.add(statement, OG.hasConfidence, _CONFIDENCE[self.ref.risk.confidence])
+            self.sources(statement, [self.ref.risk.source.key])
+            self.notes(statement, f'{link.rationale} Cites the obligation\'s text: "{link.cites}"')
+
 
 def build_regulation_graph(reference: ReferenceData | None = None) -> Graph:
     """Every instrument, article, authority, source and obligation of the reference data, as one graph."""
@@ -486,7 +506,7 @@ def build_regulation_graph(reference: ReferenceData | None = None) -> Graph:
     builder = _Builder(ref, _Vocabulary(ontology.load_ontology()))
     for body in ref.authorities:
         builder.authority(body)
-    for source in ref.sources:
+    for source in (*ref.sources, ref.risk.source):
         builder.source(source)
     for inst in ref.instruments:
         builder.instrument(inst)

@@ -14,6 +14,7 @@ from obligraph.settings import Settings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from api.graphql.kafka_feed import ViolationFeedConfig
     from kg.pipeline import Pipeline
 
 log = logging.getLogger("obligraph")
@@ -62,7 +63,17 @@ def build_app(settings: Settings, store: Store, pipeline: Pipeline | None = None
         ),
         pipeline,
         graphql=GraphQLAccess(token=graphql_token),
+        violation_feed=violation_feed_config(settings),
     )
+
+
+def violation_feed_config(settings: Settings) -> ViolationFeedConfig | None:
+    """With ``subscription_source=kafka``, where the API reads the worker's violation changes from."""
+    if settings.subscription_source != "kafka":
+        return None
+    from api.graphql.kafka_feed import ViolationFeedConfig
+
+    return ViolationFeedConfig(bootstrap=settings.kafka_bootstrap, topic=settings.violations_topic)
 
 
 def build_pipeline(store: Store) -> Pipeline:

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers, HOST:PORT[,…]")
     events_topic: str = "obligraph.events"
     violations_topic: str = "obligraph.violations"
+    subscription_source: Literal["pipeline", "kafka"] = Field(
+        default="pipeline",
+        description="Where `serve` takes the GraphQL violationChanged subscription's changes from: `pipeline` "
+        "(its own POST /events and clock, in process) or `kafka` (that too, plus the violations topic, which "
+        "carries the changes of `obligraph worker` processes)",
+    )
     dead_letter_topic: str = "obligraph.events.dlq"
     consumer_group: str = "obligraph"
     worker_batch_size: int = Field(default=500, ge=1, le=10_000)

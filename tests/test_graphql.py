@@ -14,6 +14,7 @@ from gql.transport.exceptions import TransportQueryError
 from api.app import create_app
 from api.config import SparqlEndpointConfig
 from kg.pipeline import Pipeline
+from kg.reference_data import cached_reference
 from kg.store import Store
 from tests.support.cloudevents import ORG
 from tests.support.graphql_client import run
@@ -62,7 +63,7 @@ def test_an_obligation_by_reference_id_carries_its_law_from_the_graph(base_url: 
     assert data["machineCheckable"] is True
     working = [r for r in data["deadline"]["rules"] if r["countedIn"]]
     assert working and working[0]["countedIn"]["notation"] and float(working[0]["amount"]) == 10
-    assert data["riskSubdomains"] == []  # the graph links none yet; nothing is made up
+    assert data["riskSubdomains"] == []  # a filing duty: the editorial risk classification leaves it unmapped
 
 
 def test_an_unknown_obligation_is_a_result_not_an_error(base_url: str) -> None:
@@ -108,6 +109,45 @@ def test_obligation_filters(base_url: str, filter_: str, expected: str | None, a
         assert expected in ids
     if absent:
         assert absent not in ids
+
+
+@pytest.mark.parametrize(
+    ("code", "some"),
+    [
+        ("3.1", {"LBL-01", "GAI-08", "DS-07"}),  # labels on AI-generated content
+        ("2.1", {"GAI-07", "PIPL-01"}),
+        ("5", {"GAI-06", "ALG-03", "PIPL-02"}),  # a domain finds the obligations of its subdomains
+    ],
+)
+def test_the_risk_subdomain_filter_returns_the_classified_obligations(base_url: str, code: str, some: set[str]) -> None:
+    """Exactly the obligations ``kg/reference/risk_subdomains.yaml`` links to the subdomain (or a subdomain of the
+    domain), each with its subdomains and nothing else."""
+    classified = {
+        c.obligation
+        for c in cached_reference().risk.classifications
+        if any(link.notation == code or link.notation.startswith(f"{code}.") for link in c.subdomains)
+    }
+    page = q(
+        base_url,
+        """query($code: String!) { obligations(first: 100, filter: {riskSubdomain: $code}) {
+             ... on ObligationConnection { totalCount nodes { id riskSubdomains { notation label } } } } }""",
+        code=code,
+    )["obligations"]
+    ids = {node["id"] for node in page["nodes"]}
+    assert ids == classified >= some
+    assert page["totalCount"] == len(classified)
+    assert "GAI-12" not in ids
+    for node in page["nodes"]:
+        notations = {risk["notation"] for risk in node["riskSubdomains"]}
+        assert any(n == code or n.startswith(f"{code}.") for n in notations), node
+        assert all(risk["label"] for risk in node["riskSubdomains"])
+
+
+def test_an_obligation_shows_each_risk_subdomain_it_is_linked_to(base_url: str) -> None:
+    data = q(base_url, '{ obligation(id: "GAI-02") { ... on Obligation { riskSubdomains { notation label } } } }')
+    risks = {r["notation"]: r["label"] for r in data["obligation"]["riskSubdomains"]}
+    assert set(risks) == {"1.1", "2.1", "3.1", "6.1"}
+    assert risks["1.1"] == "Unfair discrimination and misrepresentation"
 
 
 @pytest.mark.parametrize(

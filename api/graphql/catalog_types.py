@@ -159,7 +159,8 @@ class Obligation:
     )
     sources: list[Source]
     risk_subdomains: list[Concept] = strawberry.field(
-        description="MIT AI Risk Repository subdomains, where the graph links them."
+        description="MIT AI Risk Repository subdomains it addresses: obligraph's editorial classification (source "
+        "OG-RISK, confidence low), not a statement of the law; empty where it is unmapped."
     )
     lifecycle_stages: list[Concept] = strawberry.field(description="OECD AI system lifecycle stages.")
     binding_force: Concept | None
