@@ -155,6 +155,7 @@ def test_an_obligation_shows_each_risk_subdomain_it_is_linked_to(base_url: str) 
     [
         ('filter: {role: "no_such_role"}', "role"),
         ('filter: {sector: "space"}', "sector"),
+        ('filter: {riskSubdomain: "9.9"}', "riskSubdomain"),
         ("first: 0", "first"),
         ("first: 1000", "first"),
         ('after: "not-a-cursor"', "after"),

@@ -99,7 +99,10 @@ SummaryResult = Annotated[ComplianceSummary | OrganisationNotFound, strawberry.u
 
 
 def _invalid(error: BadArgumentError | UnknownCodeError) -> InvalidArgument:
-    return InvalidArgument(message=str(error), field=error.field)
+    """The error in the client's terms: the argument's GraphQL name (``riskSubdomain``), not the Python one."""
+    head, *rest = error.field.split("_")
+    field = head + "".join(part.capitalize() for part in rest)
+    return InvalidArgument(message=str(error).replace(error.field, field), field=field)
 
 
 async def _organisation(info: Info, organisation_id: str) -> Organisation | None:
