@@ -96,6 +96,19 @@ def test_a_deadline_falls_due_on_the_clock_and_a_late_filing_resolves_it(store: 
     assert resolved["id"] == violation["id"]
 
 
+def test_a_fresh_workspace_store_judges_as_the_old_one(
+    store: Store, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workspace replaces its in-memory store after enough quads (pyoxigraph never frees removed ones)."""
+    monkeypatch.setattr("kg.workspace.ROTATE_AFTER_QUADS", 0)  # a fresh store on every load after the first
+    first = pipeline.workspace.store
+    pipeline.process([REGISTER, DEPLOY])
+    opened = only_alg09(pipeline.revalidate(date(2026, 3, 17)))
+    assert pipeline.workspace.store is not first
+    assert [(c.kind, c.by) for c in opened] == [("opened", "clock")]
+    assert [(c.kind, c.by) for c in only_alg09(pipeline.process([FILE]).changes)] == [("resolved", "evt-3")]
+
+
 def test_a_violation_that_reopens_keeps_its_history(store: Store, pipeline: Pipeline) -> None:
     pipeline.process([REGISTER, DEPLOY])
     pipeline.revalidate(date(2026, 3, 17))
