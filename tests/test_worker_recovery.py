@@ -120,16 +120,21 @@ def test_kill_9_at_several_points_of_a_20000_event_stream_loses_and_repeats_noth
 def test_a_second_worker_joining_and_leaving_mid_stream_changes_nothing(kafka_bootstrap: str, tmp_path: Path) -> None:
     events = toggling_stream(6_000, n_orgs=60, toggle_every=50, tag="REBAL")
     config = fresh_config(kafka_bootstrap, batch_size=200)
-    produce(kafka_bootstrap, config.events_topic, as_messages(events))
+    messages = as_messages(events)
+    # Half the stream now, half once the second worker holds partitions: a fast first worker could otherwise
+    # finish the whole stream before the second one joins, leaving it nothing to do.
+    produce(kafka_bootstrap, config.events_topic, messages[: len(messages) // 2])
     with running_oxigraph(tmp_path / "oxigraph") as url:
         remote = ["--store", "remote", "--remote-url", url]
         built = subprocess.run([OBLIGRAPH, *remote, "build"], env=clean_env(), capture_output=True, timeout=180)
         assert built.returncode == 0, built.stderr
         command = worker_command(config, tmp_path / "unused", *remote)
         first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
-        with worker_process([*command, "--stop-when-idle", "5"], first_log) as first:
+        with worker_process([*command, "--stop-when-idle", "20"], first_log) as first:
             wait_for(lambda: batches_logged(first_log) >= 2, 90, "the first worker's batches", first)
             with worker_process(command, second_log) as second:
+                wait_for(lambda: "assigned " in second_log.read_text(errors="replace"), 90, "the join", second)
+                produce(kafka_bootstrap, config.events_topic, messages[len(messages) // 2 :])
                 wait_for(lambda: batches_logged(second_log) >= 2, 90, "the second worker's batches", second)
                 second.send_signal(signal.SIGTERM)  # leaves the group gracefully
                 assert second.wait(timeout=60) == 0, second_log.read_text()[-3000:]
