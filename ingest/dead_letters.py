@@ -22,25 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from kg.outbox import DeadLetterEntry
+from kg.outbox import ConsumedRecord, DeadLetterEntry
 
 MAX_REASON_BYTES: Final = 4096
 SEND_TIMEOUT_S: Final = 60.0
-
-
-class SourceRecord(Protocol):
-    """What the worker reads of a consumed record (kafka-python's ``ConsumerRecord`` has it)."""
-
-    @property
-    def topic(self) -> str: ...
-    @property
-    def partition(self) -> int: ...
-    @property
-    def offset(self) -> int: ...
-    @property
-    def key(self) -> bytes | None: ...
-    @property
-    def value(self) -> bytes | None: ...
 
 
 @dataclass(frozen=True)
@@ -53,7 +38,7 @@ class DeadLetter:
     reason: str
 
     @classmethod
-    def of(cls, record: SourceRecord, reason: str) -> DeadLetter:
+    def of(cls, record: ConsumedRecord, reason: str) -> DeadLetter:
         return cls(record.topic, record.partition, record.offset, record.key, record.value, reason)
 
     @classmethod

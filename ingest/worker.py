@@ -36,11 +36,11 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, Offse
 from kafka.errors import KafkaError
 
 from ingest.config import WorkerConfig
-from ingest.dead_letters import DeadLetter, SourceRecord
+from ingest.dead_letters import DeadLetter
 from ingest.publisher import publish_dead_letters, publish_outbox
 from kg.events import Event, EventRejected, parse_event
 from kg.organisations import Outcome
-from kg.outbox import dead_letter_operations
+from kg.outbox import ConsumedRecord, dead_letter_operations
 from kg.pipeline import Pipeline
 from kg.positions import record_operations, stored_offsets
 from kg.store import StoreError
@@ -48,11 +48,11 @@ from kg.store import StoreError
 log = logging.getLogger("obligraph.worker")
 
 Decision = Literal["dead-letter", "stop"]
-ErrorPolicy = Callable[[SourceRecord, BaseException], Decision]
+ErrorPolicy = Callable[[ConsumedRecord, BaseException], Decision]
 Status = Literal["applied", "duplicate", "rejected", "failed"]
 
 
-def default_error_policy(record: SourceRecord, error: BaseException) -> Decision:
+def default_error_policy(record: ConsumedRecord, error: BaseException) -> Decision:
     """Dead-letter what is wrong with the event; stop when the store itself fails (a restart resumes)."""
     if isinstance(error, StoreError | OSError | MemoryError):
         return "stop"
@@ -409,17 +409,17 @@ class _Rebalance(ConsumerRebalanceListener):
         self.worker.partitions_assigned(list(assigned))
 
 
-def _parse(record: SourceRecord) -> Event:
+def _parse(record: ConsumedRecord) -> Event:
     if record.value is None:
         raise EventRejected("the record has no value (a tombstone); expected a CloudEvent")
     return parse_event(record.value)
 
 
-def _before(letter: DeadLetter, record: SourceRecord) -> bool:
+def _before(letter: DeadLetter, record: ConsumedRecord) -> bool:
     return (letter.topic, letter.partition) == (record.topic, record.partition) and letter.offset < record.offset
 
 
-def _ranges(records: Sequence[SourceRecord]) -> str:
+def _ranges(records: Sequence[ConsumedRecord]) -> str:
     spans: dict[tuple[str, int], tuple[int, int]] = {}
     for record in records:
         key = (record.topic, record.partition)

@@ -54,8 +54,8 @@ class OutboxEntry:
     payload: bytes
 
 
-class RejectedRecord(Protocol):
-    """What the outbox keeps of a consumed record that will not be applied (``ingest.dead_letters.DeadLetter``)."""
+class ConsumedRecord(Protocol):
+    """What is read of a consumed Kafka record (kafka-python's ``ConsumerRecord`` has it)."""
 
     @property
     def topic(self) -> str: ...
@@ -67,6 +67,11 @@ class RejectedRecord(Protocol):
     def key(self) -> bytes | None: ...
     @property
     def value(self) -> bytes | None: ...
+
+
+class RejectedRecord(ConsumedRecord, Protocol):
+    """What the outbox keeps of a consumed record that will not be applied (``ingest.dead_letters.DeadLetter``)."""
+
     @property
     def reason(self) -> str: ...
 
