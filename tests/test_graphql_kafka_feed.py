@@ -33,17 +33,12 @@ import pytest
 from gql import Client, GraphQLRequest
 from starlette.applications import Starlette
 
-from api.graphql.kafka_feed import (
-    NotAViolationChangeError,
-    ViolationFeed,
-    ViolationFeedConfig,
-    parse_violation_change,
-)
+from api.graphql.kafka_feed import ViolationFeed, ViolationFeedConfig
 from ingest.config import WorkerConfig
 from ingest.worker import Worker
 from kg.pipeline import Pipeline
 from kg.store import Store
-from kg.violations import ViolationChange
+from kg.violations import NotAViolationChangeError, ViolationChange, parse_violation_change
 from obligraph.bootstrap import build_app
 from obligraph.settings import Settings
 from tests.support.cloudevents import ORG

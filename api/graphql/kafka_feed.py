@@ -20,104 +20,22 @@ hands each poll's changes to ``ChangeHub.publish``, so dashboards subscribed her
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, cast
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from kg.violations import ViolationChange
+from kg.violations import NotAViolationChangeError, ViolationChange, parse_violation_change
 
 log = logging.getLogger("obligraph.api.violation_feed")
 
 Publish = Callable[[Sequence[ViolationChange]], None]
-
-_KINDS: Final = ("opened", "resolved")
-_SAFE_ID: Final = re.compile(r"[A-Za-z0-9._~-]{1,200}")
-"""Violation ids are digests (``kg.iris.violation``); they become IRIs in store queries, so nothing else passes."""
-
-
-class NotAViolationChangeError(ValueError):
-    """A record on the violations topic that is not a ``violation.opened`` / ``violation.resolved`` CloudEvent."""
-
-
-def parse_violation_change(value: bytes | str | None) -> ViolationChange:
-    """The inverse of ``ViolationChange.to_cloudevent`` (JSON, structured mode): the change a record carries.
-
-    The episode is read from the CloudEvent id, ``{violationId}-{episode}-{kind}``.
-    """
-    if value is None:
-        raise NotAViolationChangeError("the record has no value")
-    try:
-        event = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise NotAViolationChangeError(f"not valid JSON: {error}") from None
-    if not isinstance(event, dict):
-        raise NotAViolationChangeError(f"expected a JSON object (a CloudEvent), got {type(event).__name__}")
-    if event.get("specversion") != "1.0":
-        raise NotAViolationChangeError(f"specversion: expected '1.0', got {event.get('specversion')!r}")
-    kind = _kind(event.get("type"))
-    data = event.get("data")
-    if not isinstance(data, dict):
-        raise NotAViolationChangeError("data: expected an object")
-    violation_id = _text(data, "violationId")
-    if not _SAFE_ID.fullmatch(violation_id):
-        raise NotAViolationChangeError(f"data.violationId: not a violation id: {violation_id[:80]!r}")
-    at_field, by_field = ("detectedAt", "causedBy") if kind == "opened" else ("resolvedAt", "resolvedBy")
-    return ViolationChange(
-        kind=kind,
-        violation_id=violation_id,
-        episode=_episode(event.get("id"), violation_id, kind),
-        organisation=_text(data, "organisation"),
-        obligation=_text(data, "obligation"),
-        focus_node=_text(data, "focusNode"),
-        message=_text(data, "message", empty=True),
-        severity=_text(data, "severity"),
-        at=_instant(data, at_field),
-        by=_text(data, by_field),
-    )
-
-
-def _kind(event_type: object) -> Literal["opened", "resolved"]:
-    kind = event_type.removeprefix("violation.") if isinstance(event_type, str) else None
-    if not isinstance(event_type, str) or not event_type.startswith("violation.") or kind not in _KINDS:
-        raise NotAViolationChangeError(f"type: expected violation.opened or violation.resolved, got {event_type!r}")
-    return cast(Literal["opened", "resolved"], kind)
-
-
-def _text(data: Mapping[str, Any], name: str, *, empty: bool = False) -> str:
-    value = data.get(name)
-    if not isinstance(value, str) or (not empty and not value.strip()):
-        raise NotAViolationChangeError(f"data.{name}: expected {'a' if empty else 'a non-empty'} string")
-    return value
-
-
-def _episode(event_id: object, violation_id: str, kind: str) -> int:
-    prefix, suffix = f"{violation_id}-", f"-{kind}"
-    if not isinstance(event_id, str) or not event_id.startswith(prefix) or not event_id.endswith(suffix):
-        raise NotAViolationChangeError(f"id: expected '{violation_id}-<episode>-{kind}', got {event_id!r}")
-    number = event_id[len(prefix) : len(event_id) - len(suffix)]
-    if not number.isascii() or not number.isdigit() or int(number) < 1:
-        raise NotAViolationChangeError(f"id: the episode must be a positive number, got {number!r}")
-    return int(number)
-
-
-def _instant(data: Mapping[str, Any], name: str) -> datetime:
-    value = _text(data, name)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise NotAViolationChangeError(f"data.{name}: not an ISO 8601 date-time: {value[:80]!r}") from None
-    if moment.tzinfo is None:
-        raise NotAViolationChangeError(f"data.{name}: the date-time has no UTC offset: {value!r}")
-    return moment
 
 
 @dataclass(frozen=True)
