@@ -101,3 +101,48 @@ def test_cached_validation_still_refuses(loaded: Store) -> None:
     for _ in range(2):
         result = execute(schema, loaded, expensive)
         assert result.errors and "too expensive" in result.errors[0].message
+
+
+@strawberry.type
+class _Leaf:
+    name: str
+    note: str | None
+
+
+@strawberry.type
+class _Branch:
+    leaf: _Leaf
+    leaves: list[_Leaf | None]
+    strict_leaves: list[_Leaf]
+
+
+def _branch(name: Any, items: list[Any]) -> _Branch:
+    return _Branch(leaf=_Leaf(name=name, note=None), leaves=items, strict_leaves=items)
+
+
+@strawberry.type
+class _Tree:
+    @strawberry.field
+    def branches(self) -> list[_Branch]:
+        return [_branch("a", [_Leaf(name="b", note="n"), None]), _branch(None, [_Leaf(name=None, note=None)])]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ branches { leaf { name note __typename } } }",
+        "{ branches { leaves { name note } } }",
+        "{ branches { strictLeaves { name } } }",
+        "{ branches { leaf { note } leaves { note } } }",
+    ],
+)
+def test_plain_objects_answer_and_fail_as_graphql_core_does(query: str) -> None:
+    """Nulls where the type says non-null, in a nested object and in list items: the lean pass hands the object
+    to the standard path, so data, errors and their paths are graphql-core's."""
+    from api.graphql.execution import PlainLeafExecutor
+
+    lean = strawberry.Schema(query=_Tree, execution_context_class=PlainLeafExecutor).execute_sync(query)
+    standard = strawberry.Schema(query=_Tree).execute_sync(query)
+    assert lean.data == standard.data
+    assert [(e.message, e.path) for e in lean.errors or []] == [(e.message, e.path) for e in standard.errors or []]
+    assert query.endswith("{ note } } }") or standard.errors  # every query but the last meets a null
