@@ -300,25 +300,44 @@ class ViolationCounts:
 
 
 def violation_counts(store: Store, organisation: str) -> ViolationCounts:
-    """Open and resolved violations, and open ones by competent authority and by instrument, counted in the store."""
+    """Open and resolved violations, and open ones by competent authority and by instrument, counted in the store.
+
+    Two small queries: the violations counted by obligation and status, then the authorities and instrument of
+    the obligations with open ones (a violation is of one obligation, so summing by obligation counts each once).
+    One query joining the three was measured twice as slow: each branch walked the organisation's violations."""
     rows = store.select(
-        f"{PREFIXES}SELECT ?kind ?key (COUNT(DISTINCT ?v) AS ?n) WHERE {{ GRAPH {VIOLATIONS} {{ "
-        f"?v og:concernsOrganisation <{organisation}> ; og:hasViolationStatus ?status ; og:isViolationOf ?o }} "
-        '{ BIND("status" AS ?kind) } UNION '
-        '{ ?o og:hasCompetentAuthority ?target BIND("authority" AS ?kind) } UNION '
-        '{ ?o og:hasInstrument ?target BIND("instrument" AS ?kind) } '
-        'FILTER(?kind = "status" || ?status = og:ViolationOpen) '
-        'BIND(IF(?kind = "status", ?status, ?target) AS ?key) } GROUP BY ?kind ?key'
+        f"{PREFIXES}SELECT ?o ?status (COUNT(?v) AS ?n) WHERE {{ GRAPH {VIOLATIONS} {{ "
+        f"?v og:concernsOrganisation <{organisation}> ; og:hasViolationStatus ?status ; og:isViolationOf ?o }} }} "
+        "GROUP BY ?o ?status"
     )
-    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    by_status: dict[str, int] = defaultdict(int)
+    open_by_obligation: dict[str, int] = defaultdict(int)
     for row in rows:
-        counts[_value(row["kind"])][_value(row["key"])] = int(_value(row["n"]))
+        status, n = _value(row["status"]), int(_value(row["n"]))
+        by_status[status] += n
+        if status == _OPEN:
+            open_by_obligation[_value(row["o"])] += n
+    by_target: dict[str, dict[str, int]] = {"authority": defaultdict(int), "instrument": defaultdict(int)}
+    if open_by_obligation:
+        values = " ".join(f"<{iri}>" for iri in sorted(open_by_obligation))
+        links = store.select(
+            f"{PREFIXES}SELECT ?o ?kind ?target WHERE {{ VALUES ?o {{ {values} }} "
+            '{ ?o og:hasCompetentAuthority ?target BIND("authority" AS ?kind) } UNION '
+            '{ ?o og:hasInstrument ?target BIND("instrument" AS ?kind) } }'
+        )
+        for obligation, kind, target in {
+            (_value(row["o"]), _value(row["kind"]), _value(row["target"])) for row in links
+        }:
+            by_target[kind][target] += open_by_obligation[obligation]
     return ViolationCounts(
-        open=counts["status"].get(str(OG.ViolationOpen), 0),
-        resolved=counts["status"].get(str(OG.ViolationResolved), 0),
-        open_by_authority=dict(sorted(counts["authority"].items())),
-        open_by_instrument=dict(sorted(counts["instrument"].items())),
+        open=by_status.get(_OPEN, 0),
+        resolved=by_status.get(str(OG.ViolationResolved), 0),
+        open_by_authority=dict(sorted(by_target["authority"].items())),
+        open_by_instrument=dict(sorted(by_target["instrument"].items())),
     )
+
+
+_OPEN: Final = str(OG.ViolationOpen)
 
 
 def _value(term: object) -> str:

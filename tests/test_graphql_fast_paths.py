@@ -146,3 +146,31 @@ def test_plain_objects_answer_and_fail_as_graphql_core_does(query: str) -> None:
     assert lean.data == standard.data
     assert [(e.message, e.path) for e in lean.errors or []] == [(e.message, e.path) for e in standard.errors or []]
     assert query.endswith("{ note } } }") or standard.errors  # every query but the last meets a null
+
+
+def test_the_summary_counts_are_a_recount_of_the_violations(loaded: Store) -> None:
+    """``violation_counts`` sums by obligation; recount each open violation through its obligation's links."""
+    from collections import Counter
+
+    from kg.compliance import violation_counts
+    from kg.violations import ViolationFilter, violation_page, violation_records
+
+    organisation = "https://w3id.org/obligraph/org/DASH"
+    keys = violation_page(loaded, ViolationFilter(organisation=organisation, status="all"), after=None, limit=1000)
+    records = violation_records(loaded, [iri for _, iri in keys]).values()
+    by_authority: Counter[str] = Counter()
+    by_instrument: Counter[str] = Counter()
+    for record in records:
+        if not record.open:
+            continue
+        for row in loaded.select(
+            f"SELECT ?p ?t WHERE {{ <{record.obligation}> ?p ?t "
+            "FILTER(?p IN (<https://w3id.org/obligraph/ontology#hasCompetentAuthority>, "
+            "<https://w3id.org/obligraph/ontology#hasInstrument>)) }"
+        ):
+            target = by_authority if str(row["p"]).endswith("Authority>") else by_instrument
+            target[str(row["t"]).strip("<>")] += 1
+    counts = violation_counts(loaded, organisation)
+    assert counts.open == sum(record.open for record in records) > 0
+    assert counts.resolved == sum(not record.open for record in records) > 0
+    assert counts.open_by_authority == dict(by_authority) and counts.open_by_instrument == dict(by_instrument)

@@ -50,10 +50,15 @@ _BASIC_RESOLVER: Final = "_get_basic_result"
 class _Plain:
     """A plain attribute of leaf type."""
 
-    __slots__ = ("attribute", "leaf", "non_null", "resolve")
+    __slots__ = ("attribute", "leaf", "non_null", "resolve", "verbatim")
 
     def __init__(self, resolve: Callable[[Any, str], object], attribute: str, leaf: GraphQLLeafType, non_null: bool):
         self.resolve, self.attribute, self.leaf, self.non_null = resolve, attribute, leaf, non_null
+        self.verbatim: type | None = _VERBATIM.get(leaf.name)
+        """A Python type whose values the leaf gives back as they are (a ``str`` for String and ID)."""
+
+
+_VERBATIM: Final[dict[str, type]] = {"String": str, "ID": str, "Boolean": bool}
 
 
 class _Object:
@@ -219,6 +224,9 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
                     if plan.non_null:
                         raise _StandardPathError
                     answer[response_name] = None
+                    continue
+                if type(value) is plan.verbatim:
+                    answer[response_name] = value
                     continue
                 try:
                     coerced = plan.leaf.coerce_output_value(value)
