@@ -101,16 +101,14 @@ class Node:
 
 
 def describe(store: Store, iris: Iterable[str], graph: str | None = None) -> dict[str, Node]:
-    """Every outgoing triple of each IRI (in ``graph``, or in any named graph), in one query.
+    """Every outgoing triple of each IRI (in ``graph``, or in any named graph), in one read.
 
     IRIs the store knows nothing about come back as empty nodes (``exists`` is false).
     """
     wanted = sorted(set(iris))
     if not wanted:
         return {}
-    values = " ".join(f"<{iri}>" for iri in wanted)
-    pattern = f"GRAPH <{graph}> {{ ?s ?p ?o }}" if graph else "?s ?p ?o"
-    found = _nodes(store.select(f"SELECT ?s ?p ?o WHERE {{ VALUES ?s {{ {values} }} {pattern} }}"))
+    found = _nodes_of(store.outgoing(wanted, graph))
     return {iri: found.get(iri, Node(iri)) for iri in wanted}
 
 
@@ -122,13 +120,20 @@ def describe_graphs(store: Store, graphs: Iterable[str]) -> dict[str, Node]:
 
 
 def _nodes(rows: Iterable[Mapping[str, Term]]) -> dict[str, Node]:
-    found: dict[str, dict[str, list[Term]]] = defaultdict(lambda: defaultdict(list))
+    triples = []
     for row in rows:
         subject, predicate, obj = row["s"], row["p"], row["o"]
         if not isinstance(subject, ox.NamedNode):
             continue  # blank nodes (OWL restrictions, lists) are no dashboard resource
         assert isinstance(predicate, ox.NamedNode)
-        terms = found[subject.value][predicate.value]
+        triples.append((subject.value, predicate.value, obj))
+    return _nodes_of(triples)
+
+
+def _nodes_of(triples: Iterable[tuple[str, str, Term]]) -> dict[str, Node]:
+    found: dict[str, dict[str, list[Term]]] = defaultdict(lambda: defaultdict(list))
+    for subject, predicate, obj in triples:
+        terms = found[subject][predicate]
         if obj not in terms:  # the union of named graphs may repeat a triple
             terms.append(obj)
     return {iri: Node(iri, {p: tuple(ts) for p, ts in values.items()}) for iri, values in found.items()}

@@ -548,31 +548,30 @@ RecordValues = Mapping[str, list[tuple[ox.NamedNode | ox.Literal, str | None]]]
 
 
 def violation_records(store: Store, violations: Iterable[str]) -> dict[str, ViolationRecord]:
-    """The stored state of each violation (unknown IRIs are left out), in one query."""
+    """The stored state of each violation (unknown IRIs are left out), in two reads: the violations' triples,
+    then the ids of the events that opened and resolved them."""
     wanted = sorted(set(violations))
     if not wanted:
         return {}
-    values = " ".join(f"<{iri}>" for iri in wanted)
-    rows = store.select(
-        f"SELECT ?v ?p ?x ?xid WHERE {{ GRAPH {VIOLATIONS} {{ VALUES ?v {{ {values} }} ?v ?p ?x "
-        f"OPTIONAL {{ FILTER(?p IN ({OG.isCausedBy.n3()}, {OG.isResolvedBy.n3()})) "
-        f"GRAPH <{Graphs.EVENTS}> {{ ?x {OG.eventId.n3()} ?xid }} }} }} }}"
-    )
     found: dict[str, dict[str, list[tuple[ox.NamedNode | ox.Literal, str | None]]]] = {}
-    for row in rows:  # each object once without its id, and once more with it where it has one
-        v, predicate, x, xid = row["v"], row["p"], row["x"], row.get("xid")
-        assert isinstance(v, ox.NamedNode) and isinstance(predicate, ox.NamedNode)
-        assert isinstance(x, ox.NamedNode | ox.Literal) and (xid is None or isinstance(xid, ox.Literal))
-        by_predicate = found.get(v.value)
-        if by_predicate is None:
-            by_predicate = found[v.value] = {}
-        entries = by_predicate.setdefault(predicate.value, [])
-        if xid is None:
-            if not any(term == x for term, _ in entries):
-                entries.append((x, None))
-        else:
-            entries[:] = [entry for entry in entries if entry[0] != x] + [(x, xid.value)]
+    events: set[str] = set()
+    for subject, predicate, obj in store.outgoing(wanted, Graphs.VIOLATIONS):
+        if not isinstance(obj, ox.NamedNode | ox.Literal):
+            continue
+        found.setdefault(subject, {}).setdefault(predicate, []).append((obj, None))  # one graph: no repeats
+        if predicate in _EVENT_LINKS and isinstance(obj, ox.NamedNode):
+            events.add(obj.value)
+    if events:
+        ids = {event: xid.value for event, _, xid in store.outgoing(events, Graphs.EVENTS, _EVENT_ID)}
+        for by_predicate in found.values():
+            for predicate in _EVENT_LINKS:
+                if predicate in by_predicate:
+                    by_predicate[predicate] = [(term, ids.get(term.value)) for term, _ in by_predicate[predicate]]
     return {iri: _record(iri, found[iri]) for iri in wanted if iri in found}
+
+
+_EVENT_LINKS: Final = (str(OG.isCausedBy), str(OG.isResolvedBy))
+_EVENT_ID: Final = str(OG.eventId)
 
 
 def _record(iri: str, values: RecordValues) -> ViolationRecord:
@@ -624,39 +623,53 @@ class Episode:
 
 
 def violation_episodes(store: Store, violations: Iterable[str]) -> dict[str, list[Episode]]:
-    """The history of each violation, oldest episode first, in one query (``violation_history`` for many)."""
+    """The history of each violation, oldest episode first, in three reads (the episodes, their triples, the
+    ids of the events that opened and resolved them); ``violation_history`` for many."""
     wanted = sorted(set(violations))
     if not wanted:
         return {}
-    values = " ".join(f"<{iri}>" for iri in wanted)
-    rows = store.select(
-        f"SELECT ?v ?episode ?opened ?resolved ?causeId ?resolverId WHERE {{ VALUES ?v {{ {values} }} "
-        f"GRAPH {VIOLATIONS} {{ ?v {OG.hasEpisode.n3()} ?episode . ?episode {OG.openedAt.n3()} ?opened "
-        f"OPTIONAL {{ ?episode {OG.resolvedAt.n3()} ?resolved }} }} "
-        f"OPTIONAL {{ GRAPH {VIOLATIONS} {{ ?episode {OG.isCausedBy.n3()} ?cause }} "
-        f"?cause {OG.eventId.n3()} ?causeId }} "
-        f"OPTIONAL {{ GRAPH {VIOLATIONS} {{ ?episode {OG.isResolvedBy.n3()} ?resolver }} "
-        f"?resolver {OG.eventId.n3()} ?resolverId }} }}"
-    )
+    episode_of = {
+        episode.value: violation
+        for violation, _, episode in store.outgoing(wanted, Graphs.VIOLATIONS, _HAS_EPISODE)
+        if isinstance(episode, ox.NamedNode)
+    }
+    facts: dict[str, dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]] = defaultdict(dict)
+    for episode, predicate, obj in store.outgoing(episode_of, Graphs.VIOLATIONS):
+        facts[episode].setdefault(predicate, obj)
+    events = {
+        event.value
+        for found in facts.values()
+        for link in _EVENT_LINKS
+        if isinstance(event := found.get(link), ox.NamedNode)
+    }
+    ids = {event: xid.value for event, _, xid in store.outgoing(events, None, _EVENT_ID)} if events else {}
     history: dict[str, list[Episode]] = {iri: [] for iri in wanted}
-    for row in rows:
-        resolved = row.get("resolved")
-        history[_value(row["v"])].append(
+    caused, resolved_by = _EVENT_LINKS
+    for episode, violation in episode_of.items():
+        found = facts.get(episode, {})
+        opened, resolved = found.get(_OPENED_AT), found.get(_RESOLVED_AT)
+        if opened is None:
+            continue
+        cause, resolver = found.get(caused), found.get(resolved_by)
+        cause_id = ids.get(cause.value) if isinstance(cause, ox.NamedNode) else None
+        resolver_id = ids.get(resolver.value) if isinstance(resolver, ox.NamedNode) else None
+        history[violation].append(
             Episode(
-                number=int(_value(row["episode"]).rsplit("/", 1)[-1]),
-                opened_at=datetime.fromisoformat(_value(row["opened"])),
-                resolved_at=datetime.fromisoformat(_value(resolved)) if resolved is not None else None,
-                caused_by=_value(row["causeId"]) if row.get("causeId") is not None else "clock",
-                resolved_by=(
-                    _value(row["resolverId"])
-                    if row.get("resolverId") is not None
-                    else ("clock" if resolved is not None else None)
-                ),
+                number=int(episode.rsplit("/", 1)[-1]),
+                opened_at=datetime.fromisoformat(opened.value),
+                resolved_at=datetime.fromisoformat(resolved.value) if resolved is not None else None,
+                caused_by=cause_id if cause_id is not None else "clock",
+                resolved_by=resolver_id if resolver_id is not None else ("clock" if resolved is not None else None),
             )
         )
     for episodes in history.values():
         episodes.sort(key=lambda episode: episode.number)
     return history
+
+
+_HAS_EPISODE: Final = str(OG.hasEpisode)
+_OPENED_AT: Final = str(OG.openedAt)
+_RESOLVED_AT: Final = str(OG.resolvedAt)
 
 
 def violation_iri(violation_id: str) -> str:

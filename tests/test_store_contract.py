@@ -137,3 +137,23 @@ def test_unreachable_remote_store_is_a_clear_error() -> None:
     store = open_store("remote", remote=RemoteEndpoints.for_base_url("http://127.0.0.1:1"), remote_timeout_s=2)
     with pytest.raises(StoreError, match="did not answer"):
         store.ask("ASK {}")
+
+
+def test_outgoing_reads_the_triples_of_many_subjects(store: Store) -> None:
+    insert(store, G1, 'ex:a ex:p 1 ; ex:q "x"@en . ex:b ex:p ex:a . ex:c ex:p 3 .')
+    insert(store, G2, "ex:a ex:p 1 ; ex:r _:blank .")
+    a, b, p, q = f"{EX}a", f"{EX}b", f"{EX}p", f"{EX}q"
+
+    def read(*args: str | None) -> list[tuple[str, str, str]]:
+        subjects, graph, predicate = args[0], args[1] if len(args) > 1 else None, args[2] if len(args) > 2 else None
+        assert subjects is not None
+        found = store.outgoing(subjects.split(), graph, predicate)
+        return sorted((s, link, o.value if not isinstance(o, ox.BlankNode) else "_") for s, link, o in found)
+
+    assert read(f"{a} {b} {EX}nothing", G1) == [(a, p, "1"), (a, q, "x"), (b, p, a)]
+    assert read(a) == [(a, p, "1"), (a, p, "1"), (a, q, "x"), (a, f"{EX}r", "_")]  # each graph's copy
+    assert read(f"{a} {b}", None, p) == [(a, p, "1"), (a, p, "1"), (b, p, a)]
+    assert read(a, G2, q) == []
+    assert store.outgoing([]) == []
+    literal = next(o for _, link, o in store.outgoing([a], G1) if link == q)
+    assert literal == ox.Literal("x", language="en")

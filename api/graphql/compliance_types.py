@@ -10,6 +10,7 @@ plain objects whose fields are attributes; the law they point at comes from the 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -276,6 +277,8 @@ class ViolationReads:
     records: Mapping[str, ViolationRecord]
     episodes: Mapping[str, list[Episode]] | None
     nodes: Mapping[str, Node]
+    systems: dict[str, AISystem | None] = dataclasses.field(default_factory=dict, compare=False)
+    """The focus systems made so far (a page names the same few systems many times)."""
 
 
 def read_violations(store: Store, iris: list[str], parts: frozenset[str]) -> ViolationReads:
@@ -302,7 +305,7 @@ def violation(catalogue: Catalogue, record: ViolationRecord, reads: ViolationRea
         obligation=catalogue.obligation(record.obligation),
         status=ViolationStatus.OPEN if record.open else ViolationStatus.RESOLVED,
         focus_node=record.focus_node,
-        focus_system=ai_system(catalogue, focus) if focus and compliance.is_system(focus) else None,
+        focus_system=_focus_system(catalogue, focus, reads.systems) if focus else None,
         opened_at=record.opened_at,
         resolved_at=record.resolved_at,
         messages=record.messages,
@@ -312,6 +315,12 @@ def violation(catalogue: Catalogue, record: ViolationRecord, reads: ViolationRea
         history=[_episode(episode) for episode in episodes],
         trace=_trace(catalogue, record),
     )
+
+
+def _focus_system(catalogue: Catalogue, focus: Node, made: dict[str, AISystem | None]) -> AISystem | None:
+    if focus.iri not in made:
+        made[focus.iri] = ai_system(catalogue, focus) if compliance.is_system(focus) else None
+    return made[focus.iri]
 
 
 async def violations_by_iri(info: Info, iris: list[str]) -> list[Violation | None]:
