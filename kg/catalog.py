@@ -423,11 +423,8 @@ T = TypeVar("T")
 
 def build_fingerprint(store: Store) -> str | None:
     """The fingerprint of the build the store holds (``kg.build``), or None when it was not built that way."""
-    rows = store.select(
-        f"SELECT ?f WHERE {{ GRAPH <{Graphs.META}> {{ <{iri_names.build_record()}> "
-        f"<{iri_names.build_fingerprint_predicate()}> ?f }} }} LIMIT 1"
-    )
-    return _value(rows[0]["f"]) if rows else None
+    found = store.outgoing([str(iri_names.build_record())], Graphs.META, str(iri_names.build_fingerprint_predicate()))
+    return min(term.value for _, _, term in found) if found else None
 
 
 class FixedCache(Generic[T]):

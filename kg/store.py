@@ -206,6 +206,15 @@ class OxigraphStore(Store):
                 found.append((iri, quad.predicate.value, obj))
         return found
 
+    def quads_of(self, subjects: Iterable[ox.NamedNode | ox.BlankNode], graph: str) -> list[ox.Quad]:
+        """Every quad of ``graph`` whose subject is one of ``subjects``, from the index (the workspace's copy)."""
+        node = ox.NamedNode(graph)
+        return [quad for subject in subjects for quad in self._store.quads_for_pattern(subject, None, None, node)]
+
+    def extend(self, quads: Iterable[ox.Quad]) -> None:
+        """Add quads in one transaction (the workspace's copy; embedded only)."""
+        self._store.extend(quads)
+
     def add_triples(self, graph: str, triples: Iterable[ox.Triple]) -> None:
         """Add triples to a named graph in one transaction (the workspace's fast path; embedded only)."""
         node = ox.NamedNode(graph)
