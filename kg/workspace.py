@@ -39,8 +39,9 @@ _DUE_LINK: Final = str(OG.hasDueDate)
 
 def _owned_quads(main: OxigraphStore, organisations: Iterable[URIRef]) -> list[ox.Quad]:
     """What ``_OWNED`` reaches, read from the embedded store's index: the organisations' quads, those of the nodes
-    they link to, and those of their systems' due dates. (The CONSTRUCT with the property path cost ~1 ms per
-    organisation on disk, most of a batch's copy.)"""
+    they link to, and those of their systems' due dates. This skips the query's planning and the N-Triples round
+    trip of the CONSTRUCT (measured, 200 organisations, 26,692 quads, copy and add: 229 instead of 256 ms on disk,
+    98 instead of 137 ms in memory); on disk most of it is reading the quads (~7 µs each)."""
     orgs: list[ox.NamedNode | ox.BlankNode] = [ox.NamedNode(str(org)) for org in organisations]
     seen = set(orgs)
     systems: set[ox.NamedNode | ox.BlankNode] = set()
