@@ -148,6 +148,17 @@ Selected = list[tuple[str, "_Plain | _Label | _Object | str", Any]]
 its language)."""
 
 
+def _coerced(plan: _Plain, value: object) -> Any:
+    """The leaf's output value, as graphql-core coerces it; ``_StandardPathError`` where that would fail."""
+    try:
+        coerced = plan.leaf.coerce_output_value(value)
+    except Exception as error:
+        raise _StandardPathError from error
+    if coerced is None or coerced is Undefined:
+        raise _StandardPathError
+    return coerced
+
+
 class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
     def execute_fields(
         self,
@@ -218,47 +229,33 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
         """A plain object's answer; raises ``_StandardPathError`` where graphql-core would answer otherwise or fail."""
         answer: dict[str, Any] = {}
         for response_name, plan, extra in selected:
-            if isinstance(plan, _Plain):
-                value = plan.resolve(source, plan.attribute)
-                if value is None:
-                    if plan.non_null:
-                        raise _StandardPathError
-                    answer[response_name] = None
-                    continue
-                if type(value) is plan.verbatim:
-                    answer[response_name] = value
-                    continue
-                try:
-                    coerced = plan.leaf.coerce_output_value(value)
-                except Exception as error:
-                    raise _StandardPathError from error
-                if coerced is None or coerced is Undefined:
-                    raise _StandardPathError
-                answer[response_name] = coerced
-            elif isinstance(plan, _Label):
+            if isinstance(plan, _Label):
                 answer[response_name] = label_in(getattr(source, plan.attribute), extra)
-            elif isinstance(plan, _Object):
-                value = plan.resolve(source, plan.attribute)
-                if value is None:
-                    if plan.non_null:
-                        raise _StandardPathError
-                    answer[response_name] = None
-                elif not plan.is_list:
-                    answer[response_name] = self._answer(value, extra)
-                elif isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
-                    raise _StandardPathError
-                else:
-                    items: list[Any] = []
-                    for item in value:
-                        if item is None:
-                            if plan.item_non_null:
-                                raise _StandardPathError
-                            items.append(None)
-                        else:
-                            items.append(self._answer(item, extra))
-                    answer[response_name] = items
-            else:
+                continue
+            if isinstance(plan, str):  # __typename
                 answer[response_name] = extra
+                continue
+            value = plan.resolve(source, plan.attribute)
+            if value is None:
+                if plan.non_null:
+                    raise _StandardPathError
+                answer[response_name] = None
+            elif isinstance(plan, _Plain):
+                answer[response_name] = value if type(value) is plan.verbatim else _coerced(plan, value)
+            elif not plan.is_list:
+                answer[response_name] = self._answer(value, extra)
+            elif isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
+                raise _StandardPathError
+            else:
+                items: list[Any] = []
+                for item in value:
+                    if item is None:
+                        if plan.item_non_null:
+                            raise _StandardPathError
+                        items.append(None)
+                    else:
+                        items.append(self._answer(item, extra))
+                answer[response_name] = items
         return answer
 
     def execute_field(
