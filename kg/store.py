@@ -110,7 +110,8 @@ class Store(ABC):
         any named graph, where a triple two graphs hold comes back twice), with ``predicate`` when given.
 
         What the dashboard's batched reads are built on; the embedded store answers from its index without a
-        query to parse and plan (measured: a page's 50 violations 1.2 ms instead of 6)."""
+        query to parse and plan (measured at 10,000 organisations: a page's 50 violation records, read and built,
+        1.9 ms instead of 6.1)."""
         wanted = sorted(set(subjects))
         if not wanted:
             return []
