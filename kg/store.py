@@ -195,31 +195,33 @@ class OxigraphStore(Store):
     def outgoing(
         self, subjects: Iterable[str], graph: str | None = None, predicate: str | None = None
     ) -> list[tuple[str, str, ox.NamedNode | ox.BlankNode | ox.Literal]]:
-        in_graph = ox.NamedNode(graph) if graph else None
-        link = ox.NamedNode(predicate) if predicate else None
         found = []
-        for iri in sorted(set(subjects)):
-            for quad in self._store.quads_for_pattern(ox.NamedNode(iri), link, None, in_graph):
-                if in_graph is None and isinstance(quad.graph_name, ox.DefaultGraph):
-                    continue  # queries see the named graphs only (their union is the default graph)
-                obj = quad.object
-                assert isinstance(obj, ox.NamedNode | ox.BlankNode | ox.Literal)
-                found.append((iri, quad.predicate.value, obj))
+        for quad in self.quads_of((ox.NamedNode(iri) for iri in sorted(set(subjects))), graph, predicate):
+            if graph is None and isinstance(quad.graph_name, ox.DefaultGraph):
+                continue  # queries see the named graphs only (their union is the default graph)
+            subject, obj = quad.subject, quad.object
+            assert isinstance(subject, ox.NamedNode)
+            assert isinstance(obj, ox.NamedNode | ox.BlankNode | ox.Literal)
+            found.append((subject.value, quad.predicate.value, obj))
         return found
 
-    def quads_of(self, subjects: Iterable[ox.NamedNode | ox.BlankNode], graph: str) -> list[ox.Quad]:
-        """Every quad of ``graph`` whose subject is one of ``subjects``, from the index (the workspace's copy)."""
-        node = ox.NamedNode(graph)
-        return [quad for subject in subjects for quad in self._store.quads_for_pattern(subject, None, None, node)]
+    def quads_of(
+        self, subjects: Iterable[ox.NamedNode | ox.BlankNode], graph: str | None, predicate: str | None = None
+    ) -> list[ox.Quad]:
+        """Every quad whose subject is one of ``subjects`` (in ``graph``, or in any graph; with ``predicate`` when
+        given), from the index: ``outgoing`` and the workspace's copy."""
+        in_graph = ox.NamedNode(graph) if graph else None
+        link = ox.NamedNode(predicate) if predicate else None
+        return [quad for subject in subjects for quad in self._store.quads_for_pattern(subject, link, None, in_graph)]
 
     def extend(self, quads: Iterable[ox.Quad]) -> None:
         """Add quads in one transaction (the workspace's copy; embedded only)."""
         self._store.extend(quads)
 
     def add_triples(self, graph: str, triples: Iterable[ox.Triple]) -> None:
-        """Add triples to a named graph in one transaction (the workspace's fast path; embedded only)."""
+        """Add triples to a named graph in one transaction (bulk loads; embedded only)."""
         node = ox.NamedNode(graph)
-        self._store.extend(ox.Quad(t.subject, t.predicate, t.object, node) for t in triples)
+        self.extend(ox.Quad(t.subject, t.predicate, t.object, node) for t in triples)
 
     def export_graph(self, graph: str, rdf_format: ox.RdfFormat) -> bytes:
         data = self._store.dump(format=rdf_format, from_graph=ox.NamedNode(graph))

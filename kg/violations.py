@@ -197,8 +197,8 @@ def _dt(moment: datetime) -> str:
     return f'"{moment.isoformat()}"^^<{XSD.dateTime}>'
 
 
-def _severity_name(severity: URIRef) -> str:
-    return str(severity).rsplit("#", 1)[-1]
+def _severity_name(severity: str) -> str:
+    return severity.rsplit("#", 1)[-1]
 
 
 class ViolationLedger:
@@ -330,7 +330,7 @@ class ViolationLedger:
             obligation=iris.obligation_id(_value(row["obligation"])),
             focus_node=_value(row["focus"]),
             message=_value(row.get("message")),
-            severity=_severity_name(URIRef(_value(row["severity"]))),
+            severity=_severity_name(_value(row["severity"])),
             at=cause.at,
             by=cause.label,
         )
@@ -405,7 +405,7 @@ def list_violations(store: Store, organisation_id: str | None = None, status: St
                 "resolvedAt": _value(resolved) if resolved is not None else None,
                 "message": _value(row.get("en")),
                 "messageZh": _value(row.get("zh")),
-                "severity": _severity_name(URIRef(_value(row["severity"]))),
+                "severity": _severity_name(_value(row["severity"])),
                 "causedBy": _value(row.get("causeId")) if row.get("causeId") is not None else "clock",
                 "resolvedBy": _resolver(row),
                 "trace": {"shapes": [], "articles": [], "authorities": [], "penalty": _value(row.get("penalty"))},
@@ -603,7 +603,7 @@ def _record(iri: str, values: RecordValues) -> ViolationRecord:
         opened_at=datetime.fromisoformat(first("openedAt")[0]),
         resolved_at=datetime.fromisoformat(resolved[0]) if resolved else None,
         messages=messages,
-        severity=first("hasSeverity")[0].rsplit("#", 1)[-1],
+        severity=_severity_name(first("hasSeverity")[0]),
         caused_by=(cause[1] or cause[0]) if cause else "clock",
         resolved_by=(resolver[1] or resolver[0]) if resolver else ("clock" if resolved else None),
         shapes=tuple(sorted(term.value for term, _ in values.get(p["isDetectedByShape"], []))),
