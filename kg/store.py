@@ -195,24 +195,24 @@ class OxigraphStore(Store):
     def outgoing(
         self, subjects: Iterable[str], graph: str | None = None, predicate: str | None = None
     ) -> list[tuple[str, str, ox.NamedNode | ox.BlankNode | ox.Literal]]:
-        found = []
-        for quad in self.quads_of((ox.NamedNode(iri) for iri in sorted(set(subjects))), graph, predicate):
-            if graph is None and isinstance(quad.graph_name, ox.DefaultGraph):
-                continue  # queries see the named graphs only (their union is the default graph)
-            subject, obj = quad.subject, quad.object
-            assert isinstance(subject, ox.NamedNode)
-            assert isinstance(obj, ox.NamedNode | ox.BlankNode | ox.Literal)
-            found.append((subject.value, quad.predicate.value, obj))
-        return found
-
-    def quads_of(
-        self, subjects: Iterable[ox.NamedNode | ox.BlankNode], graph: str | None, predicate: str | None = None
-    ) -> list[ox.Quad]:
-        """Every quad whose subject is one of ``subjects`` (in ``graph``, or in any graph; with ``predicate`` when
-        given), from the index: ``outgoing`` and the workspace's copy."""
+        # Its own loop rather than through quads_of: a dashboard page calls it for thousands of quads, and the
+        # intermediate list cost a quarter more (a page's records 1.9 → 2.4 ms).
         in_graph = ox.NamedNode(graph) if graph else None
         link = ox.NamedNode(predicate) if predicate else None
-        return [quad for subject in subjects for quad in self._store.quads_for_pattern(subject, link, None, in_graph)]
+        found = []
+        for iri in sorted(set(subjects)):
+            for quad in self._store.quads_for_pattern(ox.NamedNode(iri), link, None, in_graph):
+                if in_graph is None and isinstance(quad.graph_name, ox.DefaultGraph):
+                    continue  # queries see the named graphs only (their union is the default graph)
+                obj = quad.object
+                assert isinstance(obj, ox.NamedNode | ox.BlankNode | ox.Literal)
+                found.append((iri, quad.predicate.value, obj))
+        return found
+
+    def quads_of(self, subjects: Iterable[ox.NamedNode | ox.BlankNode], graph: str) -> list[ox.Quad]:
+        """Every quad of ``graph`` whose subject is one of ``subjects``, from the index (the workspace's copy)."""
+        node = ox.NamedNode(graph)
+        return [quad for subject in subjects for quad in self._store.quads_for_pattern(subject, None, None, node)]
 
     def extend(self, quads: Iterable[ox.Quad]) -> None:
         """Add quads in one transaction (the workspace's copy; embedded only)."""
