@@ -10,7 +10,8 @@ micro-batches and commits each batch in five numbered steps:
    change, the next offset of each partition it reflects and the batch's dead letters (``kg.outbox``)
    commit in ONE store transaction, so a replay is skipped in step 1 whatever Kafka redelivers, and no
    record is skipped without its dead letter. Events the graph rejects (unknown organisation, system or
-   transfer) become dead letters in that same transaction: the applier hands its outcomes to ``also``.
+   transfer) become dead letters in that same transaction: the applier hands its outcomes to ``also``. (A batch
+   with several events of one organisation is applied in rounds, ``kg.pipeline``; ``also`` joins the last.)
 3. **Dead letters.** The outbox's dead letters are sent to the dead-letter topic with their original bytes
    and the reason, source topic, partition and offset as headers (``ingest.dead_letters``) and, once
    acknowledged, deleted from it.

@@ -90,6 +90,22 @@ class EventApplier:
 
         With ``all_or_nothing``, a batch with any rejected event commits nothing (its outcomes say why).
         """
+        operations, outcomes, pending = self._plan(events)
+        if all_or_nothing and any(outcome.status == "rejected" for outcome in outcomes):
+            return outcomes
+        operations.extend(pending_marks(pending))
+        operations.extend(also(outcomes) if callable(also) else also)
+        if operations:
+            self.store.update(" ;\n".join(operations))
+        return outcomes
+
+    def check(self, events: Sequence[Event]) -> list[Outcome]:
+        """What ``apply`` would make of a batch, changing nothing (a batch applied in several steps is first
+        checked whole, so that all or nothing of it is applied)."""
+        return self._plan(events)[1]
+
+    def _plan(self, events: Sequence[Event]) -> tuple[list[str], list[Outcome], dict[URIRef, URIRef]]:
+        """The update operations, each event's outcome, and each touched organisation's latest event."""
         known = self._known(events)
         operations: list[str] = []
         outcomes: list[Outcome] = []
@@ -109,13 +125,7 @@ class EventApplier:
             pending[iris.organisation(event.subject)] = record
             known.events.add(record)
             outcomes.append(Outcome(event, "applied"))
-        if all_or_nothing and any(outcome.status == "rejected" for outcome in outcomes):
-            return outcomes
-        operations.extend(pending_marks(pending))
-        operations.extend(also(outcomes) if callable(also) else also)
-        if operations:
-            self.store.update(" ;\n".join(operations))
-        return outcomes
+        return operations, outcomes, pending
 
     def _known(self, events: Sequence[Event]) -> _Known:
         candidates: set[URIRef] = set()

@@ -11,12 +11,19 @@ Two transactions per batch, each safe to repeat:
 
 If the process dies after step 1, the pending marks survive: ``recover()`` (called at start-up) runs step 2
 for them, so no organisation is left unvalidated and no violation change is lost.
+
+Each event is judged as of its own time, on its organisation as that event left it: a batch holding several events
+of one organisation runs in rounds (``event_rounds``), each with at most one event per organisation, through both
+steps. So the violations and their history do not depend on how the events were batched (one at a time, a file's
+500, whatever a Kafka poll returned), and a violation that opens and closes between two events of one batch is
+recorded. What the caller adds (``also``) joins the last round's step 1; if the process dies before that, the replay
+finds the earlier rounds' events applied (duplicates) and applies the rest.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Final
@@ -55,6 +62,42 @@ class BatchResult:
     @property
     def rejected(self) -> list[Outcome]:
         return [outcome for outcome in self.outcomes if outcome.status == "rejected"]
+
+
+def event_rounds(events: Sequence[Event]) -> list[list[int]]:
+    """The batch's positions split into rounds with at most one event per organisation, each organisation's events
+    in their order (the n-th event of each organisation goes to round n)."""
+    seen: dict[str, int] = {}
+    rounds: list[list[int]] = []
+    for index, event in enumerate(events):
+        number = seen.get(event.subject, 0)
+        seen[event.subject] = number + 1
+        if number == len(rounds):
+            rounds.append([])
+        rounds[number].append(index)
+    return rounds
+
+
+def _whole_batch(also: Also, done: Mapping[int, Outcome], last: Sequence[int]) -> Also:
+    """``also`` for the last round: given the outcomes of the whole batch, in its order."""
+    if not callable(also):
+        return also
+
+    def with_earlier_rounds(outcomes: Sequence[Outcome]) -> Iterable[str]:
+        merged = {**done, **dict(zip(last, outcomes, strict=True))}
+        return also([merged[index] for index in sorted(merged)])
+
+    return with_earlier_rounds
+
+
+def _causes(outcomes: Sequence[Outcome]) -> dict[URIRef, Cause]:
+    """Each organisation an applied event touched, with the event (its time is the as-of moment)."""
+    causes: dict[URIRef, Cause] = {}
+    for outcome in outcomes:
+        if outcome.status == "applied":
+            event = outcome.event
+            causes[iris.organisation(event.subject)] = Cause(at=event.time, event=event_iri(event), event_id=event.id)
+    return causes
 
 
 def clock_moment(day: date) -> datetime:
@@ -97,17 +140,23 @@ class Pipeline:
             return self._process(events, also, all_or_nothing)
 
     def _process(self, events: Sequence[Event], also: Also, all_or_nothing: bool) -> BatchResult:
-        outcomes = self.applier.apply(events, also=also, all_or_nothing=all_or_nothing)
-        if all_or_nothing and any(outcome.status == "rejected" for outcome in outcomes):
-            return BatchResult(outcomes)  # nothing was applied, so nothing is validated
-        causes: dict[URIRef, Cause] = {}
-        for outcome in outcomes:
-            if outcome.status == "applied":
-                event = outcome.event
-                causes[iris.organisation(event.subject)] = Cause(
-                    at=event.time, event=event_iri(event), event_id=event.id
-                )
-        return BatchResult(outcomes, self._validate(causes))
+        if all_or_nothing:
+            checked = self.applier.check(events)
+            if any(outcome.status == "rejected" for outcome in checked):
+                return BatchResult(checked)  # nothing was applied, so nothing is validated
+        rounds = event_rounds(events)
+        if not rounds:
+            return BatchResult(self.applier.apply(events, also=also))  # what the caller adds, alone
+        done: dict[int, Outcome] = {}
+        changes: list[ViolationChange] = []
+        for number, indexes in enumerate(rounds):
+            last = number == len(rounds) - 1
+            applied = self.applier.apply(
+                [events[index] for index in indexes], also=_whole_batch(also, done, indexes) if last else ()
+            )
+            done.update(zip(indexes, applied, strict=True))
+            changes += self._validate(_causes(applied))
+        return BatchResult([done[index] for index in range(len(events))], changes)
 
     def revalidate(
         self, as_of: date, *, batch_size: int = 500, progress: Callable[[int], None] | None = None

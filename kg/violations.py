@@ -415,6 +415,9 @@ def list_violations(store: Store, organisation_id: str | None = None, status: St
             value = row.get(name)
             if value is not None and _value(value) not in trace[key]:
                 trace[key].append(_value(value))
+    for entry in by_id.values():  # sorted, so the same violations always list the same (the store keeps no order)
+        for key in ("shapes", "articles", "authorities"):
+            entry["trace"][key].sort()
     return list(by_id.values())
 
 

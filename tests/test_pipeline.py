@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -16,6 +17,7 @@ from kg.organisations import EventApplier
 from kg.pipeline import Pipeline
 from kg.store import Store, open_store
 from kg.violations import ViolationChange, list_violations, violation_history
+from tests.support import generated_data
 from tests.support.cloudevents import ORG, cloudevent
 from tests.support.shape_cases import clear
 
@@ -218,3 +220,40 @@ def test_with_an_outbox_changes_wait_for_the_publisher(store: Store) -> None:
     assert outbox.pending(store) == entries[1:]
     outbox.acknowledge(store, entries[1:])
     assert outbox.pending(store) == []
+
+
+def _interleaved(histories: dict[str, list[dict[str, Any]]], seed: int) -> list[dict[str, Any]]:
+    """The organisations' histories merged in a random order that keeps each one's own order."""
+    rng = random.Random(seed)
+    queues = {org: list(events) for org, events in histories.items()}
+    merged = []
+    while queues:
+        org = rng.choice(sorted(queues))
+        merged.append(queues[org].pop(0))
+        if not queues[org]:
+            del queues[org]
+    return merged
+
+
+def _run_in_batches(events: list[Event], size: int) -> tuple[list[dict[str, Any]], list[str]]:
+    store = open_store("memory")
+    ensure_built(store)
+    pipeline = Pipeline.from_store(store)
+    ids = []
+    for start in range(0, len(events), size):
+        ids += [change.to_cloudevent()["id"] for change in pipeline.process(events[start : start + size]).changes]
+    violations = sorted(list_violations(store, None, "all"), key=lambda entry: str(entry["id"]))
+    return [{**v, "history": violation_history(store, str(v["id"]))} for v in violations], sorted(ids)
+
+
+def test_the_verdicts_do_not_depend_on_how_the_events_are_batched() -> None:
+    """Each event is judged as of its own time, on the organisation as that event left it, so a violation that opens
+    and closes between two events of one batch is recorded as it would be one event at a time; the worker's batches
+    (which depend on timing, restarts and rebalances) cannot change the history."""
+    histories = generated_data.by_organisation(generated_data.generate(24, seed=7))
+    events = generated_data.as_events(_interleaved(histories, seed=7))
+    one_at_a_time = _run_in_batches(events, 1)
+    assert one_at_a_time[1], "the stream opens and resolves violations"
+    assert any(v["status"] == "resolved" for v in one_at_a_time[0])
+    for size in (9, len(events)):
+        assert _run_in_batches(events, size) == one_at_a_time, f"batches of {size}"
