@@ -37,6 +37,7 @@ from kg.events import Event
 from kg.iris import Graphs
 from kg.organisations import CHINA, Also, EventApplier, Outcome, as_of_date, clear_pending_marks, event_iri
 from kg.outbox import outbox_operations
+from kg.parallel import QUERIES
 from kg.reference_data import cached_reference
 from kg.roles import RoleDeriver, RoleRule, stored_roles
 from kg.store import Store
@@ -219,11 +220,15 @@ class Pipeline:
         focus = {org: as_of_date(cause.at) for org, cause in causes.items()}
         if not causes:
             return []
+        # The main store's roles and violations of these organisations are read on the query threads
+        # (kg.parallel) while this thread copies the organisations into the workspace.
+        held_roles = QUERIES.submit(stored_roles, self.store, list(focus))
+        held_violations = QUERIES.submit(self.ledger.stored_violations, list(focus))
         self.workspace.load(focus)
-        role_update, derived = self.roles.derive(self.workspace.store, focus, stored_roles(self.store, focus))
+        role_update, derived = self.roles.derive(self.workspace.store, focus, held_roles.result())
         self.workspace.add_derived(derived)
         findings = self.validator.validate(self.workspace.store, focus)
-        operations, changes = self.ledger.reconcile(findings, causes)
+        operations, changes = self.ledger.reconcile(findings, causes, held_violations.result())
         if self.outbox:
             operations += outbox_operations(changes)
         self.store.update(" ;\n".join([*role_update, *operations, clear_pending_marks(causes)]))

@@ -18,6 +18,7 @@ from rdflib import Graph, URIRef
 
 from kg.checks import CONTEXT_PATTERN, THIS, ShapeError, focus_values, prefix_block
 from kg.iris import Graphs
+from kg.parallel import constructed
 from kg.store import Store
 from ontology.namespaces import OG, SH
 
@@ -61,7 +62,7 @@ class RoleDeriver:
         if not focus:
             return [], b""
         rows = list(focus.items())
-        triples = b"".join(store.construct(rule.query_for(rows)) for rule in self.rules)
+        triples = b"".join(constructed(store, [rule.query_for(rows) for rule in self.rules]))
         derived, held = set(triples.splitlines()), set(stored.splitlines())
         operations = []
         if gone := held - derived - {b""}:

@@ -195,8 +195,6 @@ class OxigraphStore(Store):
     def outgoing(
         self, subjects: Iterable[str], graph: str | None = None, predicate: str | None = None
     ) -> list[tuple[str, str, ox.NamedNode | ox.BlankNode | ox.Literal]]:
-        # Its own loop rather than through quads_of: a dashboard page calls it for thousands of quads, and the
-        # intermediate list cost a quarter more (a page's records 1.9 → 2.4 ms).
         in_graph = ox.NamedNode(graph) if graph else None
         link = ox.NamedNode(predicate) if predicate else None
         found = []
@@ -209,13 +207,8 @@ class OxigraphStore(Store):
                 found.append((iri, quad.predicate.value, obj))
         return found
 
-    def quads_of(self, subjects: Iterable[ox.NamedNode | ox.BlankNode], graph: str) -> list[ox.Quad]:
-        """Every quad of ``graph`` whose subject is one of ``subjects``, from the index (the workspace's copy)."""
-        node = ox.NamedNode(graph)
-        return [quad for subject in subjects for quad in self._store.quads_for_pattern(subject, None, None, node)]
-
     def extend(self, quads: Iterable[ox.Quad]) -> None:
-        """Add quads in one transaction (the workspace's copy; embedded only)."""
+        """Add quads in one transaction (bulk loads; embedded only)."""
         self._store.extend(quads)
 
     def add_triples(self, graph: str, triples: Iterable[ox.Triple]) -> None:

@@ -21,6 +21,7 @@ from rdflib import URIRef
 
 from kg.checks import Check
 from kg.iris import BASE
+from kg.parallel import solutions
 from kg.store import Store
 
 ORGANISATION_BASE = f"{BASE}org/"
@@ -48,7 +49,7 @@ class Finding:
     @cached_property
     def messages(self) -> Mapping[str, str]:
         """The shape's messages filled from the solution; made when asked, since only the findings that open a
-        violation need them (most repeat an open one: filling them all was a tenth of a batch's time)."""
+        violation need them (most repeat a violation already open)."""
         return {lang: _fill(text, self.bindings) for lang, text in self.templates.items()}
 
 
@@ -64,17 +65,19 @@ class Validator:
         if not focus:
             return findings
         types = _types(store, focus)
-        iri: dict[str, URIRef] = {}  # one URIRef per IRI: making them (with rdflib's checks) was the loop's cost
+        iri: dict[str, URIRef] = {}  # one URIRef per IRI (rdflib checks each new one)
+        runs = []
         for check in self.checks:
             targets = [(org, day) for org, day in focus.items() if types.get(org, frozenset()) & check.roles]
-            if not targets:
-                continue
-            result = store.query(check.query_for(targets))
-            if not isinstance(result, ox.QuerySolutions):
-                raise TypeError(f"{check.shape}: the constraint is not a SELECT query")
-            names = [variable.value for variable in result.variables]
-            for solution in result:
-                bindings = {name: term for name, term in zip(names, solution, strict=True) if term is not None}
+            if targets:
+                runs.append((check, check.query_for(targets)))
+        for (check, _), (names, rows) in zip(runs, solutions(store, [query for _, query in runs]), strict=True):
+            for solution in rows:
+                bindings = {
+                    name: term
+                    for name, term in zip(names, solution, strict=True)
+                    if isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal)
+                }
                 this = bindings.get("this")
                 if not isinstance(this, ox.NamedNode):
                     continue

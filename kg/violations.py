@@ -164,7 +164,9 @@ def _instant(data: Mapping[str, Any], name: str) -> datetime:
 
 
 @dataclass(frozen=True)
-class _Current:
+class StoredViolation:
+    """What reconciling needs of a stored violation."""
+
     organisation: URIRef
     open: bool
     episodes: int
@@ -208,12 +210,16 @@ class ViolationLedger:
         self.store = store
 
     def reconcile(
-        self, findings: Mapping[URIRef, Sequence[Finding]], causes: Mapping[URIRef, Cause]
+        self,
+        findings: Mapping[URIRef, Sequence[Finding]],
+        causes: Mapping[URIRef, Cause],
+        stored: Mapping[URIRef, StoredViolation] | None = None,
     ) -> tuple[list[str], list[ViolationChange]]:
-        """The update operations that bring the stored violations in line, and the changes they make."""
+        """The update operations that bring the stored violations in line, and the changes they make; ``stored``
+        is what ``stored_violations`` read of the same organisations, when the caller read it ahead."""
         if not findings:
             return [], []
-        current = self._current(findings.keys())
+        current = dict(stored) if stored is not None else self.stored_violations(findings.keys())
         grouped: dict[tuple[URIRef, str, URIRef], list[Finding]] = defaultdict(list)
         for organisation_findings in findings.values():
             for finding in organisation_findings:
@@ -239,7 +245,8 @@ class ViolationLedger:
             changes.append(self._resolved_change(violation, existing.episodes, cause, details[violation]))
         return operations, changes
 
-    def _current(self, organisations: Iterable[URIRef]) -> dict[URIRef, _Current]:
+    def stored_violations(self, organisations: Iterable[URIRef]) -> dict[URIRef, StoredViolation]:
+        """The organisations' violations as the store holds them: status and number of episodes."""
         values = " ".join(org.n3() for org in organisations)
         rows = self.store.select(
             f"SELECT ?v ?org ?status (COUNT(?episode) AS ?episodes) WHERE {{ GRAPH {VIOLATIONS} {{ "
@@ -251,7 +258,7 @@ class ViolationLedger:
             iri, org, status, episodes = row["v"], row["org"], row["status"], row["episodes"]
             assert isinstance(iri, ox.NamedNode) and isinstance(org, ox.NamedNode)
             assert isinstance(status, ox.NamedNode) and isinstance(episodes, ox.Literal)
-            current[URIRef(iri.value)] = _Current(
+            current[URIRef(iri.value)] = StoredViolation(
                 URIRef(org.value), status.value == str(OG.ViolationOpen), int(episodes.value)
             )
         return current
