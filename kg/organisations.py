@@ -84,15 +84,12 @@ class EventApplier:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def apply(self, events: Sequence[Event], *, also: Also = (), all_or_nothing: bool = False) -> list[Outcome]:
+    def apply(self, events: Sequence[Event], *, also: Also = ()) -> list[Outcome]:
         """Apply a batch; ``also`` are further update operations committed in the same transaction, or a function
         that makes them from the outcomes (a consumer stores a rejected event's dead letter with the batch).
-
-        With ``all_or_nothing``, a batch with any rejected event commits nothing (its outcomes say why).
+        A rejected event changes nothing; the others are applied (``check`` first, for all or nothing).
         """
         operations, outcomes, pending = self._plan(events)
-        if all_or_nothing and any(outcome.status == "rejected" for outcome in outcomes):
-            return outcomes
         operations.extend(pending_marks(pending))
         operations.extend(also(outcomes) if callable(also) else also)
         if operations:
