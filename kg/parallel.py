@@ -14,26 +14,15 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
-import pyoxigraph as ox
-
-from kg.store import Store
+from kg.store import Row, Store
 
 QUERIES: Final = ThreadPoolExecutor(max_workers=2, thread_name_prefix="obligraph-query")
 
-Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None
 
-
-def _solve(store: Store, sparql: str) -> tuple[list[str], list[tuple[Term, ...]]]:
-    result = store.query(sparql)
-    if not isinstance(result, ox.QuerySolutions):
-        raise TypeError(f"expected a SELECT query: {sparql[:200]}")
-    return [variable.value for variable in result.variables], [tuple(solution) for solution in result]
-
-
-def solutions(store: Store, queries: Sequence[str]) -> Iterator[tuple[list[str], list[tuple[Term, ...]]]]:
-    """Each SELECT's variable names and rows (values in the order of the names, None where unbound), in order;
-    evaluated two at a time, each handed over as soon as it and those before it are done."""
-    return QUERIES.map(lambda sparql: _solve(store, sparql), queries)
+def selected(store: Store, queries: Sequence[str]) -> Iterator[list[Row]]:
+    """Each SELECT's rows (``Store.select``), in order; evaluated two at a time, each handed over as soon as it and
+    those before it are done."""
+    return QUERIES.map(store.select, queries)
 
 
 def constructed(store: Store, queries: Sequence[str]) -> Iterator[bytes]:

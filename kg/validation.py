@@ -21,8 +21,8 @@ from rdflib import URIRef
 
 from kg.checks import Check
 from kg.iris import BASE
-from kg.parallel import solutions
-from kg.store import Store
+from kg.parallel import selected
+from kg.store import Row, Store
 
 ORGANISATION_BASE = f"{BASE}org/"
 
@@ -40,7 +40,7 @@ class Finding:
     shape: URIRef
     severity: URIRef
     templates: Mapping[str, str]
-    bindings: Mapping[str, ox.NamedNode | ox.BlankNode | ox.Literal]
+    bindings: Row
 
     @property
     def key(self) -> tuple[URIRef, str, URIRef]:
@@ -71,13 +71,8 @@ class Validator:
             targets = [(org, day) for org, day in focus.items() if types.get(org, frozenset()) & check.roles]
             if targets:
                 runs.append((check, check.query_for(targets)))
-        for (check, _), (names, rows) in zip(runs, solutions(store, [query for _, query in runs]), strict=True):
-            for solution in rows:
-                bindings = {
-                    name: term
-                    for name, term in zip(names, solution, strict=True)
-                    if isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal)
-                }
+        for (check, _), rows in zip(runs, selected(store, [query for _, query in runs]), strict=True):
+            for bindings in rows:
                 this = bindings.get("this")
                 if not isinstance(this, ox.NamedNode):
                     continue

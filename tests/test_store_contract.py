@@ -161,13 +161,14 @@ def test_outgoing_reads_the_triples_of_many_subjects(store: Store) -> None:
 
 def test_queries_run_two_at_a_time_answer_as_one_at_a_time(store: Store) -> None:
     """``kg.parallel`` runs a batch's queries on two threads; each backend must answer them as it would in turn."""
-    from kg.parallel import constructed, solutions
+    from kg.parallel import constructed, selected
 
     insert(store, G1, " ".join(f"ex:s{n} ex:p {n} ." for n in range(40)))
     selects = [f"SELECT ?s WHERE {{ ?s <{EX}p> {n} }}" for n in range(40)]
-    answered = [[row[0].value for row in rows] for _, rows in solutions(store, selects)]  # type: ignore[union-attr]
-    assert answered == [[row["s"].value for row in store.select(query)] for query in selects]  # type: ignore[union-attr]
+    answered = list(selected(store, selects))
+    assert answered == [store.select(query) for query in selects]
+    assert [[row["s"].value for row in rows] for rows in answered] == [[f"{EX}s{n}"] for n in range(40)]  # type: ignore[union-attr]
     constructs = [f"CONSTRUCT {{ ?s <{EX}q> {n} }} WHERE {{ ?s <{EX}p> {n} }}" for n in range(40)]
     assert list(constructed(store, constructs)) == [store.construct(query) for query in constructs]
     with pytest.raises(QuerySyntaxError):
-        list(solutions(store, [selects[0], "SELECT WHERE {"]))
+        list(selected(store, [selects[0], "SELECT WHERE {"]))
