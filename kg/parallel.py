@@ -2,8 +2,8 @@
 
 pyoxigraph plans and evaluates a query without holding the GIL, so two queries run at once while Python builds
 the findings of a third. Measured on this 2-core machine: a batch's 34 obligation checks over 400 organisations,
-271 ms one after another and 150 ms two at a time. Reads of the main store for the same batch (stored roles,
-current violations) go here too, beside the workspace copy the calling thread makes.
+271 ms one after another and 150 ms two at a time. The batch's reads of the main store (the copy into the
+workspace, stored roles, current violations) go here too.
 
 Tasks never wait on other tasks of the pool, so it cannot deadlock; the calling thread waits on their results.
 """
