@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -220,6 +221,37 @@ def test_with_an_outbox_changes_wait_for_the_publisher(store: Store) -> None:
     assert outbox.pending(store) == entries[1:]
     outbox.acknowledge(store, entries[1:])
     assert outbox.pending(store) == []
+
+
+def test_events_are_judged_while_the_clock_revalidates(store: Store, pipeline: Pipeline) -> None:
+    """The clock takes the pipeline's lock one chunk at a time: an event sent while a large graph is being
+    re-checked is applied and judged between two chunks, not after the whole run."""
+    others = [f"91110108MA01CLK{number:02d}X" for number in range(4)]
+    registrations = [
+        event(
+            100 + number,
+            "organisation.registered",
+            "2026-03-02T09:00:00+08:00",
+            {"name": org, "jurisdiction": "CN-BJ"},
+            subject=org,
+        )
+        for number, org in enumerate(others)
+    ]
+    pipeline.process([REGISTER, DEPLOY, *registrations])
+    judged: list[str] = []
+
+    def send_an_event_once(_chunk: int) -> None:
+        if judged:
+            return
+        sender = threading.Thread(target=lambda: judged.extend(o.status for o in pipeline.process([FILE]).outcomes))
+        sender.start()
+        sender.join(timeout=20)  # with the lock held for the whole run, this waits in vain
+        assert not sender.is_alive(), "the event waited for the whole revalidation"
+
+    counted: list[int] = []
+    pipeline.revalidate(date(2026, 3, 2), batch_size=1, progress=lambda n: (counted.append(n), send_an_event_once(n)))
+    assert judged == ["applied"]
+    assert sum(counted) == 1 + len(others)  # and the clock went on to the end
 
 
 def _interleaved(histories: dict[str, list[dict[str, Any]]], seed: int) -> list[dict[str, Any]]:
