@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import cloned_organisations as clones
-from report import console, percentile, say
+from report import console, percentile, say, validation_progress
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support, when run as a script
@@ -83,15 +83,7 @@ def prepare_store(data_dir: Path, orgs: int, baseline_max: int, results: Results
         results.add("organisations in the graph", f"{orgs:,}", f"bulk-loaded in {seconds:.1f} s")
         if orgs <= baseline_max:
             started = time.perf_counter()
-            done = 0
-
-            def progress(count: int) -> None:
-                nonlocal done
-                done += count
-                if done % 10_000 < count or done == orgs:
-                    rate = done / (time.perf_counter() - started)
-                    say(f"baseline: validated {done:,}/{orgs:,} organisations ({rate:,.0f}/s)")
-
+            progress = validation_progress(orgs, "baseline: validated")
             Pipeline.from_store(store).revalidate(clones.STREAM_DAY, progress=progress)
             seconds = time.perf_counter() - started
             say(f"baseline: validated every organisation in {seconds:.1f} s")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from report import console, percentile, say
+from report import console, percentile, say, validation_progress
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support, when run as a script
@@ -150,17 +150,7 @@ def clone(pipeline: Pipeline, population: Population, total: int, seed: int, dis
         population.add_copies(prefix, copy_prefix)
         if number % 10 == 0 or number == copies:
             say(f"copied {distinct * (number + 1):,} organisations")
-    organisations = len(pipeline.organisations())
-    done = 0
-
-    def progress(count: int) -> None:
-        nonlocal done
-        done += count
-        if done % 10_000 < count or done == organisations:
-            say(f"validated {done:,}/{organisations:,} organisations ({done / (time.perf_counter() - began):,.0f}/s)")
-
-    began = time.perf_counter()
-    pipeline.revalidate(STREAM_DAY, progress=progress)
+    pipeline.revalidate(STREAM_DAY, progress=validation_progress(len(pipeline.organisations())))
     return time.perf_counter() - started
 
 

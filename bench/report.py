@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.console import Console
 
@@ -19,3 +19,19 @@ def percentile(samples: Sequence[float], q: float) -> float:
     """The nearest-rank ``q``-th percentile (0–100) of ``samples``."""
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def validation_progress(total: int, label: str = "validated") -> Callable[[int], None]:
+    """A ``progress`` callback for ``Pipeline.revalidate``: a line every 10,000 organisations and at the end, with
+    the rate since the callback was made."""
+    started = time.perf_counter()
+    done = 0
+
+    def progress(count: int) -> None:
+        nonlocal done
+        done += count
+        if done % 10_000 < count or done == total:
+            rate = done / (time.perf_counter() - started)
+            say(f"{label} {done:,}/{total:,} organisations ({rate:,.0f}/s)")
+
+    return progress
