@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Final
 
 import pyoxigraph as ox
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from kg.build import ensure_built
 from kg.iris import Graphs
@@ -245,21 +247,52 @@ def violations(
                 entry["history"] = violation_history(store, entry["id"])
             sys.stdout.write(json.dumps(found, ensure_ascii=False, indent=2) + "\n")
             return
-    table = Table("id", "organisation", "obligation", "status", "severity", "focus", "opened", "resolved", "message")
-    for entry in found:
-        table.add_row(
-            entry["id"],
-            entry["organisation"],
-            entry["obligation"],
-            entry["status"],
-            entry["severity"],
-            entry["focusNode"].rsplit("/org/", 1)[-1],
-            entry["openedAt"],
-            entry["resolvedAt"] or "",
-            entry["message"],
-        )
-    out.print(table)
+    _print_violations(found, organisation=org)
     console.print(f"{len(found)} violation{'s' if len(found) != 1 else ''}")
+
+
+WIDE_TABLE: Final = 120
+"""Columns a terminal needs for the violations table with its messages beside the other columns; a narrower one
+gets each violation as a line of columns with its message below (in a table, an 80-column terminal left the
+message one word a line)."""
+
+
+def _print_violations(found: list[dict[str, Any]], *, organisation: str | None) -> None:
+    """The violations as a table on a wide terminal, as records on a narrow one; dates without their time (the
+    JSON format has the moments, ids, trace and history)."""
+    rows = [_violation_columns(entry) for entry in found]
+    names = ["obligation", "status", "severity", "focus", "opened", "resolved"]
+    if organisation is None:
+        names.insert(0, "organisation")
+    if out.width >= WIDE_TABLE:
+        table = Table()
+        for name in names:
+            table.add_column(name, no_wrap=True)
+        table.add_column("message", ratio=1)
+        for row, entry in zip(rows, found, strict=True):
+            table.add_row(*(Text(row[name]) for name in names), Text(entry["message"]))
+        out.print(table)
+        return
+    indent = " " * 4
+    for row, entry in zip(rows, found, strict=True):
+        out.print("  ".join(row[name] for name in names if row[name]), highlight=False, markup=False)
+        message = textwrap.fill(entry["message"], max(out.width, 40), initial_indent=indent, subsequent_indent=indent)
+        out.print(message + "\n", highlight=False, markup=False)
+
+
+def _violation_columns(entry: dict[str, Any]) -> dict[str, str]:
+    """The focus node relative to its organisation (``system/chat-assistant``, or ``(organisation)``)."""
+    focus = entry["focusNode"].rsplit("/org/", 1)[-1]
+    focus = "(organisation)" if focus == entry["organisation"] else focus.removeprefix(f"{entry['organisation']}/")
+    return {
+        "organisation": entry["organisation"],
+        "obligation": entry["obligation"],
+        "status": entry["status"],
+        "severity": entry["severity"],
+        "focus": focus,
+        "opened": entry["openedAt"][:10],
+        "resolved": (entry["resolvedAt"] or "")[:10],
+    }
 
 
 @app.command()
@@ -289,7 +322,8 @@ def revalidate(
             changes = pipeline.revalidate(day, progress=lambda n: progress.advance(task, n))
     opened = sum(change.kind == "opened" for change in changes)
     out.print(
-        f"validated {total:,} organisations as of {day}: {opened} violations opened, {len(changes) - opened} resolved"
+        f"validated {total:,} organisation{'s' if total != 1 else ''} as of {day}: "
+        f"{opened} violation{'s' if opened != 1 else ''} opened, {len(changes) - opened} resolved"
     )
 
 

@@ -22,9 +22,13 @@ COUNT_OBLIGATIONS = (
 )
 
 
-def run(*args: str, data_dir: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, data_dir: Path | None = None, stdin: str | None = None, columns: int = 80
+) -> subprocess.CompletedProcess[str]:
+    """The command in a terminal ``columns`` wide (rich reads ``COLUMNS``), without the caller's OBLIGRAPH_ settings."""
     command = [OBLIGRAPH, *(["--data-dir", str(data_dir)] if data_dir else []), *args]
     env = {key: value for key, value in os.environ.items() if not key.startswith("OBLIGRAPH_")}
+    env["COLUMNS"] = str(columns)
     return subprocess.run(command, capture_output=True, text=True, input=stdin, env=env, timeout=180)
 
 
@@ -226,3 +230,66 @@ def test_a_second_process_cannot_take_the_data_directory(served: str, built_data
     result = run("info", data_dir=built_data_dir)
     assert result.returncode == 2
     assert "in use by another obligraph process" in result.stderr
+
+
+GETTING_STARTED = Path(__file__).resolve().parents[1] / "examples" / "getting-started.jsonl"
+
+
+def test_the_getting_started_example_ends_as_the_readme_says(tmp_path: Path) -> None:
+    """``examples/getting-started.jsonl``, as the README walks through it: a Beijing company launches a public
+    chatbot, labels its output, files the wrong kind of filing first and the algorithm filing later."""
+    result = run("ingest", str(GETTING_STARTED), data_dir=tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    assert "9 applied, 0 already applied, 0 rejected; violations: 17 opened, 12 resolved" in result.stdout
+    listed = run(
+        "violations", "--org", "91110108MA01EXAMPL", "--status", "all", "-f", "json", data_dir=tmp_path / "data"
+    )
+    by_obligation = {v["obligation"]: v for v in json.loads(listed.stdout)}
+    assert len(by_obligation) == 17
+    assert {o for o, v in by_obligation.items() if v["status"] == "open"} == {
+        "ALG-05",
+        "BJ-02",
+        "DS-02",
+        "DS-06",
+        "ETH-01",
+    }
+    gai12 = by_obligation["GAI-12"]  # the generative-AI service filing (evt-0006) is not the algorithm filing
+    assert (gai12["causedBy"], gai12["resolvedBy"]) == ("evt-0003", "evt-0008")
+    pipl06 = by_obligation["PIPL-06"]  # officer due 30 working days after 1,000,000 people; seen at the next event
+    assert (pipl06["causedBy"], pipl06["resolvedBy"]) == ("evt-0006", "evt-0007")
+    assert "due 2026-04-14" in pipl06["message"]
+    # With the clock run on the day after the due date, PIPL-06 opens that day, caused by the clock.
+    first_five = tmp_path / "first-five.jsonl"
+    first_five.write_text("".join(GETTING_STARTED.read_text().splitlines(keepends=True)[:5]))
+    assert run("ingest", str(first_five), data_dir=tmp_path / "clocked").returncode == 0
+    clock = run("revalidate", "--as-of", "2026-04-15", data_dir=tmp_path / "clocked")
+    assert "validated 1 organisation as of 2026-04-15: 1 violation opened, 0 resolved" in clock.stdout
+    listed = run("violations", "--org", "91110108MA01EXAMPL", "-f", "json", data_dir=tmp_path / "clocked")
+    [clocked] = [v for v in json.loads(listed.stdout) if v["obligation"] == "PIPL-06"]
+    assert (clocked["causedBy"], clocked["openedAt"]) == ("clock", "2026-04-15T00:00:00+08:00")
+
+
+def test_violations_table_fits_a_narrow_terminal_and_uses_a_wide_one(tmp_path: Path) -> None:
+    assert run("ingest", str(GETTING_STARTED), data_dir=tmp_path / "data").returncode == 0
+    narrow = run("violations", "--org", "91110108MA01EXAMPL", data_dir=tmp_path / "data", columns=80)
+    assert narrow.returncode == 0, narrow.stderr
+    lines = narrow.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "DS-02  open  Violation  system/chat-assistant  2026-03-16" in lines
+    assert "ETH-01  open  Violation  (organisation)  2026-03-16" in lines
+    heading = lines.index("DS-02  open  Violation  system/chat-assistant  2026-03-16")
+    assert lines[heading + 1] == "    Deep synthesis service chat-assistant has no real-identity authentication of"
+    assert "5 violations" in narrow.stderr
+    wide = run("violations", data_dir=tmp_path / "data", columns=160)
+    header = next(line for line in wide.stdout.splitlines() if "obligation" in line)
+    assert [cell.strip() for cell in header.strip("┃").split("┃")] == [
+        "organisation",
+        "obligation",
+        "status",
+        "severity",
+        "focus",
+        "opened",
+        "resolved",
+        "message",
+    ]
+    assert max(len(line) for line in wide.stdout.splitlines()) <= 160
