@@ -81,7 +81,7 @@ def test_every_obligraph_variable_is_a_setting_and_validates(services: dict[str,
         field = variable.removeprefix("OBLIGRAPH_").lower()
         assert field in Settings.model_fields, f"{variable} is not a setting (obligraph/settings.py)"
         fields[field] = value
-    settings = Settings(**fields)
+    settings = Settings.model_validate(fields)
     assert settings.store == "remote" and settings.remote_url == "http://oxigraph:7878"
 
 

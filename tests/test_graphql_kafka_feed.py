@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 import pytest
 from gql import Client, GraphQLRequest
+from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from api.graphql.kafka_feed import ViolationFeed, ViolationFeedConfig
@@ -276,7 +277,7 @@ def served(store: Store, kafka_bootstrap: str) -> Iterator[tuple[str, Starlette,
         subscription_source="kafka",
         kafka_bootstrap=kafka_bootstrap,
         violations_topic=topic,
-        graphql_token=TOKEN,
+        graphql_token=SecretStr(TOKEN),
         clock_interval_s=0,
     )
     app = build_app(settings, store, Pipeline.from_store(store))

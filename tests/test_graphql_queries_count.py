@@ -65,8 +65,8 @@ def served(store: Store) -> Iterator[tuple[str, QueryCounter]]:
         with live_server(create_app(store, SparqlEndpointConfig(update_token=None)), ready_path="/health") as url:
             yield url, counter
     finally:
-        del store.query  # type: ignore[method-assign]
-        del store.outgoing  # type: ignore[method-assign]
+        del store.query
+        del store.outgoing
         clear(store)
 
 

@@ -249,7 +249,12 @@ def test_events_are_judged_while_the_clock_revalidates(store: Store, pipeline: P
         assert not sender.is_alive(), "the event waited for the whole revalidation"
 
     counted: list[int] = []
-    pipeline.revalidate(date(2026, 3, 2), batch_size=1, progress=lambda n: (counted.append(n), send_an_event_once(n)))
+
+    def progress(done: int) -> None:
+        counted.append(done)
+        send_an_event_once(done)
+
+    pipeline.revalidate(date(2026, 3, 2), batch_size=1, progress=progress)
     assert judged == ["applied"]
     assert sum(counted) == 1 + len(others)  # and the clock went on to the end
 

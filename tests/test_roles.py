@@ -483,14 +483,14 @@ def derived_graph(store: Store) -> Graph:
 def role_types(graph: Graph) -> set[tuple[URIRef, URIRef]]:
     """(organisation, role) for every rdf:type the rules gave an organisation."""
     return {
-        (URIRef(s), URIRef(o))
+        (URIRef(str(s)), URIRef(str(o)))
         for s, o in graph.subject_objects(RDF.type)
         if isinstance(s, URIRef) and o != OG.RoleAssignment
     }
 
 
 def broader(hierarchy: Graph, role_class: URIRef) -> set[URIRef]:
-    return {URIRef(c) for c in hierarchy.transitive_objects(role_class, RDFS.subClassOf)} - {role_class}
+    return {URIRef(str(c)) for c in hierarchy.transitive_objects(role_class, RDFS.subClassOf)} - {role_class}
 
 
 def assert_well_formed(graph: Graph, hierarchy: Graph) -> None:
@@ -507,9 +507,9 @@ def assert_well_formed(graph: Graph, hierarchy: Graph) -> None:
         assert (assignment, OG.isAssignedTo, organisation) in graph
         assert set(graph.objects(assignment, OG.hasReason)), f"{assignment} has no reason"
         assert set(graph.objects(assignment, OG.isDerivedByRule)), f"{assignment} names no rule"
-    for assignment in graph.subjects(RDF.type, OG.RoleAssignment):
-        organisation, role_class = graph.value(assignment, OG.isAssignedTo), graph.value(assignment, OG.assignedRole)
-        assert (organisation, role_class) in typed, f"{assignment} assigns a role the organisation lacks"
+    for explained in graph.subjects(RDF.type, OG.RoleAssignment):
+        assigned_to, assigned_role = graph.value(explained, OG.isAssignedTo), graph.value(explained, OG.assignedRole)
+        assert (assigned_to, assigned_role) in typed, f"{explained} assigns a role the organisation lacks"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -522,7 +522,7 @@ def test_role_rule(case: RoleCase, store: Store, pipeline: Pipeline, hierarchy: 
         assignment = iris.role_assignment(ORG, role_class.rsplit("#", 1)[1])
         reasons = {focus_key(str(reason)) for reason in graph.objects(assignment, OG.hasReason)}
         assert reasons == expected.reasons, f"reasons of {role_class}"
-        rules = {URIRef(rule) for rule in graph.objects(assignment, OG.isDerivedByRule)}
+        rules = {URIRef(str(rule)) for rule in graph.objects(assignment, OG.isDerivedByRule)}
         assert rules == {RULES[name] for name in expected.rules}, f"rules of {role_class}"
     assert not roles & case.absent, f"unexpected roles: {sorted(roles & case.absent)}"
     assert_well_formed(graph, hierarchy)

@@ -471,7 +471,12 @@ def test_applied_one_by_one_each_dead_letter_is_stored_with_the_first_position_p
     )
     operations: list[str] = []
     original = store.update
-    store.update = lambda sparql: (operations.append(sparql), original(sparql))[1]  # type: ignore[method-assign]
+
+    def recorded(sparql: str) -> None:
+        operations.append(sparql)
+        original(sparql)
+
+    store.update = recorded  # type: ignore[method-assign]
     good = toggling_stream(2, n_orgs=1)
     records = [Record("events", 0, 0, None, b"x"), *records_of(good, first=1), Record("events", 0, 3, None, b"y")]
 
