@@ -13,6 +13,7 @@ from api import events, sparql
 from api.config import GraphQLAccess, SparqlEndpointConfig, StoreDep
 from api.graphql.router import graphql_router
 from api.graphql.subscription import ChangeHub
+from kg.group_commit import GroupCommit
 from kg.pipeline import Pipeline
 from kg.store import Store
 
@@ -71,6 +72,7 @@ def create_app(
     app.state.violation_feed = feed
     if pipeline is not None:
         app.state.pipeline = pipeline
+        app.state.group_commit = GroupCommit(pipeline)
         app.include_router(events.router)
         pipeline.listeners.append(hub.publish)
     app.include_router(graphql_router(store, hub, graphql or GraphQLAccess()), prefix="/graphql", tags=["graphql"])

@@ -6,7 +6,9 @@ https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/http-protoc
 - binary mode: ``ce-*`` headers carry the attributes and the body (``application/json``) is ``data``.
 
 A bad event answers 400 with the reason (and changes nothing); a good one 200 with what it changed. The
-pipeline's work is blocking, so it runs in the threadpool, never on the event loop.
+pipeline's work is blocking, so it runs in the threadpool, never on the event loop. Requests that arrive while a
+batch runs are applied and validated together in the next one (``kg.group_commit``), each still all or nothing and
+answered with its own outcomes and changes: many clients sending one event each get batch throughput.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from starlette.concurrency import run_in_threadpool
 
 from kg.events import Event, EventRejected, parse_batch, parse_event
 from kg.events.parse import MAX_BATCH_BYTES
-from kg.pipeline import BatchResult, Pipeline
+from kg.group_commit import GroupCommit
+from kg.pipeline import BatchResult
 
 router = APIRouter(tags=["events"])
 
@@ -29,14 +32,14 @@ STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
 
 
-def get_pipeline(request: Request) -> Pipeline:
-    pipeline: Pipeline | None = getattr(request.app.state, "pipeline", None)
-    if pipeline is None:
+def get_group_commit(request: Request) -> GroupCommit:
+    group_commit: GroupCommit | None = getattr(request.app.state, "group_commit", None)
+    if group_commit is None:
         raise RuntimeError("this app was built without a validation pipeline")
-    return pipeline
+    return group_commit
 
 
-PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+GroupCommitDep = Annotated[GroupCommit, Depends(get_group_commit)]
 
 
 @router.post(
@@ -44,16 +47,16 @@ PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
     summary="Apply organisation events (CloudEvents HTTP binding) and return the violations they open or resolve",
     responses={400: {"description": "the event(s) break the contract; the body says why"}},
 )
-async def post_events(request: Request, pipeline: PipelineDep) -> JSONResponse:
+async def post_events(request: Request, group_commit: GroupCommitDep) -> JSONResponse:
     body = await request.body()
     if len(body) > MAX_BATCH_BYTES:
         return _rejected([{"index": None, "reason": f"the body is larger than {MAX_BATCH_BYTES} bytes"}])
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     headers = {key.lower(): value for key, value in request.headers.items()}
-    return await run_in_threadpool(_handle, pipeline, media_type, headers, body)
+    return await run_in_threadpool(_handle, group_commit, media_type, headers, body)
 
 
-def _handle(pipeline: Pipeline, media_type: str, headers: Mapping[str, str], body: bytes) -> JSONResponse:
+def _handle(group_commit: GroupCommit, media_type: str, headers: Mapping[str, str], body: bytes) -> JSONResponse:
     if media_type == BATCH:
         parsed = parse_batch(body)
     elif media_type == STRUCTURED:
@@ -73,7 +76,7 @@ def _handle(pipeline: Pipeline, media_type: str, headers: Mapping[str, str], bod
     if problems:
         return _rejected(problems)
     events = [item for item in parsed if isinstance(item, Event)]
-    result = pipeline.process(events, all_or_nothing=True)
+    result = group_commit.process(events)
     refused = [
         {"index": index, "reason": outcome.reason}
         for index, outcome in enumerate(result.outcomes)

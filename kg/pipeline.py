@@ -123,6 +123,11 @@ class Pipeline:
         self.ledger = ViolationLedger(store)
         self.listeners: list[Listener] = []
 
+    @property
+    def lock(self) -> threading.RLock:
+        """Held by every call; ``kg.group_commit`` holds it while it picks the requests of the next batch."""
+        return self._lock
+
     @classmethod
     def from_store(cls, store: Store, *, outbox: bool = False) -> Pipeline:
         """Compile the shapes and rules against the regulation graph the store holds."""

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from rdflib.namespace import RDFS
 
 from api.app import create_app
 from api.config import SparqlEndpointConfig
@@ -116,3 +119,55 @@ def test_binary_mode_carries_attributes_in_headers(base_url: str) -> None:
 def test_an_unknown_content_type_is_415(base_url: str) -> None:
     answer = httpx.post(f"{base_url}/events", content=b"{}", headers={"Content-Type": "text/plain"})
     assert answer.status_code == 415
+
+
+def test_requests_sent_while_a_batch_runs_are_grouped_and_answered_each_with_its_own(store: Store) -> None:
+    """Three clients post at once while the pipeline is busy: one batch for the three, each answer its own (a bad
+    batch among them answered 400, nothing of it applied)."""
+    pipeline = Pipeline.from_store(store)
+    app = create_app(store, SparqlEndpointConfig(update_token=None), pipeline)
+    bodies = [
+        [
+            cloudevent(
+                f"g-{org}-1",
+                "organisation.registered",
+                "2026-03-02T09:00:00+08:00",
+                {"name": org, "jurisdiction": "CN"},
+                org,
+            )
+        ]
+        for org in ("GA", "GB")
+    ]
+    unknown = cloudevent("g-GC-1", "organisation.updated", "2026-03-02T09:00:00+08:00", {"name": "GC"}, "GC")
+    register_gd = cloudevent(
+        "g-GD-1", "organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "GD", "jurisdiction": "CN"}, "GD"
+    )
+    bodies.append([register_gd, unknown])
+    answers: dict[int, httpx.Response] = {}
+    with live_server(app, ready_path="/health") as url:
+        group_commit = app.state.group_commit
+
+        def post(index: int) -> None:
+            answers[index] = httpx.post(f"{url}/events", content=json.dumps(bodies[index]), headers=BATCH, timeout=60)
+
+        threads = [threading.Thread(target=post, args=(index,)) for index in range(len(bodies))]
+        with pipeline.lock:
+            for thread in threads:
+                thread.start()
+            deadline = time.monotonic() + 20
+            while group_commit.waiting < len(bodies):
+                assert time.monotonic() < deadline, f"{group_commit.waiting} requests queued"
+                time.sleep(0.005)
+        for thread in threads:
+            thread.join(timeout=60)
+    assert group_commit.groups == 1
+    for index, org in enumerate(("GA", "GB")):
+        assert answers[index].status_code == 200, answers[index].text
+        assert answers[index].json()["results"] == [
+            {"id": f"g-{org}-1", "source": bodies[index][0]["source"], "status": "applied"}
+        ]
+    assert answers[2].status_code == 400
+    assert "unknown organisation 'GC'" in answers[2].json()["error"]
+    labels = store.select(f"SELECT ?name WHERE {{ GRAPH <{Graphs.ORGANISATIONS}> {{ ?org <{RDFS.label}> ?name }} }}")
+    assert {str(getattr(row.get("name"), "value", "")) for row in labels} >= {"GA", "GB"}
+    assert "GD" not in {str(getattr(row.get("name"), "value", "")) for row in labels}
