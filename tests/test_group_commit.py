@@ -4,34 +4,27 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import pytest
 
-from kg.build import ensure_built
 from kg.events import Event, parse_event
 from kg.group_commit import GroupCommit
 from kg.organisations import Outcome
 from kg.pipeline import BatchResult, Pipeline
-from kg.store import Store, StoreError, open_store
+from kg.store import Store, StoreError
 from kg.violations import list_violations
 from tests.support.cloudevents import cloudevent
 from tests.support.shape_cases import clear
 
 
-@pytest.fixture(scope="module")
-def built() -> Store:
-    store = open_store("memory")
-    ensure_built(store)
-    return store
-
-
 @pytest.fixture
-def pipeline(built: Store) -> Iterator[Pipeline]:
-    clear(built)
-    yield Pipeline.from_store(built)
+def pipeline(store: Store) -> Pipeline:
+    """A fresh pipeline on the module's store, emptied of organisations (each test starts from none)."""
+    clear(store)
+    return Pipeline.from_store(store)
 
 
 def register(org: str, number: int = 1) -> Event:
@@ -115,21 +108,21 @@ def test_overlapping_calls_share_one_batch_and_get_their_own_answers(pipeline: P
         )
 
 
-def test_grouped_verdicts_equal_one_call_at_a_time(pipeline: Pipeline, built: Store) -> None:
+def test_grouped_verdicts_equal_one_call_at_a_time(pipeline: Pipeline, store: Store) -> None:
     batches = [[register(org), deploy(org)] for org in ("H1", "H2")] + [
         [register("H3"), deploy("H3"), retire("H3", 3, "feed")]
     ]
     grouped_answers = grouped(GroupCommit(pipeline), batches)
-    by_group = {org: open_obligations(built, org) for org in ("H1", "H2", "H3")}
+    by_group = {org: open_obligations(store, org) for org in ("H1", "H2", "H3")}
     changes_by_group = sorted(
         (c.organisation, c.obligation, c.kind) for a in grouped_answers if isinstance(a, BatchResult) for c in a.changes
     )
-    clear(built)
-    alone = Pipeline.from_store(built)
+    clear(store)
+    alone = Pipeline.from_store(store)
     changes_alone = sorted(
         (c.organisation, c.obligation, c.kind) for batch in batches for c in alone.process(batch).changes
     )
-    assert {org: open_obligations(built, org) for org in ("H1", "H2", "H3")} == by_group
+    assert {org: open_obligations(store, org) for org in ("H1", "H2", "H3")} == by_group
     assert changes_by_group == changes_alone
     assert by_group["H1"] and not by_group["H3"] - by_group["H1"]  # H3's system retired: nothing more than H1's
 
