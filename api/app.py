@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 
-from api import events, sparql
+from api import events, metrics, sparql
 from api.config import GraphQLAccess, SparqlEndpointConfig, StoreDep
 from api.graphql.router import graphql_router
 from api.graphql.subscription import ChangeHub
 from kg.group_commit import GroupCommit
+from kg.metrics import registry_for
 from kg.pipeline import Pipeline
 from kg.store import Store
 
@@ -72,8 +73,16 @@ def create_app(
     app.state.violation_feed = feed
     if pipeline is not None:
         app.state.pipeline = pipeline
-        app.state.group_commit = GroupCommit(pipeline)
+        group_commit = app.state.group_commit = GroupCommit(pipeline)
+        app.state.metrics = registry_for(
+            pipeline.stats,
+            counters=lambda: {"http_event_groups": ("POST /events batches (grouped requests)", group_commit.groups)},
+            gauges=lambda: {
+                "http_event_requests_waiting": ("POST /events requests waiting for a batch", group_commit.waiting)
+            },
+        )
         app.include_router(events.router)
+        app.include_router(metrics.router)
         pipeline.listeners.append(hub.publish)
     app.include_router(graphql_router(store, hub, graphql or GraphQLAccess()), prefix="/graphql", tags=["graphql"])
     app.add_api_route("/health", health, methods=["GET"], tags=["health"])

@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from time import perf_counter
 from typing import Final
 
 import pyoxigraph as ox
@@ -63,6 +64,38 @@ class BatchResult:
     @property
     def rejected(self) -> list[Outcome]:
         return [outcome for outcome in self.outcomes if outcome.status == "rejected"]
+
+
+@dataclass
+class PipelineStats:
+    """What the pipeline has done since it started (``kg.metrics`` exports it). Written under the pipeline's lock;
+    read without it (each field is one int or float)."""
+
+    events_applied: int = 0
+    events_duplicate: int = 0
+    events_rejected: int = 0
+    batches: int = 0
+    batch_seconds: float = 0.0
+    """Time spent in ``process`` (apply and validate), over all batches."""
+    organisations_validated: int = 0
+    """Organisation validations, by events and by the clock."""
+    violations_opened: int = 0
+    violations_resolved: int = 0
+    clock_passes: int = 0
+
+    def count_outcomes(self, outcomes: Sequence[Outcome]) -> None:
+        for outcome in outcomes:
+            if outcome.status == "applied":
+                self.events_applied += 1
+            elif outcome.status == "duplicate":
+                self.events_duplicate += 1
+            else:
+                self.events_rejected += 1
+
+    def count_changes(self, changes: Sequence[ViolationChange]) -> None:
+        opened = sum(change.kind == "opened" for change in changes)
+        self.violations_opened += opened
+        self.violations_resolved += len(changes) - opened
 
 
 def event_rounds(events: Sequence[Event]) -> list[list[int]]:
@@ -122,6 +155,7 @@ class Pipeline:
         self.validator = Validator(checks)
         self.ledger = ViolationLedger(store)
         self.listeners: list[Listener] = []
+        self.stats = PipelineStats()
 
     @property
     def lock(self) -> threading.RLock:
@@ -143,7 +177,12 @@ class Pipeline:
         With ``all_or_nothing``, one rejected event leaves the whole batch unapplied (HTTP batches).
         """
         with self._lock:
-            return self._process(events, also, all_or_nothing)
+            started = perf_counter()
+            result = self._process(events, also, all_or_nothing)
+            self.stats.batches += 1
+            self.stats.batch_seconds += perf_counter() - started
+            self.stats.count_outcomes(result.outcomes)
+            return result
 
     def _process(self, events: Sequence[Event], also: Also, all_or_nothing: bool) -> BatchResult:
         if all_or_nothing:
@@ -182,6 +221,7 @@ class Pipeline:
                 changes += self._validate({org: Cause(at=moment) for org in chunk})
             if progress:
                 progress(len(chunk))
+        self.stats.clock_passes += 1
         return changes
 
     def recover(self) -> list[ViolationChange]:
@@ -237,6 +277,8 @@ class Pipeline:
         if self.outbox:
             operations += outbox_operations(changes)
         self.store.update(" ;\n".join([*role_update, *operations, clear_pending_marks(causes)]))
+        self.stats.organisations_validated += len(causes)
+        self.stats.count_changes(changes)
         if changes:
             for listener in self.listeners:
                 listener(changes)

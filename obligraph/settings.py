@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     worker_batch_size: int = Field(default=500, ge=1, le=10_000)
     worker_max_wait_ms: int = Field(default=200, ge=1, le=60_000)
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    worker_metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Where `worker` serves Prometheus metrics on `host` (none: off)"
+    )
     clock_interval_s: float = Field(
         default=3600.0, ge=0, description="How often `serve` re-validates everyone as of today (0: never)"
     )

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 
 from obligraph.settings import Settings
+
+if TYPE_CHECKING:
+    from ingest.worker import Worker
 
 
 def worker(
@@ -50,6 +53,13 @@ def worker(
         float | None,
         typer.Option("--stop-when-idle", help="Stop after this many seconds without new records (backfills)"),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            help="Serve Prometheus metrics at http://HOST:PORT/metrics [env OBLIGRAPH_WORKER_METRICS_PORT]",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every batch")] = False,
 ) -> None:
     """Consume organisation events from Kafka, validate them, publish violation changes (stop: Ctrl-C/SIGTERM)."""
@@ -68,6 +78,7 @@ def worker(
         "worker_batch_size": batch_size,
         "worker_max_wait_ms": max_wait_ms,
         "kafka_session_timeout_ms": session_timeout_ms,
+        "worker_metrics_port": metrics_port,
     }
     base: Settings = ctx.obj
     try:
@@ -104,6 +115,8 @@ def worker(
         except KafkaError as error:
             raise fail(f"cannot reach Kafka at {config.bootstrap}: {error}") from None
         settle_heap()
+        if settings.worker_metrics_port is not None:
+            serve_worker_metrics(running, settings.host, settings.worker_metrics_port)
 
         def stop(signum: int, _frame: object) -> None:
             console.print(f"{signal.Signals(signum).name}: finishing the batch, then stopping")
@@ -126,3 +139,26 @@ def worker(
             f"stopped: {stats.records:,} records in {stats.batches:,} batches, {stats.applied:,} applied, "
             f"{stats.dead_letters:,} dead letters, {stats.published:,} violation changes published"
         )
+
+
+def serve_worker_metrics(running: Worker, host: str, port: int) -> None:
+    """The pipeline's metrics and the worker's own counters at ``http://host:port/metrics`` (a daemon thread)."""
+    from prometheus_client import start_http_server
+
+    from kg.metrics import registry_for
+
+    stats = running.stats
+
+    def counters() -> dict[str, tuple[str, float]]:
+        return {
+            "worker_records": ("Kafka records the worker consumed", stats.records),
+            "worker_dead_letters": ("Records sent to the dead-letter topic", stats.dead_letters),
+            "worker_published": ("Violation changes published on the violations topic", stats.published),
+        }
+
+    try:
+        start_http_server(port, addr=host, registry=registry_for(running.pipeline.stats, counters))
+    except OSError as error:
+        from obligraph.cli import fail
+
+        raise fail(f"cannot serve metrics on {host}:{port}: {error.strerror}") from None

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from rdflib.namespace import RDFS
 
 from api.app import create_app
@@ -171,3 +172,36 @@ def test_requests_sent_while_a_batch_runs_are_grouped_and_answered_each_with_its
     labels = store.select(f"SELECT ?name WHERE {{ GRAPH <{Graphs.ORGANISATIONS}> {{ ?org <{RDFS.label}> ?name }} }}")
     assert {str(getattr(row.get("name"), "value", "")) for row in labels} >= {"GA", "GB"}
     assert "GD" not in {str(getattr(row.get("name"), "value", "")) for row in labels}
+
+
+def test_metrics_count_the_events_and_the_violations_they_changed(base_url: str) -> None:
+    def scrape() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        answer = httpx.get(f"{base_url}/metrics")
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/plain")
+        return {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(answer.text)
+            for sample in family.samples
+        }
+
+    before = scrape()
+    posted = [REGISTER, DEPLOY, LATE, LATE]  # the last a duplicate
+    opened = 0
+    for body in posted:
+        answer = httpx.post(f"{base_url}/events", content=json.dumps(body), headers=STRUCTURED)
+        opened += sum(v["type"] == "violation.opened" for v in answer.json()["violations"])
+    httpx.post(f"{base_url}/events", content=json.dumps({"specversion": "1.0"}), headers=STRUCTURED)  # 400, parse
+    after = scrape()
+
+    def grew(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after[key] - before.get(key, 0.0)
+
+    assert grew("obligraph_events_total", outcome="applied") == 3
+    assert grew("obligraph_events_total", outcome="duplicate") == 1
+    assert grew("obligraph_events_total", outcome="rejected") == 0  # refused before the pipeline: not counted there
+    assert opened > 0 and grew("obligraph_violation_changes_total", kind="opened") == opened
+    assert grew("obligraph_batches_total") == 4 and grew("obligraph_http_event_groups_total") == 4
+    assert grew("obligraph_batch_seconds_total") > 0
+    assert after[("obligraph_http_event_requests_waiting", ())] == 0

@@ -21,10 +21,13 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import typer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kafka import OffsetAndMetadata, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
 
 from ingest.config import WorkerConfig
 from ingest.dead_letters import DeadLetter, send_dead_letters
@@ -38,8 +41,10 @@ from kg.pipeline import Pipeline
 from kg.positions import record_operations, stored_offsets
 from kg.store import OxigraphStore, Store, StoreError
 from kg.violations import list_violations
+from obligraph.worker_command import serve_worker_metrics
 from ontology.namespaces import OG
 from tests.support import event_strategies as strategies
+from tests.support.oxigraph_server import free_port
 from tests.support.tansu import consume, create_topics, produce
 
 OBLIGRAPH = str(Path(sys.executable).parent / "obligraph")
@@ -686,3 +691,27 @@ def test_poison_records_are_dead_lettered_with_reason_and_source_and_good_ones_a
     assert any("unknown organisation" in reason or "NOBODY" in reason for reason in reasons), reasons[:20]
     assert applied_events(pipeline.store) == len(good)
     assert worker.stats.dead_letters == len(bad) and worker.stats.applied == len(good)
+
+
+def test_the_worker_serves_its_counters_and_the_pipeline_s_as_prometheus_metrics(built_graph: bytes) -> None:
+    pipeline = memory_pipeline(built_graph)
+    worker = Worker(
+        WorkerConfig(bootstrap="unused:9092", group="g"), pipeline, consumer=FakeConsumer(), producer=FakeProducer()
+    )
+    good = toggling_stream(2, n_orgs=1)
+    worker.commit_batch([*records_of(good, first=0), Record("events", 0, 2, None, b"not json")])
+    port = free_port()
+    serve_worker_metrics(worker, "127.0.0.1", port)
+    answer = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+    assert answer.status_code == 200
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+    }
+    assert samples[("obligraph_worker_records_total", ())] == 3
+    assert samples[("obligraph_worker_dead_letters_total", ())] == 1
+    assert samples[("obligraph_events_total", (("outcome", "applied"),))] == 2
+    assert samples[("obligraph_batches_total", ())] >= 1
+    with pytest.raises(typer.Exit):  # the port is taken: a clear error, not a traceback
+        serve_worker_metrics(worker, "127.0.0.1", port)
