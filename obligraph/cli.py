@@ -147,7 +147,8 @@ def serve(
         api = build_app(settings, store, pipeline)
         settle_heap()
         console.print(
-            f"obligraph serving on http://{bind_host}:{bind_port} (SPARQL /sparql, GraphQL /graphql, events /events)"
+            f"obligraph serving on http://{bind_host}:{bind_port} "
+            "(SPARQL /sparql, GraphQL /graphql, events /events, metrics /metrics)"
         )
         try:
             uvicorn.run(api, host=bind_host, port=bind_port, log_level="info")
