@@ -20,6 +20,7 @@ from rich.text import Text
 from kg.build import ensure_built
 from kg.iris import Graphs
 from kg.store import QuerySyntaxError, Store, StoreError
+from obligraph.applicable_command import applicable
 from obligraph.bootstrap import open_configured_store
 from obligraph.settings import Settings
 from obligraph.worker_command import worker
@@ -356,6 +357,7 @@ def obligations(
 
 
 app.command(name="worker")(worker)
+app.command(name="applicable")(applicable)
 
 
 def _read_query(argument: str) -> str:

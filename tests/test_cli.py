@@ -297,3 +297,46 @@ def test_violations_table_fits_a_narrow_terminal_and_uses_a_wide_one(tmp_path: P
         "message",
     ]
     assert max(len(line) for line in wide.stdout.splitlines()) <= 160
+
+
+def test_applicable_says_why_each_obligation_binds_and_agrees_with_the_violations(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert run("ingest", str(GETTING_STARTED), data_dir=data).returncode == 0
+    org = "91110108MA01EXAMPL"
+    listed = run("applicable", "--org", org, "--as-of", "2026-12-01", "-f", "json", data_dir=data)
+    assert listed.returncode == 0, listed.stderr
+    by_obligation = {entry["obligation"]: entry for entry in json.loads(listed.stdout)}
+    assert len(by_obligation) == 67  # as the README says
+    assert {o for o, entry in by_obligation.items() if entry["status"] == "VIOLATED"} == {
+        "ALG-05",
+        "BJ-02",
+        "DS-02",
+        "DS-06",
+        "ETH-01",
+    }  # fmt: skip  (the open violations, as `violations` lists them)
+    assert {entry["status"] for entry in by_obligation.values()} == {"VIOLATED", "COMPLIANT", "NOT_CHECKABLE"}
+    gai12 = by_obligation["GAI-12"]
+    assert gai12["status"] == "COMPLIANT"
+    assert {
+        "boundRole": "GenerativeAIServiceProvider",
+        "assignedRole": "GenerativeAIServiceProvider",
+        "facts": ["system/chat-assistant"],
+        "rules": ["rule-generative-ai-service-provider"],
+    } in gai12["reasons"]
+    assert "PIPL-06" in by_obligation and "(organisation)" in by_obligation["PIPL-06"]["reasons"][0]["facts"]
+
+    one = run("applicable", "--org", org, "--obligation", "GAI-12", "--as-of", "2026-12-01", data_dir=data)
+    assert one.returncode == 0, one.stderr
+    assert one.stdout.splitlines()[:3] == [
+        "GAI-12  COMPLIANT",
+        "    binds GenerativeAIServiceProvider, derived from system/chat-assistant (rule",
+        "      rule-generative-ai-service-provider)",
+    ]
+    assert "1 obligation binds 91110108MA01EXAMPL as of 2026-12-01" in one.stderr
+
+    unknown = run("applicable", "--org", "NOBODY", data_dir=data)
+    assert unknown.returncode == 2 and "unknown organisation 'NOBODY'" in unknown.stderr
+    unbound = run("applicable", "--org", org, "--obligation", "CSL-06", "--as-of", "2026-12-01", data_dir=data)
+    assert unbound.returncode == 2 and "CSL-06 does not bind" in unbound.stderr
+    bad_day = run("applicable", "--org", org, "--as-of", "1/12/2026", data_dir=data)
+    assert bad_day.returncode == 2 and "--as-of expects a date" in bad_day.stderr
