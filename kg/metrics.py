@@ -17,13 +17,12 @@ from kg.pipeline import PipelineStats
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
-Counters = Callable[[], Mapping[str, tuple[str, float]]]
-"""Further counters read at each scrape: name (without ``obligraph_`` and ``_total``) → (help, value)."""
-Gauges = Callable[[], Mapping[str, tuple[str, float]]]
+Readings = Callable[[], Mapping[str, tuple[str, float]]]
+"""Further counters or gauges read at each scrape: name (without ``obligraph_``, nor ``_total``) → (help, value)."""
 
 
 class PipelineCollector(Collector):
-    def __init__(self, stats: PipelineStats, counters: Counters | None = None, gauges: Gauges | None = None) -> None:
+    def __init__(self, stats: PipelineStats, counters: Readings | None = None, gauges: Readings | None = None) -> None:
         self.stats = stats
         self.counters = counters
         self.gauges = gauges
@@ -60,7 +59,7 @@ class PipelineCollector(Collector):
 
 
 def registry_for(
-    stats: PipelineStats, counters: Counters | None = None, gauges: Gauges | None = None
+    stats: PipelineStats, counters: Readings | None = None, gauges: Readings | None = None
 ) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(PipelineCollector(stats, counters, gauges))

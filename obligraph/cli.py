@@ -6,6 +6,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -20,7 +21,6 @@ from rich.text import Text
 from kg.build import ensure_built
 from kg.iris import Graphs
 from kg.store import QuerySyntaxError, Store, StoreError
-from obligraph.applicable_command import applicable
 from obligraph.bootstrap import open_configured_store
 from obligraph.settings import Settings
 from obligraph.worker_command import worker
@@ -275,17 +275,28 @@ def _print_violations(found: list[dict[str, Any]], *, organisation: str | None) 
             table.add_row(*(Text(row[name]) for name in names), Text(entry["message"]))
         out.print(table)
         return
-    indent = " " * 4
     for row, entry in zip(rows, found, strict=True):
         out.print("  ".join(row[name] for name in names if row[name]), highlight=False, markup=False)
-        message = textwrap.fill(entry["message"], max(out.width, 40), initial_indent=indent, subsequent_indent=indent)
-        out.print(message + "\n", highlight=False, markup=False)
+        _print_indented(entry["message"])
+        out.print("", highlight=False)
+
+
+def _print_indented(text: str, *, hanging: str = "", names: bool = False) -> None:
+    """``text`` wrapped to the terminal, four spaces in (``hanging`` more for its continuation lines); with
+    ``names``, never broken inside a hyphenated name (``rule-generative-ai-service-provider``)."""
+    indent = " " * 4
+    wrapped = textwrap.fill(
+        text, max(out.width, 40), initial_indent=indent, subsequent_indent=indent + hanging, break_on_hyphens=not names
+    )
+    out.print(wrapped, highlight=False, markup=False)
 
 
 def _violation_columns(entry: dict[str, Any]) -> dict[str, str]:
     """The focus node relative to its organisation (``system/chat-assistant``, or ``(organisation)``)."""
-    focus = entry["focusNode"].rsplit("/org/", 1)[-1]
-    focus = "(organisation)" if focus == entry["organisation"] else focus.removeprefix(f"{entry['organisation']}/")
+    from kg import iris
+    from obligraph.applicability_view import relative_to
+
+    focus = relative_to(entry["focusNode"], str(iris.organisation(entry["organisation"])))
     return {
         "organisation": entry["organisation"],
         "obligation": entry["obligation"],
@@ -298,6 +309,58 @@ def _violation_columns(entry: dict[str, Any]) -> dict[str, str]:
 
 
 @app.command()
+def applicable(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Option("--org", help="Organisation id")],
+    obligation: Annotated[
+        str | None, typer.Option("--obligation", help="Only this obligation (its id, e.g. GAI-12)")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The day the status is judged (YYYY-MM-DD; default today in China)")
+    ] = None,
+    output: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format")] = ListFormat.table,
+) -> None:
+    """Which obligations bind an organisation, their status as of a day, and the facts that make them apply."""
+    import json
+
+    from kg import iris
+    from kg.compliance import applicable_obligations
+    from obligraph.applicability_view import applicability_row, because
+
+    day = _as_of_day(as_of)
+    organisation = iris.organisation(org)
+    with opened_store(ctx.obj) as store:
+        if not store.ask(f"ASK {{ GRAPH <{Graphs.ORGANISATIONS}> {{ {organisation.n3()} ?p ?o }} }}"):
+            raise fail(f"unknown organisation {org!r}: no event has registered it")
+        found = applicable_obligations(store, str(organisation), day)
+    if obligation is not None:
+        found = [entry for entry in found if entry.obligation_id == obligation]
+        if not found:
+            raise fail(f"{obligation} does not bind {org} as of {day} (see: obligraph applicable --org {org})")
+    rows = [applicability_row(entry, str(organisation)) for entry in found]
+    if output is ListFormat.json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    for row in rows:
+        due = f"  due {row['dueOn']}" if row["dueOn"] else ""
+        out.print(f"{row['obligation']}  {row['status']}{due}", highlight=False, markup=False)
+        for reason in row["reasons"]:
+            _print_indented(because(reason), hanging="  ", names=True)
+        out.print("", highlight=False)
+    console.print(f"{len(rows)} obligation{' binds' if len(rows) == 1 else 's bind'} {org} as of {day}")
+
+
+def _as_of_day(text: str | None) -> date:
+    """``--as-of``: a day, or today in China when absent."""
+    from kg.compliance import today
+
+    try:
+        return date.fromisoformat(text) if text else today()
+    except ValueError:
+        raise fail(f"--as-of expects a date such as 2026-03-01, got {text!r}") from None
+
+
+@app.command()
 def revalidate(
     ctx: typer.Context,
     as_of: Annotated[
@@ -305,17 +368,11 @@ def revalidate(
     ] = None,
 ) -> None:
     """Re-check every organisation as of a day: deadlines fall due with no new event (the clock)."""
-    from datetime import date, datetime
-
     from rich.progress import Progress
 
-    from kg.organisations import CHINA
     from kg.pipeline import Pipeline
 
-    try:
-        day = date.fromisoformat(as_of) if as_of else datetime.now(CHINA).date()
-    except ValueError:
-        raise fail(f"--as-of expects a date such as 2026-03-01, got {as_of!r}") from None
+    day = _as_of_day(as_of)
     with opened_store(ctx.obj) as store:
         pipeline = Pipeline.from_store(store)
         total = len(pipeline.organisations())
@@ -357,7 +414,6 @@ def obligations(
 
 
 app.command(name="worker")(worker)
-app.command(name="applicable")(applicable)
 
 
 def _read_query(argument: str) -> str:
