@@ -58,7 +58,7 @@ class Workspace:
 
     def _fresh_store(self) -> OxigraphStore:
         store = OxigraphStore(None)
-        store.add_to_graph(Graphs.REGULATIONS, self._regulations, ox.RdfFormat.N_TRIPLES)
+        store.add_copy(Graphs.REGULATIONS, self._regulations, ox.RdfFormat.N_TRIPLES)
         return store
 
     def load(self, organisations: Iterable[URIRef]) -> None:
@@ -77,9 +77,9 @@ class Workspace:
         wanted = list(organisations)
         halves = [half for half in (wanted[::2], wanted[1::2]) if half]
         for triples in constructed(self.main, [_copy_query(half) for half in halves]):
-            self.store.add_to_graph(Graphs.ORGANISATIONS, triples, ox.RdfFormat.N_TRIPLES)
+            self.store.add_copy(Graphs.ORGANISATIONS, triples, ox.RdfFormat.N_TRIPLES)
             self._quads_written += triples.count(b"\n")
 
     def add_derived(self, ntriples: bytes) -> None:
-        self.store.add_to_graph(Graphs.DERIVED, ntriples, ox.RdfFormat.N_TRIPLES)
+        self.store.add_copy(Graphs.DERIVED, ntriples, ox.RdfFormat.N_TRIPLES)
         self._quads_written += ntriples.count(b"\n")
