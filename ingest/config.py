@@ -21,12 +21,20 @@ class WorkerConfig:
     batch_size: int = 500
     max_wait_ms: int = 200
     session_timeout_ms: int = 10_000
+    fetch_max_wait_ms: int = 50
+    """The longest a fetch waits at the broker when it has nothing new. Apache Kafka answers a waiting fetch as soon
+    as a record arrives, so there this only sets how often an idle worker asks; a broker that holds every fetch for
+    the whole wait while a partition is empty (the Tansu broker of the tests does) would otherwise add up to
+    kafka-python's 500 ms default to each event's latency (measured at a steady 100 events/s: event→verdict p50
+    201 → 99 ms)."""
     client_id: str = "obligraph-worker"
     idle_exit_s: float | None = None
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1 or self.max_wait_ms < 1 or self.session_timeout_ms < 1_000:
-            raise ValueError("batch_size and max_wait_ms must be positive, session_timeout_ms at least 1000")
+        if min(self.batch_size, self.max_wait_ms, self.fetch_max_wait_ms) < 1 or self.session_timeout_ms < 1_000:
+            raise ValueError(
+                "batch_size, max_wait_ms and fetch_max_wait_ms must be positive, session_timeout_ms at least 1000"
+            )
         if not self.bootstrap.strip():
             raise ValueError("a bootstrap server (HOST:PORT) is required")
 

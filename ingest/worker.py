@@ -85,6 +85,7 @@ def make_consumer(config: WorkerConfig) -> KafkaConsumer:
         max_poll_records=config.batch_size,
         session_timeout_ms=config.session_timeout_ms,
         heartbeat_interval_ms=config.heartbeat_interval_ms,
+        fetch_max_wait_ms=config.fetch_max_wait_ms,
     )
 
 

@@ -32,7 +32,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ingest.config import WorkerConfig
 from ingest.dead_letters import DeadLetter, send_dead_letters
 from ingest.publisher import publish_dead_letters
-from ingest.worker import Worker, WorkerStopped, default_error_policy
+from ingest.worker import Worker, WorkerStopped, default_error_policy, make_consumer
 from kg.build import ensure_built
 from kg.events import EventRejected
 from kg.iris import Graphs
@@ -229,6 +229,18 @@ def test_positions_refuse_negative_offsets_and_need_no_operation_for_nothing() -
     assert record_operations("g", "t", {}) == []
     with pytest.raises(ValueError, match="not a partition position"):
         record_operations("g", "t", {0: -1})
+
+
+def test_the_consumer_waits_at_the_broker_no_longer_than_configured(kafka_bootstrap: str) -> None:
+    """A broker that holds a fetch for its whole wait (the test broker does) adds that wait to every event's latency:
+    the worker asks for 50 ms, not kafka-python's 500."""
+    consumer = make_consumer(WorkerConfig(bootstrap=kafka_bootstrap, session_timeout_ms=6000))
+    try:
+        assert consumer.config["fetch_max_wait_ms"] == 50
+    finally:
+        consumer.close(autocommit=False)
+    with pytest.raises(ValueError, match="fetch_max_wait_ms must be positive"):
+        WorkerConfig(bootstrap=kafka_bootstrap, fetch_max_wait_ms=0)
 
 
 def test_group_and_topic_names_with_odd_characters_get_distinct_positions() -> None:

@@ -47,6 +47,10 @@ class ViolationFeedConfig:
     client_id: str = "obligraph-api"
     poll_timeout_ms: int = 500
     """The longest a poll waits; ``stop()`` takes about this long (plus closing the connection)."""
+    fetch_max_wait_ms: int = 50
+    """The longest a fetch waits at the broker when it has nothing new: a broker that holds a fetch for the whole
+    wait even once a record arrives (the tests' Tansu does; Apache Kafka answers at once) would otherwise delay a
+    change by up to kafka-python's 500 ms default."""
     connect_timeout_ms: int = 1_500
     """How long one connection attempt waits for the cluster's metadata before backing off."""
     request_timeout_ms: int = 10_000
@@ -61,8 +65,10 @@ class ViolationFeedConfig:
             raise ValueError("a bootstrap server (HOST:PORT) is required")
         if not self.topic.strip():
             raise ValueError("the violations topic is required")
-        if min(self.poll_timeout_ms, self.connect_timeout_ms, self.dedupe_window) < 1:
-            raise ValueError("poll_timeout_ms, connect_timeout_ms and dedupe_window must be positive")
+        if min(self.poll_timeout_ms, self.fetch_max_wait_ms, self.connect_timeout_ms, self.dedupe_window) < 1:
+            raise ValueError(
+                "poll_timeout_ms, fetch_max_wait_ms, connect_timeout_ms and dedupe_window must be positive"
+            )
         if self.request_timeout_ms <= self.poll_timeout_ms:
             raise ValueError("request_timeout_ms must exceed poll_timeout_ms")
         if not 0 < self.backoff_initial_s <= self.backoff_max_s:
@@ -234,6 +240,7 @@ class ViolationFeed:
                 auto_offset_reset="earliest",
                 bootstrap_timeout_ms=self.config.connect_timeout_ms,
                 request_timeout_ms=self.config.request_timeout_ms,
+                fetch_max_wait_ms=self.config.fetch_max_wait_ms,
                 kafka_client=client,
             )
         except BaseException:
