@@ -34,6 +34,7 @@ from rdflib import URIRef
 
 from kg import iris
 from kg.checks import Check
+from kg.clock_passes import record_pass
 from kg.events import Event
 from kg.iris import Graphs
 from kg.organisations import CHINA, Also, EventApplier, Outcome, as_of_date, clear_pending_marks, event_iri
@@ -210,7 +211,8 @@ class Pipeline:
 
         The lock is taken one chunk of ``batch_size`` organisations at a time, so events go on being applied and
         judged while a large graph is re-checked (100,000 organisations take minutes); an organisation an event
-        touches between two chunks is judged by that event and, when its chunk comes, by the clock."""
+        touches between two chunks is judged by that event and, when its chunk comes, by the clock. A complete
+        pass is recorded (``kg.clock_passes``)."""
         moment = clock_moment(as_of)
         with self._lock:
             organisations = self.organisations()
@@ -221,6 +223,8 @@ class Pipeline:
                 changes += self._validate({org: Cause(at=moment) for org in chunk})
             if progress:
                 progress(len(chunk))
+        with self._lock:
+            self.store.update(record_pass(as_of))
         self.stats.clock_passes += 1
         return changes
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -88,17 +89,43 @@ def build_pipeline(store: Store) -> Pipeline:
 def start_clock(pipeline: Pipeline, interval_s: float) -> threading.Event:
     """Re-validate everyone as of today every ``interval_s`` seconds: deadlines fall due with no event.
 
-    Returns the event that stops the clock. The first tick is one interval after start.
+    Returns the event that stops the clock. At start it catches up at once when no pass has been judged as of
+    today yet (the server was down when the day began, or this is its first start; ``kg.clock_passes``);
+    otherwise the first pass is one interval after start. Each pass is logged as it starts and ends.
     """
+    from kg.clock_passes import last_pass
+
     stop = threading.Event()
 
+    def run_pass() -> None:
+        today = datetime.now(CHINA).date()
+        try:
+            log.info("clock: validating every organisation as of %s", today)
+            started = time.perf_counter()
+            changes = pipeline.revalidate(today)
+            opened = sum(change.kind == "opened" for change in changes)
+            log.info(
+                "clock: done in %.1f s: %d violations opened, %d resolved",
+                time.perf_counter() - started,
+                opened,
+                len(changes) - opened,
+            )
+        except Exception:  # keep ticking; the next tick retries
+            log.exception("clock: revalidation failed")
+
     def tick() -> None:
+        today = datetime.now(CHINA).date()
+        try:
+            last = last_pass(pipeline.store)
+        except Exception:
+            log.exception("clock: could not read the day of the last pass; catching up")
+            last = None
+        if last is None or last < today:
+            run_pass()
+        else:
+            log.info("clock: the last pass was as of %s; the next in %g s", last, interval_s)
         while not stop.wait(interval_s):
-            try:
-                changes = pipeline.revalidate(datetime.now(CHINA).date())
-                log.info("clock: %d violation changes", len(changes))
-            except Exception:  # keep ticking; the next tick retries
-                log.exception("clock: revalidation failed")
+            run_pass()
 
     threading.Thread(target=tick, name="obligraph-clock", daemon=True).start()
     return stop

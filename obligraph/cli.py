@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -141,6 +142,9 @@ def serve(
     from obligraph.heap import settle_heap
 
     settings: Settings = ctx.obj
+    # The clock's passes and the Kafka feed's state, beside uvicorn's own log lines.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("obligraph").setLevel(logging.INFO)
     with opened_store(settings) as store:
         bind_host, bind_port = host or settings.host, port or settings.port
         pipeline = build_pipeline(store)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -190,30 +191,43 @@ def test_obligations_lists_which_are_machine_checkable(built_data_dir: Path) -> 
     assert rows["CSL-04"]["checkable"] == "false"
 
 
-@pytest.fixture(scope="module")
-def served(built_data_dir: Path) -> Iterator[str]:
+@contextmanager
+def serving(data_dir: Path, log: Path, **settings: str) -> Iterator[str]:
+    """``obligraph serve`` on a free port, its output in ``log``; its base URL once ``/health`` answers."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("OBLIGRAPH_")}
-    env["OBLIGRAPH_DATA_DIR"] = str(built_data_dir)
-    process = subprocess.Popen(
-        [OBLIGRAPH, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-            try:
-                if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "obligraph serve did not answer in 60 s"
-            time.sleep(0.1)
+    env.update({"OBLIGRAPH_DATA_DIR": str(data_dir), **settings})
+    with log.open("ab") as output:
+        process = subprocess.Popen([OBLIGRAPH, "serve", "--port", str(port)], env=env, stdout=output, stderr=output)
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert process.poll() is None, log.read_text()[-3000:]
+                try:
+                    if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "obligraph serve did not answer in 60 s"
+                time.sleep(0.1)
+            yield base_url
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+def wait_for_line(log: Path, text: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while text not in log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"{text!r} not logged in {timeout_s} s: {log.read_text()[-3000:]}"
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def served(built_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serving(built_data_dir, tmp_path_factory.mktemp("serve") / "serve.log") as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def test_served_endpoint_counts_77_obligations(served: str) -> None:
@@ -234,6 +248,28 @@ def test_a_second_process_cannot_take_the_data_directory(served: str, built_data
     result = run("info", data_dir=built_data_dir)
     assert result.returncode == 2
     assert "in use by another obligraph process" in result.stderr
+
+
+OPEN_VIOLATIONS = """{ organisation(id: "ACME") { ... on Organisation {
+  violations(status: OPEN) { ... on ViolationConnection { nodes { obligationId causedBy } } } } } }"""
+
+
+def test_serve_catches_up_at_start_when_a_day_was_missed_and_not_again_that_day(tmp_path: Path) -> None:
+    """ALG-09's filing fell due in March with no event since: a server started today opens it at once, caused
+    by the clock, without waiting an interval; restarted the same day, it does not judge everyone again."""
+    data_dir, events = tmp_path / "data", tmp_path / "events.jsonl"
+    events.write_text("\n".join(EVENTS.splitlines()[:2]) + "\n")
+    assert run("ingest", str(events), data_dir=data_dir).returncode == 0
+    first, second = tmp_path / "first.log", tmp_path / "second.log"
+    with serving(data_dir, first, OBLIGRAPH_CLOCK_INTERVAL_S="3600") as base_url:
+        wait_for_line(first, "clock: done in")
+        answer = httpx.post(f"{base_url}/graphql", json={"query": OPEN_VIOLATIONS}, timeout=30).json()
+        nodes = answer["data"]["organisation"]["violations"]["nodes"]
+        assert {"obligationId": "ALG-09", "causedBy": "clock"} in nodes
+    assert "clock: validating every organisation as of" in first.read_text()
+    with serving(data_dir, second, OBLIGRAPH_CLOCK_INTERVAL_S="3600"):
+        wait_for_line(second, "clock: the last pass was as of")
+    assert "clock: validating" not in second.read_text()
 
 
 GETTING_STARTED = Path(__file__).resolve().parents[1] / "examples" / "getting-started.jsonl"

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from kg.build import ensure_built
+from kg.clock_passes import last_pass, record_pass
 from kg.events import Event, parse_event
 from kg.iris import Graphs
 from kg.organisations import EventApplier
@@ -185,6 +186,20 @@ def test_recover_validates_what_a_crash_left_pending(store: Store, pipeline: Pip
     changes = only_alg09(pipeline.recover())
     assert [(c.kind, c.obligation, c.by) for c in changes] == [("opened", "ALG-09", "evt-5")]
     assert pipeline.recover() == []
+
+
+def test_a_complete_clock_pass_is_recorded_and_the_recorded_day_only_moves_forward(
+    store: Store, pipeline: Pipeline
+) -> None:
+    assert last_pass(store) is None
+    pipeline.process([REGISTER, DEPLOY])
+    pipeline.revalidate(date(2026, 3, 17))
+    assert last_pass(store) == date(2026, 3, 17)
+    pipeline.revalidate(date(2026, 3, 1))  # an earlier day (a user looking back) does not move it back
+    assert last_pass(store) == date(2026, 3, 17)
+    store.update(record_pass(date(2026, 3, 18)))
+    store.update(record_pass(date(2026, 3, 2)))
+    assert last_pass(store) == date(2026, 3, 18)
 
 
 def test_change_events_follow_the_contract(store: Store, pipeline: Pipeline) -> None:
