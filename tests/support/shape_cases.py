@@ -32,6 +32,7 @@ from rdflib import Graph, Literal, URIRef
 
 import shapes
 from kg import iris
+from kg.clock_passes import CLOCK, LAST_PASS
 from kg.events import Event, parse_event
 from kg.iris import Graphs
 from kg.organisations import as_of_date
@@ -107,6 +108,7 @@ def clear(store: Store) -> None:
     for graph in MUTABLE_GRAPHS:
         store.drop_graph(graph)
     store.update(f"DELETE WHERE {{ GRAPH <{Graphs.META}> {{ ?org {OG.awaitsValidation.n3()} ?event }} }}")
+    store.update(f"DELETE WHERE {{ GRAPH <{Graphs.META}> {{ {CLOCK.n3()} {LAST_PASS.n3()} ?day }} }}")
 
 
 def run_engine(store: Store, pipeline: Pipeline, case: ShapeCase) -> tuple[frozenset[str], date]:
