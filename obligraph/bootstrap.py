@@ -86,12 +86,13 @@ def build_pipeline(store: Store) -> Pipeline:
     return pipeline
 
 
-def start_clock(pipeline: Pipeline, interval_s: float) -> threading.Event:
+def start_clock(pipeline: Pipeline, interval_s: float, *, progress_every_s: float = 60.0) -> threading.Event:
     """Re-validate everyone as of today every ``interval_s`` seconds: deadlines fall due with no event.
 
     Returns the event that stops the clock. At start it catches up at once when no pass has been judged as of
     today yet (the server was down when the day began, or this is its first start; ``kg.clock_passes``);
-    otherwise the first pass is one interval after start. Each pass is logged as it starts and ends.
+    otherwise the first pass is one interval after start. Each pass is logged as it starts and ends, and every
+    ``progress_every_s`` seconds in between (100,000 organisations take about 20 minutes).
     """
     from kg.clock_passes import last_pass
 
@@ -99,10 +100,19 @@ def start_clock(pipeline: Pipeline, interval_s: float) -> threading.Event:
 
     def run_pass() -> None:
         today = datetime.now(CHINA).date()
+        started = last_report = time.perf_counter()
+        validated = 0
+
+        def progress(chunk: int) -> None:
+            nonlocal validated, last_report
+            validated += chunk
+            if time.perf_counter() - last_report >= progress_every_s:
+                last_report = time.perf_counter()
+                log.info("clock: validated %d organisations so far, %.0f s in", validated, last_report - started)
+
         try:
             log.info("clock: validating every organisation as of %s", today)
-            started = time.perf_counter()
-            changes = pipeline.revalidate(today)
+            changes = pipeline.revalidate(today, progress=progress)
             opened = sum(change.kind == "opened" for change in changes)
             log.info(
                 "clock: done in %.1f s: %d violations opened, %d resolved",

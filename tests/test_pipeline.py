@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
+import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -15,10 +17,11 @@ from kg.build import ensure_built
 from kg.clock_passes import last_pass, record_pass
 from kg.events import Event, parse_event
 from kg.iris import Graphs
-from kg.organisations import EventApplier
+from kg.organisations import CHINA, EventApplier
 from kg.pipeline import Pipeline
 from kg.store import Store, open_store
 from kg.violations import ViolationChange, list_violations, violation_history
+from obligraph.bootstrap import start_clock
 from tests.support import generated_data
 from tests.support.cloudevents import ORG, cloudevent
 from tests.support.shape_cases import clear
@@ -200,6 +203,25 @@ def test_a_complete_clock_pass_is_recorded_and_the_recorded_day_only_moves_forwa
     store.update(record_pass(date(2026, 3, 18)))
     store.update(record_pass(date(2026, 3, 2)))
     assert last_pass(store) == date(2026, 3, 18)
+
+
+def test_the_clock_catches_up_at_start_and_logs_its_progress(
+    store: Store, pipeline: Pipeline, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="obligraph")
+    pipeline.process([REGISTER, DEPLOY])
+    stop = start_clock(pipeline, 3600, progress_every_s=0)
+    try:
+        deadline = time.monotonic() + 60
+        while "clock: done in" not in caplog.text:
+            assert time.monotonic() < deadline, caplog.text
+            time.sleep(0.05)
+    finally:
+        stop.set()
+    assert "clock: validated 1 organisations so far" in caplog.text
+    assert last_pass(store) == datetime.now(CHINA).date()
+    [opened] = alg09(store)
+    assert (opened["status"], opened["causedBy"]) == ("open", "clock")
 
 
 def test_change_events_follow_the_contract(store: Store, pipeline: Pipeline) -> None:
