@@ -108,7 +108,13 @@ def start_clock(pipeline: Pipeline, interval_s: float, *, progress_every_s: floa
             validated += chunk
             if time.perf_counter() - last_report >= progress_every_s:
                 last_report = time.perf_counter()
-                log.info("clock: validated %d organisations so far, %.0f s in", validated, last_report - started)
+                plural = "" if validated == 1 else "s"
+                log.info(
+                    "clock: validated %s organisation%s so far, %.0f s in",
+                    f"{validated:,}",
+                    plural,
+                    last_report - started,
+                )
 
         try:
             log.info("clock: validating every organisation as of %s", today)

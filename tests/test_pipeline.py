@@ -218,7 +218,7 @@ def test_the_clock_catches_up_at_start_and_logs_its_progress(
             time.sleep(0.05)
     finally:
         stop.set()
-    assert "clock: validated 1 organisations so far" in caplog.text
+    assert "clock: validated 1 organisation so far" in caplog.text
     assert last_pass(store) == datetime.now(CHINA).date()
     [opened] = alg09(store)
     assert (opened["status"], opened["causedBy"]) == ("open", "clock")
