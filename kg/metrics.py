@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from kg.pipeline import PipelineStats
+from kg.pipeline import PipelineStats, clock_moment
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -52,6 +52,12 @@ class PipelineCollector(Collector):
         yield CounterMetricFamily(
             "obligraph_clock_passes", "Re-validations of every organisation (the clock)", value=stats.clock_passes
         )
+        if stats.clock_last_pass_as_of is not None:
+            yield GaugeMetricFamily(
+                "obligraph_clock_last_pass_as_of_timestamp_seconds",
+                "The start (in China) of the latest day a complete clock pass was judged as of",
+                value=clock_moment(stats.clock_last_pass_as_of).timestamp(),
+            )
         for name, (text, value) in (self.counters() if self.counters else {}).items():
             yield CounterMetricFamily(f"obligraph_{name}", text, value=value)
         for name, (text, value) in (self.gauges() if self.gauges else {}).items():

@@ -83,6 +83,13 @@ class PipelineStats:
     violations_opened: int = 0
     violations_resolved: int = 0
     clock_passes: int = 0
+    clock_last_pass_as_of: date | None = None
+    """The latest day a complete clock pass was judged as of: this process's passes, or the graph's record when
+    ``serve``'s clock read it at start. An alert on its age catches a clock that stopped."""
+
+    def saw_clock_pass(self, day: date) -> None:
+        if self.clock_last_pass_as_of is None or day > self.clock_last_pass_as_of:
+            self.clock_last_pass_as_of = day
 
     def count_outcomes(self, outcomes: Sequence[Outcome]) -> None:
         for outcome in outcomes:
@@ -226,6 +233,7 @@ class Pipeline:
         with self._lock:
             self.store.update(record_pass(as_of))
         self.stats.clock_passes += 1
+        self.stats.saw_clock_pass(as_of)
         return changes
 
     def recover(self) -> list[ViolationChange]:

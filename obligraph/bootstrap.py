@@ -139,6 +139,7 @@ def start_clock(pipeline: Pipeline, interval_s: float, *, progress_every_s: floa
         if last is None or last < today:
             run_pass()
         else:
+            pipeline.stats.saw_clock_pass(last)
             log.info("clock: the last pass was as of %s; the next in %g s", last, interval_s)
         while not stop.wait(interval_s):
             run_pass()

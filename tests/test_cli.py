@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from SPARQLWrapper import CSV, JSON, SPARQLWrapper
 
 from tests.support.oxigraph_server import free_port
@@ -266,10 +267,23 @@ def test_serve_catches_up_at_start_when_a_day_was_missed_and_not_again_that_day(
         answer = httpx.post(f"{base_url}/graphql", json={"query": OPEN_VIOLATIONS}, timeout=30).json()
         nodes = answer["data"]["organisation"]["violations"]["nodes"]
         assert {"obligationId": "ALG-09", "causedBy": "clock"} in nodes
+        passed = clock_gauge(base_url)
     assert "clock: validating every organisation as of" in first.read_text()
-    with serving(data_dir, second, OBLIGRAPH_CLOCK_INTERVAL_S="3600"):
+    with serving(data_dir, second, OBLIGRAPH_CLOCK_INTERVAL_S="3600") as base_url:
         wait_for_line(second, "clock: the last pass was as of")
+        assert clock_gauge(base_url) == passed  # read from the graph: an alert on its age sees no stopped clock
     assert "clock: validating" not in second.read_text()
+
+
+def clock_gauge(base_url: str) -> float:
+    """``/metrics``' day of the last complete clock pass (a Unix timestamp)."""
+    text = httpx.get(f"{base_url}/metrics", timeout=10).text
+    return next(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "obligraph_clock_last_pass_as_of_timestamp_seconds"
+    )
 
 
 GETTING_STARTED = Path(__file__).resolve().parents[1] / "examples" / "getting-started.jsonl"

@@ -12,13 +12,15 @@ from datetime import date, datetime
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from kg.build import ensure_built
 from kg.clock_passes import last_pass, record_pass
 from kg.events import Event, parse_event
 from kg.iris import Graphs
+from kg.metrics import exposition, registry_for
 from kg.organisations import CHINA, EventApplier
-from kg.pipeline import Pipeline
+from kg.pipeline import Pipeline, clock_moment
 from kg.store import Store, open_store
 from kg.violations import ViolationChange, list_violations, violation_history
 from obligraph.bootstrap import start_clock
@@ -219,7 +221,14 @@ def test_the_clock_catches_up_at_start_and_logs_its_progress(
     finally:
         stop.set()
     assert "clock: validated 1 organisation so far" in caplog.text
-    assert last_pass(store) == datetime.now(CHINA).date()
+    today = datetime.now(CHINA).date()
+    assert last_pass(store) == today
+    scraped = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(exposition(registry_for(pipeline.stats)).decode())
+        for sample in family.samples
+    }
+    assert scraped["obligraph_clock_last_pass_as_of_timestamp_seconds"] == clock_moment(today).timestamp()
     [opened] = alg09(store)
     assert (opened["status"], opened["causedBy"]) == ("open", "clock")
 
