@@ -5,7 +5,8 @@ Updates: ``POST`` a form with ``update=`` or an ``application/sparql-update`` bo
 ``Authorization: Bearer <token>``. The default graph is the union of the named graphs, so
 ``default-graph-uri``/``named-graph-uri`` are refused in favour of ``FROM``/``FROM NAMED``. Updates are
 different: their WHERE clauses see the store's own default graph (empty, as obligraph writes only to
-named graphs), so an update that matches data says ``GRAPH ?g { … }``.
+named graphs), so an update that matches data says ``GRAPH ?g { … }``. ``GET`` with no parameter answers the
+service description (``api.service_description``).
 
 Handlers are plain ``def``: FastAPI runs them in its threadpool, so pyoxigraph never blocks the event loop.
 A query past the configured timeout answers 503 at once; the query itself stops at its next row, or, if
@@ -24,10 +25,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal
 from urllib.parse import parse_qs
 
+import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from api.config import ConfigDep, SparqlEndpointConfig, StoreDep
-from kg.sparql_answers import NotAcceptableError, QueryTimeoutError, answer_query
+from api.service_description import service_description
+from kg.sparql_answers import GRAPH_FORMATS, NotAcceptableError, QueryTimeoutError, answer_query, negotiate
 from kg.store import QuerySyntaxError, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -92,8 +95,11 @@ def sparql_get(
     query: Annotated[str | None, Query(description="A SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE)")] = None,
 ) -> Response:
     """Run a read-only SPARQL query given in the URL (``query`` is declared for the OpenAPI page; the
-    URL is read whole so that a repeated or misplaced parameter is refused, not ignored)."""
+    URL is read whole so that a repeated or misplaced parameter is refused, not ignored). With no parameter at
+    all, describe the service (SPARQL 1.1 Service Description)."""
     try:
+        if not request.query_params:
+            return _description(request, store, config, accept)
         operation = _operation(_fields(request.query_params.multi_items()), allow_update=False)
         return _query(store, config, operation.text, accept)
     except ProtocolError as refusal:
@@ -210,6 +216,21 @@ def _query(store: Store, config: SparqlEndpointConfig, text: str, accept: str | 
     if answer.truncated:
         headers["X-Obligraph-Truncated"] = "true"
     return Response(answer.body, media_type=answer.media_type, headers=headers)
+
+
+def _description(request: Request, store: Store, config: SparqlEndpointConfig, accept: str | None) -> Response:
+    try:
+        media_type = negotiate(accept, list(GRAPH_FORMATS))
+    except NotAcceptableError as error:
+        raise ProtocolError(406, str(error), {"Vary": "Accept"}) from None
+    try:
+        graphs = store.named_graphs()
+    except StoreError as error:
+        raise ProtocolError(502, f"the store did not answer: {error}") from None
+    endpoint = str(request.url.replace(query="", fragment=""))
+    triples = service_description(endpoint, graphs, updates=config.update_token is not None, usage=USAGE)
+    body = ox.serialize(triples, format=GRAPH_FORMATS[media_type]) or b""
+    return Response(body, media_type=media_type, headers={"Vary": "Accept"})
 
 
 # Step 3. Updates.

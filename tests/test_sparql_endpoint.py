@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pyoxigraph as ox
 import pytest
+import rdflib
 from SPARQLWrapper import CSV, JSON, POSTDIRECTLY, TSV, TURTLE, URLENCODED, XML, SPARQLWrapper
 
 from api.app import create_app
@@ -257,8 +258,46 @@ def test_malformed_query_is_400_with_the_parsers_message(endpoint: str) -> None:
     assert "expected" in response.text and "Traceback" not in response.text
 
 
-def test_get_without_query_explains_how_to_call(endpoint: str) -> None:
-    response = httpx.get(endpoint)
+SD = "http://www.w3.org/ns/sparql-service-description#"
+
+
+def described(response: httpx.Response) -> rdflib.Graph:
+    assert response.status_code == 200, response.text
+    graph = rdflib.Graph()
+    graph.parse(data=response.content, format=response.headers["content-type"].split(";")[0])
+    return graph
+
+
+def test_get_without_a_parameter_describes_the_service(endpoint: str) -> None:
+    """SPARQL 1.1 Service Description: what query editors and federating engines read of an endpoint."""
+    sd = rdflib.Namespace(SD)
+    graph = described(httpx.get(endpoint))
+    service = rdflib.URIRef(endpoint)
+    assert (service, rdflib.RDF.type, sd.Service) in graph and (service, sd.endpoint, service) in graph
+    assert (service, sd.feature, sd.UnionDefaultGraph) in graph
+    assert rdflib.URIRef("http://www.w3.org/ns/formats/SPARQL_Results_JSON") in set(
+        graph.objects(service, sd.resultFormat)
+    )
+    dataset = graph.value(service, sd.defaultDataset)
+    names = {str(graph.value(node, sd.name)) for node in graph.objects(dataset, sd.namedGraph)}
+    assert Graphs.REGULATIONS in names
+    assert "GET /sparql?query=" in str(graph.value(service, rdflib.RDFS.comment))
+    as_json_ld = httpx.get(endpoint, headers={"Accept": "application/ld+json"})
+    assert as_json_ld.headers["content-type"].startswith("application/ld+json")
+    assert len(described(as_json_ld)) == len(graph)
+    assert httpx.get(endpoint, headers={"Accept": "text/csv"}).status_code == 406
+
+
+def test_the_description_offers_updates_only_with_a_token() -> None:
+    sd = rdflib.Namespace(SD)
+    for token, languages in ((TOKEN, {sd.SPARQL11Query, sd.SPARQL11Update}), (None, {sd.SPARQL11Query})):
+        with serve(open_store("memory"), update_token=token) as base_url:
+            graph = described(httpx.get(f"{base_url}/sparql"))
+        assert set(graph.objects(rdflib.URIRef(f"{base_url}/sparql"), sd.supportedLanguage)) == languages
+
+
+def test_get_with_parameters_but_no_query_explains_how_to_call(endpoint: str) -> None:
+    response = httpx.get(endpoint, params={"querry": "SELECT * WHERE { ?s ?p ?o }"})
     assert response.status_code == 400
     assert "no query was given" in response.text and "GET /sparql?query=" in response.text
 
