@@ -29,6 +29,8 @@ RESULT_FORMATS: Final = (
     "JSON-LD",
 )
 """What ``kg.sparql_answers`` writes, named by the W3C's format IRIs."""
+PREFIXES: Final = {"sd": SD, "formats": FORMATS, "rdfs": "http://www.w3.org/2000/01/rdf-schema#"}
+"""For the formats that abbreviate (Turtle, RDF/XML): a description people can read too."""
 
 
 def _sd(name: str) -> ox.NamedNode:
@@ -38,20 +40,19 @@ def _sd(name: str) -> ox.NamedNode:
 def service_description(endpoint: str, named_graphs: Iterable[str], *, updates: bool, usage: str) -> list[ox.Triple]:
     """The description of the endpoint at ``endpoint`` (its URL), holding ``named_graphs``."""
     service, dataset, default_graph = ox.NamedNode(endpoint), ox.BlankNode(), ox.BlankNode()
+    languages = ["SPARQL11Query", "SPARQL11Update"] if updates else ["SPARQL11Query"]
     triples = [
         ox.Triple(service, RDF_TYPE, _sd("Service")),
         ox.Triple(service, _sd("endpoint"), service),
-        ox.Triple(service, _sd("supportedLanguage"), _sd("SPARQL11Query")),
+        *(ox.Triple(service, _sd("supportedLanguage"), _sd(language)) for language in languages),
+        *(ox.Triple(service, _sd("resultFormat"), ox.NamedNode(FORMATS + name)) for name in RESULT_FORMATS),
         ox.Triple(service, _sd("feature"), _sd("UnionDefaultGraph")),
-        ox.Triple(service, _sd("defaultDataset"), dataset),
         ox.Triple(service, RDFS_COMMENT, ox.Literal(usage, language="en")),
+        ox.Triple(service, _sd("defaultDataset"), dataset),
         ox.Triple(dataset, RDF_TYPE, _sd("Dataset")),
         ox.Triple(dataset, _sd("defaultGraph"), default_graph),
         ox.Triple(default_graph, RDF_TYPE, _sd("Graph")),
     ]
-    if updates:
-        triples.append(ox.Triple(service, _sd("supportedLanguage"), _sd("SPARQL11Update")))
-    triples += [ox.Triple(service, _sd("resultFormat"), ox.NamedNode(FORMATS + name)) for name in RESULT_FORMATS]
     for graph in sorted(named_graphs):
         node = ox.BlankNode()
         triples += [

@@ -29,7 +29,7 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from api.config import ConfigDep, SparqlEndpointConfig, StoreDep
-from api.service_description import service_description
+from api.service_description import PREFIXES, service_description
 from kg.sparql_answers import GRAPH_FORMATS, NotAcceptableError, QueryTimeoutError, answer_query, negotiate
 from kg.store import QuerySyntaxError, Store, StoreError
 
@@ -229,7 +229,7 @@ def _description(request: Request, store: Store, config: SparqlEndpointConfig, a
         raise ProtocolError(502, f"the store did not answer: {error}") from None
     endpoint = str(request.url.replace(query="", fragment=""))
     triples = service_description(endpoint, graphs, updates=config.update_token is not None, usage=USAGE)
-    body = ox.serialize(triples, format=GRAPH_FORMATS[media_type]) or b""
+    body = ox.serialize(triples, format=GRAPH_FORMATS[media_type], prefixes=PREFIXES) or b""
     return Response(body, media_type=media_type, headers={"Vary": "Accept"})
 
 
