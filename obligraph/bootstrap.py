@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime
 from typing import TYPE_CHECKING
 
-from kg.organisations import CHINA
 from kg.store import RemoteEndpoints, Store, StoreError, open_store
 from obligraph.settings import Settings
 
@@ -95,11 +93,12 @@ def start_clock(pipeline: Pipeline, interval_s: float, *, progress_every_s: floa
     ``progress_every_s`` seconds in between (100,000 organisations take about 20 minutes).
     """
     from kg.clock_passes import last_pass
+    from kg.compliance import today as today_in_china
 
     stop = threading.Event()
 
     def run_pass() -> None:
-        today = datetime.now(CHINA).date()
+        today = today_in_china()
         started = last_report = time.perf_counter()
         validated = 0
 
@@ -130,7 +129,7 @@ def start_clock(pipeline: Pipeline, interval_s: float, *, progress_every_s: floa
             log.exception("clock: revalidation failed")
 
     def tick() -> None:
-        today = datetime.now(CHINA).date()
+        today = today_in_china()
         try:
             last = last_pass(pipeline.store)
         except Exception:
