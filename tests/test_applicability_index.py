@@ -1,0 +1,126 @@
+"""``kg.compliance`` answers applicability from an index of the fixed graphs (``ApplicabilityIndex``) instead of
+joining them in the store per request. These tests hold the index to the graph: over generated organisations and
+days on both sides of the instruments' effective dates, the obligations that bind, whether each is in force, the
+roles each binds through and the summary's counts by authority and instrument equal what SPARQL over the store
+gives."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+import pytest
+
+from kg.build import ensure_built
+from kg.catalog import PREFIXES
+from kg.compliance import Status, applicable_obligations, violation_counts
+from kg.iris import Graphs, build_fingerprint_predicate, build_record
+from kg.pipeline import Pipeline
+from kg.store import Store, open_store
+from tests.support import generated_data
+
+DAYS = (date(2016, 1, 1), date(2021, 11, 1), date(2023, 8, 15), date(2025, 9, 1), date(2026, 11, 1))
+"""Before the Cybersecurity Law; between the PIPL and the generative-AI measures; the day those take effect; the
+day the labelling measures do; the data's last day."""
+
+
+@pytest.fixture(scope="module")
+def organisations(store: Store, pipeline: Pipeline) -> list[str]:
+    events = generated_data.as_events(generated_data.generate(40, seed=7))
+    pipeline.process(events)
+    return [str(org) for org in pipeline.organisations()]
+
+
+def bound_in_the_store(store: Store, organisation: str, day: date) -> dict[str, tuple[bool, set[str]]]:
+    """By obligation: (in force on ``day``, the organisation's roles it binds), joined in the store."""
+    rows = store.select(
+        f"{PREFIXES}SELECT ?o ?bound (BOUND(?inForce) AS ?force) WHERE {{ "
+        f"GRAPH <{Graphs.DERIVED}> {{ <{organisation}> a ?bound }} ?o og:bindsRole ?bound ; skos:notation ?id ; "
+        "og:isMachineCheckable ?checkable ; og:hasInstrument ?i . "
+        "OPTIONAL { ?i og:effectiveOn ?effective ; og:hasInstrumentStatus ?status "
+        f'FILTER(?effective <= "{day.isoformat()}"^^xsd:date && ?status != og:StatusDraft) BIND(true AS ?inForce) }} }}'
+    )
+    found: dict[str, tuple[bool, set[str]]] = {}
+    for row in rows:
+        in_force, roles = found.setdefault(row["o"].value, (False, set()))  # type: ignore[union-attr]
+        roles.add(row["bound"].value)  # type: ignore[union-attr]
+        found[row["o"].value] = (in_force or row["force"].value == "true", roles)  # type: ignore[union-attr]
+    return found
+
+
+def reasons_in_the_store(store: Store, organisation: str, role: str) -> set[str]:
+    """The role assignments that make ``role`` apply: those of exactly it, else those of narrower roles."""
+    rows = store.select(
+        f"{PREFIXES}SELECT ?a ?role WHERE {{ GRAPH <{Graphs.DERIVED}> {{ ?a og:isAssignedTo <{organisation}> ; "
+        f"og:assignedRole ?role }} ?role rdfs:subClassOf* <{role}> }}"
+    )
+    direct = {row["a"].value for row in rows if row["role"].value == role}  # type: ignore[union-attr]
+    return direct or {row["a"].value for row in rows}  # type: ignore[union-attr]
+
+
+def test_the_index_gives_the_obligations_the_store_joins(store: Store, organisations: list[str]) -> None:
+    assert len(organisations) == 40
+    seen: dict[Status, int] = defaultdict(int)
+    for organisation in organisations:
+        for day in DAYS:
+            expected = bound_in_the_store(store, organisation, day)
+            found = applicable_obligations(store, organisation, day)
+            assert {item.obligation for item in found} == set(expected), (organisation, day)
+            for item in found:
+                in_force, roles = expected[item.obligation]
+                assert (item.status != Status.NOT_IN_FORCE) == in_force, (organisation, day, item.obligation_id)
+                given = {(reason.bound_role, reason.assignment.iri) for reason in item.reasons}
+                assert given == {
+                    (role, assignment)
+                    for role in roles
+                    for assignment in reasons_in_the_store(store, organisation, role)
+                }, (organisation, day, item.obligation_id)
+                assert given
+                seen[item.status] += 1
+    # the data reaches every status but DUE's rarer cases, and both sides of the effective dates
+    assert seen[Status.NOT_IN_FORCE] > 0 and seen[Status.COMPLIANT] > 0 and seen[Status.VIOLATED] > 0
+    assert seen[Status.NOT_CHECKABLE] > 0
+
+
+def test_the_index_counts_open_violations_by_the_links_the_store_holds(store: Store, organisations: list[str]) -> None:
+    checked = 0
+    for organisation in organisations:
+        counts = violation_counts(store, organisation)
+        rows = store.select(
+            f"{PREFIXES}SELECT ?v ?authority ?instrument WHERE {{ GRAPH <{Graphs.VIOLATIONS}> {{ "
+            f"?v og:concernsOrganisation <{organisation}> ; og:hasViolationStatus og:ViolationOpen ; "
+            "og:isViolationOf ?o } ?o og:hasInstrument ?instrument "
+            "OPTIONAL { ?o og:hasCompetentAuthority ?authority } }"
+        )
+        by_authority: dict[str, set[str]] = defaultdict(set)
+        by_instrument: dict[str, set[str]] = defaultdict(set)
+        for row in rows:
+            by_instrument[row["instrument"].value].add(row["v"].value)  # type: ignore[union-attr]
+            if "authority" in row:
+                by_authority[row["authority"].value].add(row["v"].value)  # type: ignore[union-attr]
+        assert counts.open_by_authority == {key: len(found) for key, found in sorted(by_authority.items())}
+        assert counts.open_by_instrument == {key: len(found) for key, found in sorted(by_instrument.items())}
+        checked += counts.open
+    assert checked > 0
+
+
+def test_a_rebuilt_regulation_graph_is_what_applies() -> None:
+    """After a rebuild (a new fingerprint), an obligation added to the regulation graph binds at once; the index of
+    the earlier build is not served for it."""
+    fresh = open_store("memory")
+    ensure_built(fresh)
+    pipeline = Pipeline.from_store(fresh)
+    pipeline.process(generated_data.as_events(generated_data.generate(3, seed=7)))
+    organisation = str(pipeline.organisations()[0])
+    before = {item.obligation_id for item in applicable_obligations(fresh, organisation, DAYS[-1])}
+    instrument = fresh.select(f'{PREFIXES}SELECT ?i WHERE {{ ?o skos:notation "CSL-06" ; og:hasInstrument ?i }}')
+    added, record = "https://example.org/obligation/TEST-1", f"<{build_record()}> <{build_fingerprint_predicate()}>"
+    fresh.update(
+        f"{PREFIXES}DELETE WHERE {{ GRAPH <{Graphs.META}> {{ {record} ?old }} }} ;"
+        f'INSERT DATA {{ GRAPH <{Graphs.META}> {{ {record} "rebuilt" }} GRAPH <{Graphs.REGULATIONS}> {{ <{added}> '
+        f'og:bindsRole og:AnyOrganisationOrIndividual ; skos:notation "TEST-1" ; og:isMachineCheckable false ; '
+        f"og:hasInstrument <{instrument[0]['i'].value}> }} }}"  # type: ignore[union-attr]
+    )
+    after = {item.obligation_id: item.status for item in applicable_obligations(fresh, organisation, DAYS[-1])}
+    assert "TEST-1" not in before and after.pop("TEST-1") == Status.NOT_CHECKABLE
+    assert set(after) == before
