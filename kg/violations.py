@@ -632,17 +632,32 @@ class Episode:
     resolved_by: str | None
 
 
-def violation_episodes(store: Store, violations: Iterable[str]) -> dict[str, list[Episode]]:
-    """The history of each violation, oldest episode first, in three reads (the episodes, their triples, the
-    ids of the events that opened and resolved them); ``violation_history`` for many."""
-    wanted = sorted(set(violations))
-    if not wanted:
-        return {}
-    episode_of = {
-        episode.value: violation
-        for violation, _, episode in store.outgoing(wanted, Graphs.VIOLATIONS, _HAS_EPISODE)
-        if isinstance(episode, ox.NamedNode)
+def violation_episodes(store: Store, records: Mapping[str, ViolationRecord]) -> dict[str, list[Episode]]:
+    """The history of each violation whose record is read (``violation_records``), oldest episode first.
+
+    The latest episode is the record's own: a violation's status, dates and causes are those of its latest episode
+    (the ledger writes them together, and a re-opening replaces them). So only earlier episodes are read, by
+    their IRIs, with the ids of the events that opened and resolved them: most violations have one episode (a page
+    of 50 with 75 episodes, on disk at 100,000 organisations: 2.7 ms read whole, 0.8 ms so). ``violation_history``
+    reads one violation's episodes from the store alone."""
+    earlier = {
+        str(iris.violation_episode(URIRef(iri), number)): iri
+        for iri, record in records.items()
+        for number in range(1, record.episodes)
     }
+    history = _episodes(store, earlier) if earlier else {}
+    for iri, record in records.items():
+        episodes = history.setdefault(iri, [])
+        if record.episodes:
+            latest = (record.opened_at, record.resolved_at, record.caused_by, record.resolved_by)
+            episodes.append(Episode(record.episodes, *latest))
+        episodes.sort(key=lambda episode: episode.number)
+    return dict(history)
+
+
+def _episodes(store: Store, episode_of: Mapping[str, str]) -> dict[str, list[Episode]]:
+    """The episodes (IRI → its violation) as stored, in two reads: their triples, then the ids of the events that
+    opened and resolved them."""
     facts: dict[str, dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]] = defaultdict(dict)
     for episode, predicate, obj in store.outgoing(episode_of, Graphs.VIOLATIONS):
         facts[episode].setdefault(predicate, obj)
@@ -653,7 +668,7 @@ def violation_episodes(store: Store, violations: Iterable[str]) -> dict[str, lis
         if isinstance(event := found.get(link), ox.NamedNode)
     }
     ids = {event: xid.value for event, _, xid in store.outgoing(events, None, _EVENT_ID)} if events else {}
-    history: dict[str, list[Episode]] = {iri: [] for iri in wanted}
+    history: dict[str, list[Episode]] = defaultdict(list)
     caused, resolved_by = _EVENT_LINKS
     for episode, violation in episode_of.items():
         found = facts.get(episode, {})
@@ -672,12 +687,9 @@ def violation_episodes(store: Store, violations: Iterable[str]) -> dict[str, lis
                 resolved_by=resolver_id if resolver_id is not None else ("clock" if resolved is not None else None),
             )
         )
-    for episodes in history.values():
-        episodes.sort(key=lambda episode: episode.number)
     return history
 
 
-_HAS_EPISODE: Final = str(OG.hasEpisode)
 _OPENED_AT: Final = str(OG.openedAt)
 _RESOLVED_AT: Final = str(OG.resolvedAt)
 

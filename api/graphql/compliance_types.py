@@ -284,7 +284,7 @@ class ViolationReads:
 def read_violations(store: Store, iris: list[str], parts: frozenset[str]) -> ViolationReads:
     """Blocking: the records, and the episodes and focus / organisation nodes when ``parts`` asks for them."""
     records = violation_records(store, iris)
-    episodes = violation_episodes(store, iris) if "history" in parts else None
+    episodes = violation_episodes(store, records) if "history" in parts else None
     wanted: set[str] = set()
     if "focusSystem" in parts:
         wanted |= {record.focus_node for record in records.values()}
