@@ -86,7 +86,9 @@ def test_a_page_of_50_violations_costs_as_many_queries_as_a_page_of_5(served: tu
     assert len(nodes) == 50
     assert all(node["history"] and node["obligation"]["articles"] is not None for node in nodes)
     assert len({node["obligationId"] for node in nodes}) > 5  # many obligations, many articles: batched, not N+1
-    assert large == small
+    # Each batched read happens once or not at all (a page with no re-opened violation reads no earlier episodes),
+    # so the larger page may need one of those the smaller did not; an N+1 would add dozens.
+    assert small <= large <= small + 2
     assert large <= 12, f"{large} store reads for one dashboard page"
     print(f"store reads: page of 5 → {small}, page of 50 → {large}")
 

@@ -4,8 +4,9 @@ N+1 test and the dashboard benchmark.
 The event pipeline is the honest way in but takes hours for 100,000 organisations; this writes the triples
 the pipeline would leave (``docs/organisation-graph.md``): the organisation and its systems, the roles with
 their assignments and reasons, due dates, and violations with episodes, each detected by a real shape of a
-real obligation read from the store. It is a fixture, not a model of the law: which shape fails for which
-system is drawn, not judged.
+real obligation read from the store, each change caused by an event (with the event's record, whose id a
+dashboard shows) or by the clock. It is a fixture, not a model of the law: which shape fails for which system
+is drawn, not judged.
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ def organisation_quads(
     for pair in shapes:
         detecting.setdefault(pair.obligation, []).append(pair.shape)
     pairs = [(obligation, system) for system in system_nodes for obligation in detecting][:violations]
+    events = _EventRecords(org_id, org)
     for obligation, system in pairs:
         obligation_id = obligation.rsplit("/", 1)[-1]
         violation = _n(iris.violation(org_id, obligation_id, system.value))
@@ -133,31 +135,64 @@ def organisation_quads(
             ox.Quad(violation, _n(OG.hasSeverity), _n(SH.Violation), violated),
             ox.Quad(violation, _n(OG.message), _lit(f"{obligation_id} not met by {system.value}", lang="en"), violated),
             ox.Quad(violation, _n(OG.message), _lit(f"{obligation_id} 未履行", lang="zh"), violated),
-            ox.Quad(violation, _n(OG.openedByClock), _lit("true", XSD.boolean), violated),
         )
         moment = opened
         for number in range(1, episodes + 1):
             episode = _n(iris.violation_episode(URIRef(violation.value), number))
-            yield from (
-                ox.Quad(violation, _n(OG.hasEpisode), episode, violated),
-                ox.Quad(episode, _n(RDF.type), _n(OG.ViolationEpisode), violated),
-                ox.Quad(episode, _n(OG.openedAt), _lit(moment.isoformat(), XSD.dateTime), violated),
-                ox.Quad(episode, _n(OG.openedByClock), _lit("true", XSD.boolean), violated),
-            )
             last = number == episodes
+            # As the ledger writes them: the latest episode's fields on the violation too. Most changes are
+            # caused by an event (its record in the events graph), the rest by the clock.
+            on = (episode, violation) if last else (episode,)
+            cause = events.cause(moment, rng, opened=True)
+            yield ox.Quad(violation, _n(OG.hasEpisode), episode, violated)
+            yield from events.records()
+            yield from (
+                ox.Quad(episode, _n(RDF.type), _n(OG.ViolationEpisode), violated),
+                *(ox.Quad(node, _n(OG.openedAt), _lit(moment.isoformat(), XSD.dateTime), violated) for node in on),
+                *(ox.Quad(node, cause[0], cause[1], violated) for node in on),
+            )
             if not last or not open_now:
                 resolved = moment + timedelta(days=3)
+                resolver = events.cause(resolved, rng, opened=False)
+                yield from events.records()
                 yield from (
-                    ox.Quad(episode, _n(OG.resolvedAt), _lit(resolved.isoformat(), XSD.dateTime), violated),
-                    ox.Quad(episode, _n(OG.resolvedByClock), _lit("true", XSD.boolean), violated),
+                    *(ox.Quad(n, _n(OG.resolvedAt), _lit(resolved.isoformat(), XSD.dateTime), violated) for n in on),
+                    *(ox.Quad(node, resolver[0], resolver[1], violated) for node in on),
                 )
-                if last:
-                    yield ox.Quad(violation, _n(OG.resolvedAt), _lit(resolved.isoformat(), XSD.dateTime), violated)
-            if last:
-                yield ox.Quad(violation, _n(OG.openedAt), _lit(moment.isoformat(), XSD.dateTime), violated)
             moment += timedelta(days=10)
         status = OG.ViolationOpen if open_now else OG.ViolationResolved
         yield ox.Quad(violation, _n(OG.hasViolationStatus), _n(status), violated)
+
+
+class _EventRecords:
+    """The events that open and resolve an organisation's violations, with their records as ``kg.organisations``
+    writes them (``records`` yields those made since it was last called)."""
+
+    def __init__(self, org_id: str, org: ox.NamedNode) -> None:
+        self.org_id, self.org, self.made = org_id, org, 0
+        self._pending: list[ox.Quad] = []
+
+    def cause(self, moment: datetime, rng: random.Random, *, opened: bool) -> tuple[ox.NamedNode, ox.NamedNode | ox.Literal]:
+        """(predicate, object) of what caused the change: an event three times in four, else the clock."""
+        if rng.random() < 0.25:
+            return _n(OG.openedByClock if opened else OG.resolvedByClock), _lit("true", XSD.boolean)
+        self.made += 1
+        source, event_id = f"urn:org:{self.org_id}", f"{self.org_id}-E{self.made}"
+        event, events = _n(iris.event(source, event_id)), _n(Graphs.EVENTS)
+        self._pending += [
+            ox.Quad(event, _n(RDF.type), _n(OG.OrganisationEvent), events),
+            ox.Quad(event, _n(OG.eventId), _lit(event_id), events),
+            ox.Quad(event, _n(OG.eventSource), _lit(source), events),
+            ox.Quad(event, _n(OG.eventType), _lit("control.withdrawn" if opened else "control.implemented"), events),
+            ox.Quad(event, _n(OG.eventTime), _lit(moment.isoformat(), XSD.dateTime), events),
+            ox.Quad(event, _n(OG.concernsOrganisation), self.org, events),
+            ox.Quad(event, _n(OG.appliedAt), _lit(moment.isoformat(), XSD.dateTime), events),
+        ]
+        return _n(OG.isCausedBy if opened else OG.isResolvedBy), event
+
+    def records(self) -> Iterator[ox.Quad]:
+        yield from self._pending
+        self._pending = []
 
 
 def load(
