@@ -34,7 +34,7 @@ from api.graphql.catalog_types import (
 )
 from api.graphql.context import Info
 from api.graphql.errors import InvalidArgument
-from api.graphql.loaders import Read, asked, names_below, store_call
+from api.graphql.loaders import Read, asked, asks_within, names_below, store_call
 from api.graphql.pagination import BadArgumentError, PageInfo, decode_cursor, encode_cursor, page_size
 from kg import compliance
 from kg.compliance import OrganisationRecord, SystemRecord
@@ -516,7 +516,7 @@ class Organisation:
     async def applicable_obligations(
         self, info: Info, as_of: dt.date | None = None, status: ComplianceStatus | None = None
     ) -> list[ApplicableObligation]:
-        facts = bool(asked(info, ("assignment",)))
+        facts = asks_within(info.selected_fields, "assignment", "reasons")  # the facts behind each role
         found, nodes = await applicable(info, self.record.iri, _day(as_of), facts=facts)
         assignments: dict[str, RoleAssignment] = {}
 
@@ -612,7 +612,7 @@ def dashboard_plan(info: Info) -> Plan:
                 plan.append(partial(_roles_of, facts=bool(names_below([field], ("reasons",)))))
             elif field.name == "applicableObligations":
                 day = _argument_day(arguments.get("asOf"))
-                days[day] = days.get(day, False) or bool(names_below([field], ("assignment",)))
+                days[day] = days.get(day, False) or asks_within([field], "assignment", "reasons")
             elif field.name == "complianceSummary":
                 days.setdefault(_argument_day(arguments.get("asOf")), False)
                 plan.append(_counts_of)

@@ -82,6 +82,21 @@ def names_below(selections: Iterable[Selection], names: Iterable[str]) -> frozen
     return frozenset(found)
 
 
+def asks_within(selections: Iterable[Selection], outer: str, inner: str) -> bool:
+    """Whether a field named ``inner`` is selected somewhere below a field named ``outer`` (through fragments)."""
+    stack: list[Selection] = list(selections)
+    while stack:
+        selection = stack.pop()
+        if (
+            isinstance(selection, SelectedField)
+            and selection.name == outer
+            and names_below(selection.selections, [inner])
+        ):
+            return True
+        stack.extend(selection.selections)
+    return False
+
+
 class Loaders:
     """One set per request (``cache=False`` for a WebSocket connection, which lives longer than its data)."""
 
