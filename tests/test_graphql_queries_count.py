@@ -1,6 +1,7 @@
 """No N+1: a page of 50 violations, with history, trace, obligation, articles, authorities and instrument,
-costs the same few store queries as a page of 5 (the page is cut in the store and read with its records,
-episodes and focus systems in one batch each; the law it points at comes from the process's catalogue)."""
+costs the few store queries a page of 5 costs (the page is cut in the store and read with its records, earlier
+episodes, the events' ids and focus systems in one batch each; the law it points at comes from the process's
+catalogue)."""
 
 from __future__ import annotations
 
