@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support, w
 
 from api.app import create_app
 from api.config import GraphQLAccess, SparqlEndpointConfig
+from api.graphql.catalog_types import read_the_law
 from api.graphql.context import Context
 from api.graphql.loaders import Loaders, in_own_thread
 from api.graphql.schema import schema
@@ -172,7 +173,8 @@ def main() -> None:
         client(args.client, args.samples)
         return
     store = load(args.orgs, args.data_dir)
-    settle_heap()  # as `obligraph serve` does after start-up
+    read_the_law(store)  # as `obligraph serve` does at start-up
+    settle_heap()
     where = "on disk" if args.data_dir else "in memory"
     title = f"Organisation dashboard (20 systems, 50 violations), {args.orgs:,} organisations {where}"
     table = Table(title=title)

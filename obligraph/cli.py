@@ -138,6 +138,7 @@ def serve(
     """Serve the API (SPARQL 1.1 at /sparql, GraphQL at /graphql, events at /events)."""
     import uvicorn
 
+    from api.graphql.catalog_types import read_the_law
     from obligraph.bootstrap import build_app, build_pipeline, start_clock
     from obligraph.heap import settle_heap
 
@@ -150,6 +151,7 @@ def serve(
         pipeline = build_pipeline(store)
         stop_clock = start_clock(pipeline, settings.clock_interval_s) if settings.clock_interval_s > 0 else None
         api = build_app(settings, store, pipeline)
+        read_the_law(store)  # the first dashboard does not wait for it, and the heap settles with it
         settle_heap()
         console.print(
             f"obligraph serving on http://{bind_host}:{bind_port} "

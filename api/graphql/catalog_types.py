@@ -28,7 +28,9 @@ from kg.catalog import (
     SourceRecord,
     TimingRecord,
 )
+from kg.compliance import APPLICABILITY
 from kg.nodes import Labels, Node, label_in
+from kg.store import Store
 
 T = TypeVar("T")
 
@@ -326,3 +328,11 @@ def _penalty(node: Node) -> Penalty:
 
 CATALOGUE: FixedCache[Catalogue] = FixedCache(Catalogue)
 """The process's catalogue: ``CATALOGUE.get(store)`` (blocking) checks the build fingerprint, rebuilds on change."""
+
+
+def read_the_law(store: Store) -> None:
+    """Read the fixed graphs into the catalogue and the applicability index (``kg.compliance.APPLICABILITY``) now,
+    at start-up, so the first dashboard does not wait for them (measured at 100,000 organisations on disk: 111 and
+    96 ms) and ``obligraph.heap.settle_heap`` keeps them out of the collector's scans. Blocking."""
+    CATALOGUE.get(store)
+    APPLICABILITY.get(store)

@@ -172,7 +172,9 @@ class _EventRecords:
         self.org_id, self.org, self.made = org_id, org, 0
         self._pending: list[ox.Quad] = []
 
-    def cause(self, moment: datetime, rng: random.Random, *, opened: bool) -> tuple[ox.NamedNode, ox.NamedNode | ox.Literal]:
+    def cause(
+        self, moment: datetime, rng: random.Random, *, opened: bool
+    ) -> tuple[ox.NamedNode, ox.NamedNode | ox.Literal]:
         """(predicate, object) of what caused the change: an event three times in four, else the clock."""
         if rng.random() < 0.25:
             return _n(OG.openedByClock if opened else OG.resolvedByClock), _lit("true", XSD.boolean)
