@@ -427,13 +427,38 @@ def build_fingerprint(store: Store) -> str | None:
     return min(term.value for _, _, term in found) if found else None
 
 
+class _FixedNodes:
+    """The nodes of the fixed graphs of the latest build read, shared by every ``FixedCache``: reading them is
+    most of what making a cached value costs (at 100,000 organisations on disk: ~90–160 ms to read, 6 ms to make
+    the applicability index from them), and the catalogue and the applicability index are made from the same
+    build."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._current: tuple[str, Mapping[str, Node]] | None = None
+
+    def get(self, store: Store, fingerprint: str | None) -> Mapping[str, Node]:
+        with self._lock:
+            current = self._current
+            if fingerprint is not None and current is not None and current[0] == fingerprint:
+                return current[1]
+            nodes = describe_graphs(store, FIXED_GRAPHS)
+            if fingerprint is not None:
+                self._current = (fingerprint, nodes)
+            return nodes
+
+
+_FIXED_NODES: Final = _FixedNodes()
+
+
 class FixedCache(Generic[T]):
     """A value made from the nodes of the fixed graphs, kept for the life of the process and remade when the
     store's build fingerprint changes: a dashboard shows the same obligations, articles and authorities on every
     request, and reading them costs more than everything else it asks.
 
     ``get`` costs one small query (the fingerprint) while the build is unchanged; a store without a fingerprint
-    is read afresh every time. Blocking: call it from a worker thread."""
+    is read afresh every time. The nodes are read once per build for all caches (``_FixedNodes``). Blocking: call
+    it from a worker thread."""
 
     def __init__(self, make: Callable[[Mapping[str, Node]], T]) -> None:
         self._make = make
@@ -449,7 +474,7 @@ class FixedCache(Generic[T]):
             current = self._current
             if fingerprint is not None and current is not None and current[0] == fingerprint:
                 return current[1]
-            value = self._make(describe_graphs(store, FIXED_GRAPHS))
+            value = self._make(_FIXED_NODES.get(store, fingerprint))
             if fingerprint is not None:
                 self._current = (fingerprint, value)
             return value

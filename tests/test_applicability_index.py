@@ -106,7 +106,8 @@ def test_the_index_counts_open_violations_by_the_links_the_store_holds(store: St
 
 def test_a_rebuilt_regulation_graph_is_what_applies() -> None:
     """After a rebuild (a new fingerprint), an obligation added to the regulation graph binds at once; the index of
-    the earlier build is not served for it."""
+    the earlier build is not served for it. The fingerprint names the fixed graphs' content (the process shares
+    what it read of them between stores of one build), so this build has a fingerprint of its own."""
     fresh = open_store("memory")
     ensure_built(fresh)
     pipeline = Pipeline.from_store(fresh)
@@ -117,7 +118,8 @@ def test_a_rebuilt_regulation_graph_is_what_applies() -> None:
     added, record = "https://example.org/obligation/TEST-1", f"<{build_record()}> <{build_fingerprint_predicate()}>"
     fresh.update(
         f"{PREFIXES}DELETE WHERE {{ GRAPH <{Graphs.META}> {{ {record} ?old }} }} ;"
-        f'INSERT DATA {{ GRAPH <{Graphs.META}> {{ {record} "rebuilt" }} GRAPH <{Graphs.REGULATIONS}> {{ <{added}> '
+        f'INSERT DATA {{ GRAPH <{Graphs.META}> {{ {record} "rebuilt-with-TEST-1" }} '
+        f"GRAPH <{Graphs.REGULATIONS}> {{ <{added}> "
         f'og:bindsRole og:AnyOrganisationOrIndividual ; skos:notation "TEST-1" ; og:isMachineCheckable false ; '
         f"og:hasInstrument <{instrument[0]['i'].value}> }} }}"  # type: ignore[union-attr]
     )
