@@ -143,21 +143,21 @@ def organisation_quads(
             # As the ledger writes them: the latest episode's fields on the violation too. Most changes are
             # caused by an event (its record in the events graph), the rest by the clock.
             on = (episode, violation) if last else (episode,)
-            cause = events.cause(moment, rng, opened=True)
+            link, cause, record = events.cause(moment, rng, opened=True)
             yield ox.Quad(violation, _n(OG.hasEpisode), episode, violated)
-            yield from events.records()
+            yield from record
             yield from (
                 ox.Quad(episode, _n(RDF.type), _n(OG.ViolationEpisode), violated),
                 *(ox.Quad(node, _n(OG.openedAt), _lit(moment.isoformat(), XSD.dateTime), violated) for node in on),
-                *(ox.Quad(node, cause[0], cause[1], violated) for node in on),
+                *(ox.Quad(node, link, cause, violated) for node in on),
             )
             if not last or not open_now:
                 resolved = moment + timedelta(days=3)
-                resolver = events.cause(resolved, rng, opened=False)
-                yield from events.records()
+                link, resolver, record = events.cause(resolved, rng, opened=False)
+                yield from record
                 yield from (
                     *(ox.Quad(n, _n(OG.resolvedAt), _lit(resolved.isoformat(), XSD.dateTime), violated) for n in on),
-                    *(ox.Quad(node, resolver[0], resolver[1], violated) for node in on),
+                    *(ox.Quad(node, link, resolver, violated) for node in on),
                 )
             moment += timedelta(days=10)
         status = OG.ViolationOpen if open_now else OG.ViolationResolved
@@ -166,22 +166,22 @@ def organisation_quads(
 
 class _EventRecords:
     """The events that open and resolve an organisation's violations, with their records as ``kg.organisations``
-    writes them (``records`` yields those made since it was last called)."""
+    writes them."""
 
     def __init__(self, org_id: str, org: ox.NamedNode) -> None:
         self.org_id, self.org, self.made = org_id, org, 0
-        self._pending: list[ox.Quad] = []
 
     def cause(
         self, moment: datetime, rng: random.Random, *, opened: bool
-    ) -> tuple[ox.NamedNode, ox.NamedNode | ox.Literal]:
-        """(predicate, object) of what caused the change: an event three times in four, else the clock."""
+    ) -> tuple[ox.NamedNode, ox.NamedNode | ox.Literal, list[ox.Quad]]:
+        """(predicate, object) of what caused the change, and the event's record: an event three times in four,
+        else the clock (no record)."""
         if rng.random() < 0.25:
-            return _n(OG.openedByClock if opened else OG.resolvedByClock), _lit("true", XSD.boolean)
+            return _n(OG.openedByClock if opened else OG.resolvedByClock), _lit("true", XSD.boolean), []
         self.made += 1
         source, event_id = f"urn:org:{self.org_id}", f"{self.org_id}-E{self.made}"
         event, events = _n(iris.event(source, event_id)), _n(Graphs.EVENTS)
-        self._pending += [
+        record = [
             ox.Quad(event, _n(RDF.type), _n(OG.OrganisationEvent), events),
             ox.Quad(event, _n(OG.eventId), _lit(event_id), events),
             ox.Quad(event, _n(OG.eventSource), _lit(source), events),
@@ -190,11 +190,7 @@ class _EventRecords:
             ox.Quad(event, _n(OG.concernsOrganisation), self.org, events),
             ox.Quad(event, _n(OG.appliedAt), _lit(moment.isoformat(), XSD.dateTime), events),
         ]
-        return _n(OG.isCausedBy if opened else OG.isResolvedBy), event
-
-    def records(self) -> Iterator[ox.Quad]:
-        yield from self._pending
-        self._pending = []
+        return _n(OG.isCausedBy if opened else OG.isResolvedBy), event, record
 
 
 def load(
