@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -149,7 +150,11 @@ def serve(
     with opened_store(settings) as store:
         bind_host, bind_port = host or settings.host, port or settings.port
         pipeline = build_pipeline(store)
-        stop_clock = start_clock(pipeline, settings.clock_interval_s) if settings.clock_interval_s > 0 else None
+        stop_clock = (
+            start_clock(pipeline, settings.clock_interval_s, compact_daily=settings.compact_daily)
+            if settings.clock_interval_s > 0
+            else None
+        )
         api = build_app(settings, store, pipeline)
         read_the_law(store)  # the first dashboard does not wait for it, and the heap settles with it
         settle_heap()
@@ -198,6 +203,20 @@ def info(ctx: typer.Context) -> None:
             table.add_row(graph, f"{store.count_triples(graph):,}")
         out.print(f"store: {store.backend}")
         out.print(table)
+
+
+@app.command()
+def compact(ctx: typer.Context) -> None:
+    """Compact the embedded store's files, so reads find each key in one place (after a large ingest; ``serve``
+    does it after the first clock pass of each day)."""
+    with opened_store(ctx.obj, build=False) as store:
+        with console.status(f"compacting the {store.backend} store…"):
+            started = time.perf_counter()
+            compacted = store.compact()
+        if not compacted:
+            console.print(f"nothing to compact: the {store.backend} store keeps no files of ours")
+            return
+        console.print(f"compacted in {time.perf_counter() - started:.1f} s")
 
 
 class StatusChoice(StrEnum):

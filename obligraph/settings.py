@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     clock_interval_s: float = Field(
         default=3600.0, ge=0, description="How often `serve` re-validates everyone as of today (0: never)"
     )
+    compact_daily: bool = Field(
+        default=True, description="`serve` compacts the embedded store after the first clock pass of each day"
+    )
 
     @model_validator(mode="after")
     def _refuse_weak_secrets_in_production(self) -> Settings:

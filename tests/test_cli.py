@@ -184,6 +184,20 @@ def test_revalidate_opens_what_falls_due_with_no_event(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "--as-of expects a date" in bad.stderr
 
 
+def test_compact_rewrites_the_store_and_keeps_its_data(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text(EVENTS)
+    assert run("ingest", str(events), data_dir=tmp_path / "data").returncode == 0
+    before = run("violations", "--org", "ACME", "--status", "all", "--format", "json", data_dir=tmp_path / "data")
+    result = run("compact", data_dir=tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    assert "compacted in" in result.stderr
+    after = run("violations", "--org", "ACME", "--status", "all", "--format", "json", data_dir=tmp_path / "data")
+    assert json.loads(after.stdout) == json.loads(before.stdout) != []
+    in_memory = run("--store", "memory", "compact")
+    assert in_memory.returncode == 0 and "nothing to compact" in in_memory.stderr
+
+
 def test_obligations_lists_which_are_machine_checkable(built_data_dir: Path) -> None:
     result = run("obligations", "--format", "json", data_dir=built_data_dir)
     rows = {row["id"]: row for row in json.loads(result.stdout)}

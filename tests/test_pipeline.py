@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -231,6 +232,30 @@ def test_the_clock_catches_up_at_start_and_logs_its_progress(
     assert scraped["obligraph_clock_last_pass_as_of_timestamp_seconds"] == clock_moment(today).timestamp()
     [opened] = alg09(store)
     assert (opened["status"], opened["causedBy"]) == ("open", "clock")
+
+
+def test_the_clock_compacts_an_embedded_store_after_the_first_pass_of_a_day_only(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="obligraph")
+    on_disk = open_store("oxigraph", data_dir=tmp_path)
+    ensure_built(on_disk)
+    pipeline = Pipeline.from_store(on_disk)
+    pipeline.process([REGISTER, DEPLOY])
+    stop = start_clock(pipeline, 0.05, progress_every_s=3600)
+    try:
+        deadline = time.monotonic() + 60
+        while caplog.text.count("clock: done in") < 3:
+            assert time.monotonic() < deadline, caplog.text
+            time.sleep(0.05)
+    finally:
+        stop.set()
+    assert caplog.text.count("clock: compacted the store in") == 1
+    assert caplog.text.index("clock: compacted the store in") > caplog.text.index("clock: done in")
+    for clock in [thread for thread in threading.enumerate() if thread.name == "obligraph-clock"]:
+        clock.join(timeout=60)  # a pass under way ends before the store closes
+    assert [v["status"] for v in alg09(on_disk)] == ["open"]
+    on_disk.close()
 
 
 def test_change_events_follow_the_contract(store: Store, pipeline: Pipeline) -> None:

@@ -115,6 +115,17 @@ def test_count_triples_over_all_graphs(store: Store) -> None:
     assert store.count_triples(G2) == 1
 
 
+def test_compaction_keeps_every_triple_and_only_the_embedded_store_has_files_to_compact(store: Store) -> None:
+    insert(store, G1, "ex:a ex:p 1 . ex:a ex:p 2 .")
+    store.update(f"PREFIX ex: <{EX}> DELETE DATA {{ GRAPH <{G1}> {{ ex:a ex:p 1 }} }}")
+    insert(store, G2, 'ex:b ex:p "three"@en .')
+    assert store.compact() is (store.backend == "oxigraph")
+    assert store.count_triples() == 2
+    assert store.ask(f'PREFIX ex: <{EX}> ASK {{ GRAPH <{G2}> {{ ex:b ex:p "three"@en }} }}')
+    insert(store, G1, "ex:c ex:p 4 .")  # and it goes on taking writes
+    assert store.count_triples(G1) == 2
+
+
 def test_embedded_store_persists_across_reopen(tmp_path: Path) -> None:
     first = open_store("oxigraph", data_dir=tmp_path)
     insert(first, G1, "ex:a ex:p 1 .")
@@ -162,6 +173,24 @@ def test_outgoing_reads_the_triples_of_many_subjects(store: Store) -> None:
     assert store.outgoing([]) == []
     literal = next(o for _, link, o in store.outgoing([a], G1) if link == q)
     assert literal == ox.Literal("x", language="en")
+
+
+@pytest.mark.parametrize(("graph", "predicate"), [(None, None), (G1, None), (None, f"{EX}p"), (G2, f"{EX}q")])
+def test_outgoing_reads_many_subjects_at_once_as_it_reads_each(
+    store: Store, graph: str | None, predicate: str | None
+) -> None:
+    """The embedded store reads a few subjects from its index and more with one query: both give the same."""
+    insert(store, G1, " ".join(f'ex:s{n} ex:p {n} ; ex:q "{n}"@zh , ex:s{n + 1} .' for n in range(6)))
+    insert(store, G2, " ".join(f"ex:s{n} ex:p {n} ; ex:q _:b{n} ." for n in range(0, 6, 2)))
+    subjects = [f"{EX}s{n}" for n in range(7)]
+
+    def terms(found: list[tuple[str, str, ox.NamedNode | ox.BlankNode | ox.Literal]]) -> list[tuple[str, str, str]]:
+        return sorted((s, link, "_" if isinstance(o, ox.BlankNode) else str(o)) for s, link, o in found)
+
+    each = [triple for subject in subjects for triple in store.outgoing([subject], graph, predicate)]
+    assert terms(store.outgoing(subjects, graph, predicate)) == terms(each) != []
+    with pytest.raises(ValueError):
+        store.outgoing([*subjects, "not an IRI> } ?s ?p ?o {"], graph, predicate)
 
 
 def test_queries_run_two_at_a_time_answer_as_one_at_a_time(store: Store) -> None:
