@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeAlias
+from typing import Final, Literal, TypeAlias, cast
 
 import httpx
 import pyoxigraph as ox
@@ -153,6 +153,10 @@ class Store(ABC):
         return int(literal.value)
 
 
+_NUMBERED_FROM: Final = 4
+"""From this many subjects ``OxigraphStore.outgoing`` on disk reads with one query rather than from the index."""
+
+
 class OxigraphStore(Store):
     """pyoxigraph, on disk (a data directory) or in memory (``path=None``)."""
 
@@ -206,10 +210,18 @@ class OxigraphStore(Store):
     def outgoing(
         self, subjects: Iterable[str], graph: str | None = None, predicate: str | None = None
     ) -> list[tuple[str, str, ox.NamedNode | ox.BlankNode | ox.Literal]]:
+        """From the index; on disk, more than a few subjects in one query that numbers them, because there each
+        term of a quad is looked up in RocksDB to be decoded, and the query decodes neither the subject nor the
+        graph (measured at 100,000 organisations, a page's 50 violation records, 668 triples: 3.5 → 2.7 ms; one
+        subject is faster from the index, 0.06 against 0.08 ms, and so is every read in memory: 0.76 against
+        1.30 ms for the 50 records)."""
+        wanted = sorted(set(subjects))
+        if self.path is not None and len(wanted) >= _NUMBERED_FROM:
+            return self._numbered_outgoing(wanted, graph, predicate)
         in_graph = ox.NamedNode(graph) if graph else None
         link = ox.NamedNode(predicate) if predicate else None
         found = []
-        for iri in sorted(set(subjects)):
+        for iri in wanted:
             for quad in self._store.quads_for_pattern(ox.NamedNode(iri), link, None, in_graph):
                 if in_graph is None and isinstance(quad.graph_name, ox.DefaultGraph):
                     continue  # queries see the named graphs only (their union is the default graph)
@@ -217,6 +229,18 @@ class OxigraphStore(Store):
                 assert isinstance(obj, ox.NamedNode | ox.BlankNode | ox.Literal)
                 found.append((iri, quad.predicate.value, obj))
         return found
+
+    def _numbered_outgoing(
+        self, wanted: list[str], graph: str | None, predicate: str | None
+    ) -> list[tuple[str, str, ox.NamedNode | ox.BlankNode | ox.Literal]]:
+        values = " ".join(f"({number} {ox.NamedNode(iri)})" for number, iri in enumerate(wanted))  # checked IRIs
+        where = f"GRAPH <{graph}>" if graph else "GRAPH ?g"  # a named graph, as with the index
+        link = f"<{predicate}>" if predicate else "?p"
+        query = f"SELECT ?n ?p ?o WHERE {{ VALUES (?n ?s) {{ {values} }} {where} {{ ?s {link} ?o }} }}"
+        solutions = cast(ox.QuerySolutions, self._store.query(query))
+        if predicate:
+            return [(wanted[int(number.value)], predicate, obj) for number, _, obj in solutions]
+        return [(wanted[int(number.value)], term.value, obj) for number, term, obj in solutions]
 
     def extend(self, quads: Iterable[ox.Quad]) -> None:
         """Add quads in one transaction (bulk loads; embedded only)."""
