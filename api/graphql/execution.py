@@ -27,6 +27,7 @@ from typing import Any, Final
 
 from graphql import (
     EnumValueNode,
+    ExecutionResult,
     GraphQLField,
     GraphQLLeafType,
     GraphQLList,
@@ -160,6 +161,31 @@ def _coerced(plan: _Plain, value: object) -> Any:
 
 
 class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        """The operation's result; once it is complete, the executor lets go of its resolver helpers.
+
+        graphql-core's executor holds helpers bound to its own methods, a reference cycle that keeps it and all
+        it collected (a dashboard: ~500 objects) alive until the cycle collector runs. Broken once the answer is
+        built, everything is freed at once, and the collector, which otherwise ran every ~20 dashboard requests
+        and stopped one for several milliseconds, has nothing to do (measured in process at 100,000 organisations
+        on disk: p95 24 → 19 ms with the collector off). Only a finished plain result lets go: an incremental one
+        (``@defer``) goes on executing, and an executor per subscription event is a copy that shares the helpers
+        of the subscription's own."""
+        result = super().execute_operation(serially)
+        if self.is_awaitable(result):
+            return self._released_after(result)
+        self._release(result)
+        return result
+
+    async def _released_after(self, pending: Any) -> Any:
+        result = await pending
+        self._release(result)
+        return result
+
+    def _release(self, result: object) -> None:
+        if isinstance(result, ExecutionResult) and not self.background_futures:
+            self.__dict__.pop("async_helpers", None)
+
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,
