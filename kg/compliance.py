@@ -183,6 +183,31 @@ def role_assignments(store: Store, organisation: str) -> list[RoleAssignment]:
     ]
 
 
+class OrganisationReads:
+    """Reads of one organisation that several answers share, each made once: its role assignments (its roles, and
+    the reasons its obligations apply) and its violations counted by obligation and status (the status of each
+    applicable obligation, and its summary). A dashboard asks for all four; sharing saves two of its queries
+    (measured at 100,000 organisations on disk: 0.37 and 0.5 ms).
+
+    One per request and store, as of its first read of each. Not locked: two threads reading at once both query,
+    and either answer is kept."""
+
+    def __init__(self, organisation: str) -> None:
+        self.organisation = organisation
+        self._assignments: list[RoleAssignment] | None = None
+        self._tally: dict[tuple[str, str], int] | None = None
+
+    def role_assignments(self, store: Store) -> list[RoleAssignment]:
+        if self._assignments is None:
+            self._assignments = role_assignments(store, self.organisation)
+        return self._assignments
+
+    def violation_tally(self, store: Store) -> dict[tuple[str, str], int]:
+        if self._tally is None:
+            self._tally = violation_tally(store, self.organisation)
+        return self._tally
+
+
 # Step 3. Applicability and status.
 
 
@@ -302,34 +327,35 @@ def _broader_roles(index: ApplicabilityIndex, roles: set[str]) -> dict[str, set[
     return {role: set(index.broader_than(role) & roles) for role in roles}
 
 
-def _verdicts(store: Store, organisation: str, as_of: date) -> tuple[set[str], dict[str, date]]:
-    """The obligations with an open violation, and the next due date of each obligation with a running clock."""
+def _due_dates(store: Store, organisation: str, as_of: date) -> dict[str, date]:
+    """The next due date of each obligation with a clock running for the organisation or one of its live
+    systems."""
     day = ox.Literal(as_of.isoformat(), datatype=ox.NamedNode(str(XSD.date)))
     org = f"<{organisation}>"
     rows = store.select(
-        f"{PREFIXES}SELECT ?o (MIN(?due) AS ?next) (COUNT(?v) AS ?open) WHERE {{ "
-        f"{{ GRAPH {VIOLATIONS} {{ ?v og:concernsOrganisation {org} ; og:hasViolationStatus og:ViolationOpen ; "
-        "og:isViolationOf ?o } } UNION "
-        f"{{ GRAPH {ORGANISATIONS} {{ {{ {org} og:hasDueDate ?clock }} UNION {{ {org} og:hasAISystem ?system . "
+        f"{PREFIXES}SELECT ?o (MIN(?due) AS ?next) WHERE {{ "
+        f"GRAPH {ORGANISATIONS} {{ {{ {org} og:hasDueDate ?clock }} UNION {{ {org} og:hasAISystem ?system . "
         "?system og:hasDueDate ?clock "
         f"FILTER NOT EXISTS {{ ?system og:retiredOn ?retired FILTER(?retired <= {day}) }} }} "
-        f"?clock og:isDueFor ?o ; og:dueOn ?due FILTER(?due >= {day}) }} }} }} GROUP BY ?o"
+        f"?clock og:isDueFor ?o ; og:dueOn ?due FILTER(?due >= {day}) }} }} GROUP BY ?o"
     )
-    violated = {_value(row["o"]) for row in rows if int(_value(row["open"])) > 0}
-    due = {_value(row["o"]): date.fromisoformat(_value(row["next"])[:10]) for row in rows if "next" in row}
-    return violated, due
+    return {_value(row["o"]): date.fromisoformat(_value(row["next"])[:10]) for row in rows if "next" in row}
 
 
-def applicable_obligations(store: Store, organisation: str, as_of: date) -> list[Applicability]:
+def applicable_obligations(
+    store: Store, organisation: str, as_of: date, shared: OrganisationReads | None = None
+) -> list[Applicability]:
     """Every obligation that binds the organisation, by reference id, with its status as of ``as_of``."""
     index = APPLICABILITY.get(store)
     roles = organisation_roles(store, organisation)
     bound = _bound_obligations(index, roles, as_of)
     if not bound:
         return []
-    assignments = role_assignments(store, organisation)
+    shared = shared or OrganisationReads(organisation)
+    assignments = shared.role_assignments(store)
     broader = _broader_roles(index, roles)
-    violated, due = _verdicts(store, organisation, as_of)
+    violated = {obligation for (obligation, status), n in shared.violation_tally(store).items() if status == _OPEN}
+    due = _due_dates(store, organisation, as_of)
     result = []
     for iri, entry in sorted(bound.items(), key=lambda item: item[1].obligation_id):
         if not entry.in_effect:
@@ -370,25 +396,30 @@ class ViolationCounts:
     open_by_instrument: dict[str, int]
 
 
-def violation_counts(store: Store, organisation: str) -> ViolationCounts:
-    """Open and resolved violations, and open ones by competent authority and by instrument, counted in the store.
-
-    One small query counts the violations by obligation and status; the authorities and instruments of the
-    obligations with open ones come from the fixed graphs (``APPLICABILITY``; a violation is of one obligation, so
-    summing by obligation counts each once). One query joining the three was measured twice as slow: each branch
-    walked the organisation's violations."""
+def violation_tally(store: Store, organisation: str) -> dict[tuple[str, str], int]:
+    """The organisation's violations counted by obligation and status, in the store."""
     rows = store.select(
         f"{PREFIXES}SELECT ?o ?status (COUNT(?v) AS ?n) WHERE {{ GRAPH {VIOLATIONS} {{ "
         f"?v og:concernsOrganisation <{organisation}> ; og:hasViolationStatus ?status ; og:isViolationOf ?o }} }} "
         "GROUP BY ?o ?status"
     )
+    return {(_value(row["o"]), _value(row["status"])): int(_value(row["n"])) for row in rows}
+
+
+def violation_counts(store: Store, organisation: str, shared: OrganisationReads | None = None) -> ViolationCounts:
+    """Open and resolved violations, and open ones by competent authority and by instrument, counted in the store.
+
+    One small query counts the violations by obligation and status (``violation_tally``); the authorities and
+    instruments of the obligations with open ones come from the fixed graphs (``APPLICABILITY``; a violation is of
+    one obligation, so summing by obligation counts each once). One query joining the three was measured twice as
+    slow: each branch walked the organisation's violations."""
+    tally = (shared or OrganisationReads(organisation)).violation_tally(store)
     by_status: dict[str, int] = defaultdict(int)
     open_by_obligation: dict[str, int] = defaultdict(int)
-    for row in rows:
-        status, n = _value(row["status"]), int(_value(row["n"]))
+    for (obligation, status), n in tally.items():
         by_status[status] += n
         if status == _OPEN:
-            open_by_obligation[_value(row["o"])] += n
+            open_by_obligation[obligation] += n
     by_target: dict[str, dict[str, int]] = {"authority": defaultdict(int), "instrument": defaultdict(int)}
     if open_by_obligation:
         index = APPLICABILITY.get(store)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,13 +16,14 @@ import strawberry
 from api.app import create_app
 from api.config import GraphQLAccess, SparqlEndpointConfig
 from api.graphql.context import Context
-from api.graphql.loaders import Loaders
+from api.graphql.loaders import Loaders, Read, run_beside
 from api.graphql.query import Query
 from api.graphql.schema import schema
 from api.graphql.subscription import ChangeHub, Subscription
 from kg.catalog import FixedCache, build_fingerprint
 from kg.iris import Graphs, build_fingerprint_predicate, build_record
 from kg.nodes import Node
+from kg.parallel import QUERIES
 from kg.store import OxigraphStore, Store
 from tests.support import dashboard_data
 from tests.support.live_server import live_server
@@ -198,3 +200,43 @@ def test_an_answered_request_leaves_nothing_for_the_cycle_collector(loaded: Stor
             gc.garbage.clear()
     assert all("errors" not in answer and answer["data"]["organisation"]["id"] == "DASH" for answer in answers)
     assert not left & {"PlainLeafExecutor", "FieldDetails", "Context", "Loaders", "ViolationRecord", "Node"}
+
+
+def _named(store: Store, name: str) -> tuple[str, str]:
+    return name.upper(), threading.current_thread().name
+
+
+def test_a_dashboard_reads_its_page_beside_its_other_reads(loaded: Store) -> None:
+    started = threading.Event()
+
+    def page(store: Store) -> tuple[str, str]:
+        started.set()
+        return _named(store, "page")
+
+    def roles(store: Store) -> tuple[str, str]:
+        assert started.wait(10)  # the page is read while this one is
+        return _named(store, "roles")
+
+    here = [Read(("read", "roles"), roles, ()), Read(("read", "counts"), _named, ("counts",))]
+    done = dict(run_beside(loaded, [Read(("read", "page"), page, ())], here))
+    this = threading.current_thread().name
+    assert {key: answer for key, (answer, _) in done.items()} == {
+        ("read", "page"): "PAGE",
+        ("read", "roles"): "ROLES",
+        ("read", "counts"): "COUNTS",
+    }
+    assert done[("read", "page")][1].startswith("obligraph-query")
+    assert done[("read", "roles")][1] == done[("read", "counts")][1] == this
+
+
+def test_a_read_the_busy_pool_has_not_started_runs_in_the_calling_thread(loaded: Store) -> None:
+    """Waiting for a pool busy with validation would make a dashboard slower than reading alone."""
+    release = threading.Event()
+    busy = [QUERIES.submit(release.wait, 10) for _ in range(QUERIES._max_workers)]
+    try:
+        done = dict(run_beside(loaded, [Read("page", _named, ("page",))], [Read("roles", _named, ("roles",))]))
+    finally:
+        release.set()
+        for future in busy:
+            future.result()
+    assert done["page"] == ("PAGE", threading.current_thread().name)

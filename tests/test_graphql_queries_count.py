@@ -36,6 +36,7 @@ class QueryCounter:
 
     def __init__(self, store: Store) -> None:
         self.calls = 0
+        self.queries: list[str] = []
         self._lock = threading.Lock()
         self._query = store.query
         self._outgoing = store.outgoing
@@ -46,6 +47,7 @@ class QueryCounter:
 
     def query(self, sparql: str) -> Any:
         self._count()
+        self.queries.append(sparql)
         return self._query(sparql)
 
     def outgoing(self, *args: Any) -> Any:
@@ -105,3 +107,26 @@ def test_violations_across_organisations_batch_the_same_way(served: tuple[str, Q
         assert len(data["violations"]["nodes"]) == first
         counts.append(counter.calls - before)
     assert counts[0] == counts[1]
+
+
+SHARING = """{ organisation(id: "DASH") { ... on Organisation {
+  roles { role { notation } }
+  applicableObligations(asOf: "2026-11-01") { obligationId status reasons { assignment { role { notation } } } }
+  complianceSummary(asOf: "2026-11-01") { byStatus { status count } openViolations } } } }"""
+
+
+def test_a_dashboard_reads_what_its_fields_share_once(served: tuple[str, QueryCounter]) -> None:
+    """Roles and the obligations' reasons share the role assignments; the obligations' status and the summary
+    share the violations counted by obligation and status."""
+    url, counter = served
+    run(url, SHARING)  # the catalogue, read on a first request
+    before = len(counter.queries)
+    data = run(url, SHARING)["organisation"]
+    asked = counter.queries[before:]
+    assignments = [query for query in asked if "og:assignedRole ?role" in query]
+    tallies = [query for query in asked if "GROUP BY ?o ?status" in query]
+    assert (len(assignments), len(tallies)) == (1, 1), asked
+    statuses = {item["status"] for item in data["applicableObligations"]}
+    assert "VIOLATED" in statuses and data["roles"]
+    violated = sum(1 for item in data["applicableObligations"] if item["status"] == "VIOLATED")
+    assert data["complianceSummary"]["openViolations"] >= violated > 0

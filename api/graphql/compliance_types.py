@@ -34,10 +34,10 @@ from api.graphql.catalog_types import (
 )
 from api.graphql.context import Info
 from api.graphql.errors import InvalidArgument
-from api.graphql.loaders import Read, asked, asks_within, names_below, store_call
+from api.graphql.loaders import Read, asked, asks_within, names_below, run_beside, store_call
 from api.graphql.pagination import BadArgumentError, PageInfo, decode_cursor, encode_cursor, page_size
 from kg import compliance
-from kg.compliance import OrganisationRecord, SystemRecord
+from kg.compliance import OrganisationReads, OrganisationRecord, SystemRecord
 from kg.nodes import Labels, Node, describe, label_in
 from kg.store import Store
 from kg.violations import (
@@ -442,7 +442,9 @@ async def applicable(
 ) -> tuple[list[compliance.Applicability], Mapping[str, Node] | None]:
     """What binds the organisation on ``day``, read once per request (the list and the summary both use it),
     with the nodes of the role facts when ``facts``."""
-    found, nodes = await info.context.loaders.read(applicable_read(organisation, day, facts))
+    found, nodes = await info.context.loaders.read(
+        applicable_read(info.context.loaders.organisation(organisation), day, facts)
+    )
     if facts and nodes is None:
         wanted = _fact_iris(reason.assignment for item in found for reason in item.reasons)
         nodes = await store_call(describe, info.context.store, wanted)
@@ -450,36 +452,40 @@ async def applicable(
 
 
 def _read_applicable(
-    store: Store, organisation: str, day: dt.date, facts: bool
+    store: Store, shared: OrganisationReads, day: dt.date, facts: bool
 ) -> tuple[list[compliance.Applicability], dict[str, Node] | None]:
-    found = compliance.applicable_obligations(store, organisation, day)
+    found = compliance.applicable_obligations(store, shared.organisation, day, shared)
     if not facts:
         return found, None
     return found, describe(store, _fact_iris(reason.assignment for item in found for reason in item.reasons))
 
 
-def applicable_read(organisation: str, day: dt.date, facts: bool) -> Read:
+def applicable_read(shared: OrganisationReads, day: dt.date, facts: bool) -> Read:
     """Keyed without ``facts``: a read with them serves a field that needs none."""
-    return Read(("applicable", organisation, day), _read_applicable, (organisation, day, facts))
+    return Read(("applicable", shared.organisation, day), _read_applicable, (shared, day, facts))
 
 
 def _read_roles(
-    store: Store, organisation: str, facts: bool
+    store: Store, shared: OrganisationReads, facts: bool
 ) -> tuple[list[compliance.RoleAssignment], dict[str, Node]]:
-    found = compliance.role_assignments(store, organisation)
+    found = shared.role_assignments(store)
     return found, describe(store, _fact_iris(found)) if facts else {}
 
 
-def roles_read(organisation: str, facts: bool) -> Read:
-    return Read(("roles", organisation, facts), _read_roles, (organisation, facts))
+def roles_read(shared: OrganisationReads, facts: bool) -> Read:
+    return Read(("roles", shared.organisation, facts), _read_roles, (shared, facts))
 
 
 def systems_read(record: OrganisationRecord) -> Read:
     return Read(("systems", record.iri), describe, (record.systems,))
 
 
-def counts_read(organisation: str) -> Read:
-    return Read(("counts", organisation), compliance.violation_counts, (organisation,))
+def _read_counts(store: Store, shared: OrganisationReads) -> compliance.ViolationCounts:
+    return compliance.violation_counts(store, shared.organisation, shared)
+
+
+def counts_read(shared: OrganisationReads) -> Read:
+    return Read(("counts", shared.organisation), _read_counts, (shared,))
 
 
 ViolationsResult = Annotated[ViolationConnection | InvalidArgument, strawberry.union("ViolationsResult")]
@@ -509,7 +515,9 @@ class Organisation:
     @strawberry.field(description="The roles derived for it, each with its reasons and rules.")
     async def roles(self, info: Info) -> list[RoleAssignment]:
         facts = bool(asked(info, ("reasons",)))
-        found, nodes = await info.context.loaders.read(roles_read(self.record.iri, facts))
+        found, nodes = await info.context.loaders.read(
+            roles_read(info.context.loaders.organisation(self.record.iri), facts)
+        )
         return [role_assignment(self.catalogue, assignment, nodes if facts else None) for assignment in found]
 
     @strawberry.field(description="Every obligation that binds it, with status as of `asOf` (default: today in China).")
@@ -563,7 +571,8 @@ async def compliance_summary(
     info: Info, catalogue: Catalogue, record: OrganisationRecord, day: dt.date
 ) -> ComplianceSummary:
     counts, (found, _) = await asyncio.gather(
-        info.context.loaders.read(counts_read(record.iri)), applicable(info, record.iri, day, facts=False)
+        info.context.loaders.read(counts_read(info.context.loaders.organisation(record.iri))),
+        applicable(info, record.iri, day, facts=False),
     )
     return summary(catalogue, record.id, day, found, counts)
 
@@ -592,8 +601,8 @@ def _day(as_of: dt.date | None) -> dt.date:
 
 # One organisation's dashboard, read before its fields are resolved.
 
-Plan = list[Callable[[OrganisationRecord], Read]]
-"""The reads an organisation's fields will ask for, made once its record is known."""
+Plan = list[Callable[[OrganisationRecord, OrganisationReads], Read]]
+"""The reads an organisation's fields will ask for, made once its record is known (with what they share)."""
 
 
 def dashboard_plan(info: Info) -> Plan:
@@ -607,7 +616,7 @@ def dashboard_plan(info: Info) -> Plan:
         arguments = field.arguments
         try:
             if field.name == "systems":
-                plan.append(systems_read)
+                plan.append(_systems_of)
             elif field.name == "roles":
                 plan.append(partial(_roles_of, facts=bool(names_below([field], ("reasons",)))))
             elif field.name == "applicableObligations":
@@ -653,7 +662,9 @@ def _status(value: object) -> ViolationStatusFilter:
     raise TypeError(value)
 
 
-def _planned_page(arguments: Mapping[str, object], parts: frozenset[str]) -> Callable[[OrganisationRecord], Read]:
+def _planned_page(
+    arguments: Mapping[str, object], parts: frozenset[str]
+) -> Callable[[OrganisationRecord, OrganisationReads], Read]:
     status = _status(arguments.get("status"))
     first = arguments.get("first", 20)
     first = int(first) if isinstance(first, str) else first
@@ -669,20 +680,25 @@ def _planned_page(arguments: Mapping[str, object], parts: frozenset[str]) -> Cal
     return partial(_page_of, status=status, after=after_key, limit=limit, parts=parts)
 
 
-def _roles_of(record: OrganisationRecord, *, facts: bool) -> Read:
-    return roles_read(record.iri, facts)
+def _systems_of(record: OrganisationRecord, shared: OrganisationReads) -> Read:
+    return systems_read(record)
 
 
-def _counts_of(record: OrganisationRecord) -> Read:
-    return counts_read(record.iri)
+def _roles_of(record: OrganisationRecord, shared: OrganisationReads, *, facts: bool) -> Read:
+    return roles_read(shared, facts)
 
 
-def _applicable_of(record: OrganisationRecord, *, day: dt.date, facts: bool) -> Read:
-    return applicable_read(record.iri, day, facts)
+def _counts_of(record: OrganisationRecord, shared: OrganisationReads) -> Read:
+    return counts_read(shared)
+
+
+def _applicable_of(record: OrganisationRecord, shared: OrganisationReads, *, day: dt.date, facts: bool) -> Read:
+    return applicable_read(shared, day, facts)
 
 
 def _page_of(
     record: OrganisationRecord,
+    shared: OrganisationReads,
     *,
     status: ViolationStatusFilter,
     after: ViolationKey | None,
@@ -692,28 +708,31 @@ def _page_of(
     return page_read(ViolationFilter(organisation=record.iri, status=status.value), after, limit, parts)
 
 
-def _read_dashboard(store: Store, iri: str, plan: Plan) -> tuple[Catalogue, Node, list[tuple[Hashable, object]]]:
-    """Blocking: the catalogue, the organisation's node and, when it is one, every planned read, in turn."""
+def _read_dashboard(
+    store: Store, iri: str, plan: Plan, shared: OrganisationReads
+) -> tuple[Catalogue, Node, list[tuple[Hashable, object]]]:
+    """Blocking: the catalogue, the organisation's node and, when it is one, every planned read: the page of
+    violations (the longest) beside the others."""
     catalogue = CATALOGUE.get(store)
     node = describe(store, [iri])[iri]
-    done: dict[Hashable, object] = {}
+    done: list[tuple[Hashable, object]] = []
     if compliance.is_organisation(node):
         record = OrganisationRecord.of(node)
-        for make in plan:
-            read = make(record)
-            if read.key not in done:
-                done[read.key] = read.function(store, *read.args)
-    return catalogue, node, list(done.items())
+        reads = {read.key: read for read in (make(record, shared) for make in plan)}.values()
+        pages = [read for read in reads if read.function is _read_page]
+        done = run_beside(store, pages, [read for read in reads if read.function is not _read_page])
+    return catalogue, node, done
 
 
 async def dashboard(info: Info, iri: str) -> Organisation | None:
     """The organisation, with what its selected fields will read already read (``Loaders.provide``).
 
-    One worker-thread call reads it all before any field is completed: pyoxigraph gives up the GIL for every
-    row, so reads running while the event loop completes other fields wait on the loop again and again, and
-    take two to ten times as long as alone."""
+    One worker-thread call reads it all (the page of violations in a second thread) before any field is
+    completed: pyoxigraph gives up the GIL for every row, so reads running while the event loop completes other
+    fields wait on the loop again and again, and take two to ten times as long as alone."""
     loaders = info.context.loaders
-    catalogue, node, done = await store_call(_read_dashboard, info.context.store, iri, dashboard_plan(info))
+    shared = loaders.organisation(iri)
+    catalogue, node, done = await store_call(_read_dashboard, info.context.store, iri, dashboard_plan(info), shared)
     loaders.provide("catalogue", catalogue)
     for key, value in done:
         loaders.provide(key, value)

@@ -7,8 +7,9 @@ dashboard request). Elsewhere (WebSocket operations) each read goes to a worker 
 
 A request reads the catalogue once (``catalogue``: one query for the build fingerprint while the process's copy
 is current), shares reads two fields need (``shared``: the applicable obligations behind both the list and the
-summary), and reads each list with what it shows in one call, deciding what to read from what the query selects
-(``asked``).
+summary; ``organisation``: the role assignments and violation counts several of an organisation's fields
+use), and reads each list with what it shows in one call, deciding what to read from what the query selects
+(``asked``). A dashboard's reads are made before its fields are completed, two at a time (``run_beside``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar
 from strawberry.dataloader import DataLoader
 from strawberry.types.nodes import SelectedField, Selection
 
+from kg.compliance import OrganisationReads
+from kg.parallel import QUERIES
 from kg.store import Store
 from kg.violations import ViolationRecord, violation_records
 
@@ -105,6 +108,7 @@ class Loaders:
         self._cache = cache
         self.violations = DataLoader[str, ViolationRecord | None](load_fn=partial(_violations, store), cache=cache)
         self._shared: dict[Hashable, asyncio.Future[Any]] = {}
+        self._organisations: dict[str, OrganisationReads] = {}
 
     async def catalogue(self) -> Catalogue:
         """The catalogue of the store's current build (``catalog_types.CATALOGUE``)."""
@@ -122,6 +126,15 @@ class Loaders:
             found = self._shared[key] = asyncio.ensure_future(store_call(function, self.store, *args))
         return await found
 
+    def organisation(self, iri: str) -> OrganisationReads:
+        """What the request's reads of one organisation share (a fresh one each time on a WebSocket)."""
+        if not self._cache:
+            return OrganisationReads(iri)
+        found = self._organisations.get(iri)
+        if found is None:
+            found = self._organisations[iri] = OrganisationReads(iri)
+        return found
+
     async def read(self, read: Read) -> Any:
         return await self.shared(read.key, read.function, *read.args)
 
@@ -137,6 +150,7 @@ class Loaders:
         reference cycles, so without this a dashboard's records live until the cycle collector's next full pass,
         which then takes longer (measured: ~10 ms a pass) and falls inside a later request."""
         self._shared.clear()
+        self._organisations.clear()
         self.violations.clear_all()
 
 
@@ -145,3 +159,21 @@ async def _violations(store: Store, keys: Sequence[str]) -> list[ViolationRecord
     loaders a reference cycle, which only the collector frees)."""
     found = await store_call(violation_records, store, keys)
     return [found.get(key) for key in keys]
+
+
+def run_beside(store: Store, beside: Sequence[Read], here: Sequence[Read]) -> list[tuple[Hashable, Any]]:
+    """Blocking: each read's result under its key, the reads ``beside`` in a pool thread (``kg.parallel.QUERIES``)
+    while this thread makes those ``here``, so a dashboard's page of violations and its other reads take two
+    cores. pyoxigraph evaluates without the GIL, and the rest is Python: a dashboard's reads at 100,000
+    organisations on disk measured 10.1 → 8.8 ms median alone. When the pool has not started them by the time
+    the others are done (it is busy validating), they are read here too rather than waited for. The two groups
+    must share nothing that is read once (``kg.compliance.OrganisationReads``), or both may read it."""
+    if not beside or not here:
+        return _run(store, [*beside, *here])
+    started = QUERIES.submit(_run, store, beside)
+    done = _run(store, here)
+    return done + (_run(store, beside) if started.cancel() else started.result())
+
+
+def _run(store: Store, reads: Sequence[Read]) -> list[tuple[Hashable, Any]]:
+    return [(read.key, read.function(store, *read.args)) for read in reads]
