@@ -42,6 +42,20 @@ def iri(field: str) -> str:
     return field[1:-1]
 
 
+def value(field: str) -> str:
+    """The value a bound field's term holds (``.value``: an IRI, a literal's lexical form, a blank node's id),
+    read from the text for the common forms, without building the term."""
+    first = field[:1]
+    if first == "<" and not field.startswith("<<"):
+        return field[1:-1]
+    if first == '"' and "\\" not in field:
+        return field[1 : field.rindex('"')]
+    found = term(field)
+    if not isinstance(found, ox.NamedNode | ox.BlankNode | ox.Literal):
+        raise ValueError(f"no term with a value: {field!r}")
+    return found.value
+
+
 def term(field: str) -> Term | None:
     """The term a field holds (None: unbound)."""
     if not field:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal, TypeAlias, cast
@@ -114,6 +114,40 @@ class Store(ABC):
     def _solutions(self, result: ox.QuerySolutions) -> Iterable[Iterable[solutions.Term | None]]:
         """Each solution's terms in the order of the variables (None: unbound), as the backend reads them best."""
         return result
+
+    def select_fields(self, sparql: str) -> list[list[str]]:
+        """Run a SELECT query and return its rows as TSV fields in the order of its variables ("" where unbound),
+        for a caller that reads many rows of a known shape and decodes them from text (``kg.solutions``) faster
+        than as terms."""
+        result = self.query(sparql)
+        if not isinstance(result, ox.QuerySolutions):
+            raise QuerySyntaxError("expected a SELECT query")
+        return solutions.rows(result)
+
+    def numbered_objects(
+        self, subjects: Sequence[str], graph: str, predicates: Sequence[str], *, counted: Collection[str] = ()
+    ) -> list[tuple[int, int, str]]:
+        """Each (subject's index in ``subjects``, predicate's index in ``predicates``, object as a TSV field) of the
+        triples in ``graph`` whose subject and predicate are among those given. The object of a predicate in
+        ``counted`` is not read: its rows carry an empty literal, to be counted.
+
+        For records of known shape read in bulk (a dashboard's page of violations): the store decodes neither
+        subjects nor predicates (each a lookup on disk) nor the objects only counted, and the caller decodes the
+        rest from text without building terms (measured at 100,000 organisations on disk, a page's 50 violation
+        records read and built, in turns with the code before: 4.4–4.9 → 2.9–3.0 ms)."""
+        if not subjects or not predicates:
+            return []
+        values = " ".join(f"({number} {ox.NamedNode(iri)})" for number, iri in enumerate(subjects))
+        numbered = "-1"  # an IF chain: joining a VALUES of predicates makes the store scan every triple of each
+        for number in reversed(range(len(predicates))):
+            numbered = f"IF(?p = {ox.NamedNode(predicates[number])}, {number}, {numbered})"
+        skipped = ", ".join(str(predicates.index(predicate)) for predicate in counted)
+        read = f'IF(?m IN ({skipped}), "", ?o)' if skipped else "?o"
+        rows = self.select_fields(
+            f"SELECT ?n ?m ?x WHERE {{ VALUES (?n ?s) {{ {values} }} GRAPH {ox.NamedNode(graph)} {{ ?s ?p ?o }} "
+            f"BIND({numbered} AS ?m) FILTER(?m >= 0) BIND({read} AS ?x) }}"
+        )
+        return [(int(subject), int(predicate), obj) for subject, predicate, obj in rows]
 
     def outgoing(
         self, subjects: Iterable[str], graph: str | None = None, predicate: str | None = None

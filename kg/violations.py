@@ -21,7 +21,7 @@ import pyoxigraph as ox
 from rdflib import Literal as Lit
 from rdflib import URIRef
 
-from kg import iris
+from kg import iris, solutions
 from kg.iris import Graphs
 from kg.store import Row, Store
 from kg.validation import Finding
@@ -532,93 +532,97 @@ class ViolationRecord:
     episodes: int
 
 
-_RECORD_PREDICATES: Final = {
-    name: str(OG[name])
+_RECORD: Final = tuple(
+    str(OG[name])
     for name in (
         "concernsOrganisation",
         "isViolationOf",
-        "resolvedAt",
-        "isCausedBy",
-        "isResolvedBy",
-        "message",
         "hasFocusNode",
         "hasViolationStatus",
         "openedAt",
         "hasSeverity",
+        "resolvedAt",
+        "isCausedBy",
+        "isResolvedBy",
+        "message",
         "isDetectedByShape",
         "hasEpisode",
     )
-}
-"""The predicates a record reads, as strings once (an rdflib namespace lookup costs a microsecond or two, and a
-dashboard page reads thirteen per violation)."""
-_OPEN: Final = str(OG.ViolationOpen)
+)
+"""The predicates a record reads, numbered in this order by the store (``Store.numbered_objects``)."""
+_ORGANISATION, _OBLIGATION, _FOCUS, _STATUS, _OPENED, _SEVERITY, _RESOLVED, _CAUSE, _RESOLVER = range(9)
+_MESSAGE, _SHAPE, _EPISODE = range(9, 12)
+_OPEN: Final = f"<{OG.ViolationOpen}>"
+_EVENT_ID: Final = (str(OG.eventId),)
 
-RecordValues = Mapping[str, list[tuple[ox.NamedNode | ox.Literal, str | None]]]
-"""A violation's objects by predicate, each with the event id it names (when it is an applied event)."""
+Fields = dict[int, list[str]]
+"""A subject's objects as TSV fields (``kg.solutions``), by the number of their predicate."""
 
 
 def violation_records(store: Store, violations: Iterable[str]) -> dict[str, ViolationRecord]:
-    """The stored state of each violation (unknown IRIs are left out), in two reads: the violations' triples,
-    then the ids of the events that opened and resolved them."""
+    """The stored state of each violation (unknown IRIs are left out), in two reads: the violations' objects,
+    then the ids of the events that opened and resolved them. Read as text (``Store.numbered_objects``), as a
+    dashboard's page of 50 is on its longest path."""
     wanted = sorted(set(violations))
-    if not wanted:
-        return {}
-    found: dict[str, dict[str, list[tuple[ox.NamedNode | ox.Literal, str | None]]]] = {}
-    events: set[str] = set()
-    for subject, predicate, obj in store.outgoing(wanted, Graphs.VIOLATIONS):
-        if not isinstance(obj, ox.NamedNode | ox.Literal):
-            continue
-        found.setdefault(subject, {}).setdefault(predicate, []).append((obj, None))  # one graph: no repeats
-        if predicate in _EVENT_LINKS and isinstance(obj, ox.NamedNode):
-            events.add(obj.value)
-    if events:
-        ids = {event: xid.value for event, _, xid in store.outgoing(events, Graphs.EVENTS, _EVENT_ID)}
-        for by_predicate in found.values():
-            for predicate in _EVENT_LINKS:
-                if predicate in by_predicate:
-                    by_predicate[predicate] = [(term, ids.get(term.value)) for term, _ in by_predicate[predicate]]
-    return {iri: _record(iri, found[iri]) for iri in wanted if iri in found}
+    found = _numbered(store.numbered_objects(wanted, Graphs.VIOLATIONS, _RECORD, counted=_RECORD[_EPISODE:]))
+    ids = _event_ids(
+        store, {field for fields in found.values() for link in (_CAUSE, _RESOLVER) for field in fields.get(link, ())}
+    )
+    return {wanted[number]: _record(wanted[number], fields, ids) for number, fields in sorted(found.items())}
 
 
-_EVENT_LINKS: Final = (str(OG.isCausedBy), str(OG.isResolvedBy))
-_EVENT_ID: Final = str(OG.eventId)
+def _numbered(rows: Iterable[tuple[int, int, str]]) -> dict[int, Fields]:
+    found: dict[int, Fields] = {}
+    for subject, predicate, obj in rows:
+        found.setdefault(subject, {}).setdefault(predicate, []).append(obj)
+    return found
 
 
-def _record(iri: str, values: RecordValues) -> ViolationRecord:
-    p = _RECORD_PREDICATES
+def _event_ids(store: Store, events: Iterable[str]) -> dict[str, str]:
+    """The id each applied event (an IRI field) carries; an event not applied here (the clock's) has none."""
+    wanted = sorted(solutions.iri(field) for field in events)
+    rows = store.numbered_objects(wanted, Graphs.EVENTS, _EVENT_ID)
+    return {f"<{wanted[number]}>": solutions.value(xid) for number, _, xid in rows}
 
-    def first(predicate: str) -> tuple[str, str | None]:
-        term, xid = values[p[predicate]][0]
-        return term.value, xid
 
-    def maybe(predicate: str) -> tuple[str, str | None] | None:
-        return first(predicate) if values.get(p[predicate]) else None
+def _record(iri: str, fields: Fields, ids: Mapping[str, str]) -> ViolationRecord:
+    value = solutions.value
 
-    organisation = first("concernsOrganisation")[0]
-    obligation, obligation_id = first("isViolationOf")
-    resolved = maybe("resolvedAt")
-    cause, resolver = maybe("isCausedBy"), maybe("isResolvedBy")
-    messages = {
-        term.language or "": term.value for term, _ in values.get(p["message"], []) if isinstance(term, ox.Literal)
-    }
+    def first(predicate: int) -> str:
+        return value(fields[predicate][0])
+
+    organisation, obligation = first(_ORGANISATION), first(_OBLIGATION)
+    resolved = value(fields[_RESOLVED][0]) if _RESOLVED in fields else None
+    messages: dict[str, str] = {}
+    for field in fields.get(_MESSAGE, ()):
+        message = solutions.term(field)
+        if isinstance(message, ox.Literal):
+            messages[message.language or ""] = message.value
     return ViolationRecord(
         iri=iri,
         id=iris.violation_id(iri),
         organisation=organisation,
         organisation_id=iris.organisation_id(organisation),
         obligation=obligation,
-        obligation_id=obligation_id or iris.obligation_id(obligation),
-        focus_node=first("hasFocusNode")[0],
-        open=first("hasViolationStatus")[0] == _OPEN,
-        opened_at=datetime.fromisoformat(first("openedAt")[0]),
-        resolved_at=datetime.fromisoformat(resolved[0]) if resolved else None,
+        obligation_id=iris.obligation_id(obligation),
+        focus_node=first(_FOCUS),
+        open=fields[_STATUS][0] == _OPEN,
+        opened_at=datetime.fromisoformat(first(_OPENED)),
+        resolved_at=datetime.fromisoformat(resolved) if resolved else None,
         messages=messages,
-        severity=_severity_name(first("hasSeverity")[0]),
-        caused_by=(cause[1] or cause[0]) if cause else "clock",
-        resolved_by=(resolver[1] or resolver[0]) if resolver else ("clock" if resolved else None),
-        shapes=tuple(sorted(term.value for term, _ in values.get(p["isDetectedByShape"], []))),
-        episodes=len(values.get(p["hasEpisode"], [])),
+        severity=_severity_name(first(_SEVERITY)),
+        caused_by=_by(fields.get(_CAUSE), ids) or "clock",
+        resolved_by=_by(fields.get(_RESOLVER), ids) or ("clock" if resolved else None),
+        shapes=tuple(sorted(value(field) for field in fields.get(_SHAPE, ()))),
+        episodes=len(fields.get(_EPISODE, ())),
     )
+
+
+def _by(links: list[str] | None, ids: Mapping[str, str]) -> str | None:
+    """What opened or resolved an episode: the event's id, or its IRI where it has none; None: the clock."""
+    if not links:
+        return None
+    return ids.get(links[0]) or solutions.value(links[0])
 
 
 @dataclass(frozen=True)
@@ -656,42 +660,31 @@ def violation_episodes(store: Store, records: Mapping[str, ViolationRecord]) -> 
 
 
 def _episodes(store: Store, episode_of: Mapping[str, str]) -> dict[str, list[Episode]]:
-    """The episodes (IRI → its violation) as stored, in two reads: their triples, then the ids of the events that
+    """The episodes (IRI → its violation) as stored, in two reads: their objects, then the ids of the events that
     opened and resolved them."""
-    facts: dict[str, dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]] = defaultdict(dict)
-    for episode, predicate, obj in store.outgoing(episode_of, Graphs.VIOLATIONS):
-        facts[episode].setdefault(predicate, obj)
-    events = {
-        event.value
-        for found in facts.values()
-        for link in _EVENT_LINKS
-        if isinstance(event := found.get(link), ox.NamedNode)
-    }
-    ids = {event: xid.value for event, _, xid in store.outgoing(events, None, _EVENT_ID)} if events else {}
+    wanted = sorted(episode_of)
+    found = _numbered(store.numbered_objects(wanted, Graphs.VIOLATIONS, _EPISODE_RECORD))
+    ids = _event_ids(store, {field for fields in found.values() for link in (2, 3) for field in fields.get(link, ())})
     history: dict[str, list[Episode]] = defaultdict(list)
-    caused, resolved_by = _EVENT_LINKS
-    for episode, violation in episode_of.items():
-        found = facts.get(episode, {})
-        opened, resolved = found.get(_OPENED_AT), found.get(_RESOLVED_AT)
-        if opened is None:
+    for number, fields in sorted(found.items()):
+        if 0 not in fields:
             continue
-        cause, resolver = found.get(caused), found.get(resolved_by)
-        cause_id = ids.get(cause.value) if isinstance(cause, ox.NamedNode) else None
-        resolver_id = ids.get(resolver.value) if isinstance(resolver, ox.NamedNode) else None
-        history[violation].append(
+        episode = wanted[number]
+        resolved = solutions.value(fields[1][0]) if 1 in fields else None
+        history[episode_of[episode]].append(
             Episode(
                 number=int(episode.rsplit("/", 1)[-1]),
-                opened_at=datetime.fromisoformat(opened.value),
-                resolved_at=datetime.fromisoformat(resolved.value) if resolved is not None else None,
-                caused_by=cause_id if cause_id is not None else "clock",
-                resolved_by=resolver_id if resolver_id is not None else ("clock" if resolved is not None else None),
+                opened_at=datetime.fromisoformat(solutions.value(fields[0][0])),
+                resolved_at=datetime.fromisoformat(resolved) if resolved else None,
+                caused_by=_by(fields.get(2), ids) or "clock",
+                resolved_by=_by(fields.get(3), ids) or ("clock" if resolved else None),
             )
         )
     return history
 
 
-_OPENED_AT: Final = str(OG.openedAt)
-_RESOLVED_AT: Final = str(OG.resolvedAt)
+_EPISODE_RECORD: Final = tuple(str(OG[name]) for name in ("openedAt", "resolvedAt", "isCausedBy", "isResolvedBy"))
+"""What an episode records, numbered 0 to 3 in this order."""
 
 
 def violation_iri(violation_id: str) -> str:

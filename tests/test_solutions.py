@@ -58,6 +58,9 @@ def test_every_term_reads_as_iterating_reads_it(terms: list[ox.NamedNode | ox.Bl
     assert [solutions.iri(row[0]) for row in solutions.rows(select(store, query))] == [
         row[0].value for row in iterated if isinstance(row[0], ox.NamedNode)
     ]
+    assert [solutions.value(row[1]) for row in solutions.rows(select(store, query))] == [
+        row[1].value for row in iterated
+    ]
 
 
 def test_a_query_with_no_variables_has_one_empty_solution_per_row() -> None:

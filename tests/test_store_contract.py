@@ -8,6 +8,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from kg import solutions
 from kg.store import QuerySyntaxError, RdfSyntaxError, RemoteEndpoints, Store, StoreError, open_store
 
 G1 = "https://w3id.org/obligraph/graph/test-one"
@@ -191,6 +192,22 @@ def test_outgoing_reads_many_subjects_at_once_as_it_reads_each(
     assert terms(store.outgoing(subjects, graph, predicate)) == terms(each) != []
     with pytest.raises(ValueError):
         store.outgoing([*subjects, "not an IRI> } ?s ?p ?o {"], graph, predicate)
+
+
+def test_numbered_objects_read_what_outgoing_reads_by_number(store: Store) -> None:
+    """The dashboard's record reads: subjects and predicates by their index, objects as text, counted ones empty."""
+    insert(store, G1, 'ex:a ex:p 1 , ex:b ; ex:q "x\\ty"@en ; ex:r ex:c , ex:d . ex:b ex:q "z" ; ex:other 9 .')
+    insert(store, G2, "ex:a ex:p 2 .")
+    subjects, predicates = [f"{EX}b", f"{EX}a", f"{EX}nothing"], [f"{EX}q", f"{EX}p", f"{EX}r"]
+    found = sorted(store.numbered_objects(subjects, G1, predicates, counted=[f"{EX}r"]))
+    assert found == [(0, 0, '"z"'), (1, 0, '"x\\ty"@en'), (1, 1, "1"), (1, 1, f"<{EX}b>"), (1, 2, '""'), (1, 2, '""')]
+    expected = sorted(
+        (subjects.index(s), predicates.index(p), str(o)) for s, p, o in store.outgoing(subjects, G1) if p in predicates
+    )
+    assert sorted((s, p, str(solutions.term(o))) for s, p, o in found if p < 2) == expected[:4]
+    assert store.numbered_objects([], G1, predicates) == [] == store.numbered_objects(subjects, G1, [])
+    with pytest.raises(ValueError):
+        store.numbered_objects(["not an IRI> } ?s ?p ?o {"], G1, predicates)
 
 
 def test_queries_run_two_at_a_time_answer_as_one_at_a_time(store: Store) -> None:
