@@ -127,8 +127,9 @@ class Store(ABC):
     def numbered_objects(
         self, subjects: Sequence[str], graph: str, predicates: Sequence[str], *, counted: Collection[str] = ()
     ) -> list[tuple[int, int, str]]:
-        """Each (subject's index in ``subjects``, predicate's index in ``predicates``, object as a TSV field) of the
-        triples in ``graph`` whose subject and predicate are among those given. The object of a predicate in
+        """Each (subject's index in ``subjects``, predicate's index in ``predicates``, object in Turtle syntax as a
+        TSV field writes it, ``kg.solutions`` reads it) of the triples in ``graph`` whose subject and predicate are
+        among those given. The object of a predicate in
         ``counted`` is not read: its rows carry an empty literal, to be counted.
 
         For records of known shape read in bulk (a dashboard's page of violations): the store decodes neither
@@ -277,6 +278,24 @@ class OxigraphStore(Store):
                 obj = quad.object
                 assert isinstance(obj, ox.NamedNode | ox.BlankNode | ox.Literal)
                 found.append((iri, quad.predicate.value, obj))
+        return found
+
+    def numbered_objects(
+        self, subjects: Sequence[str], graph: str, predicates: Sequence[str], *, counted: Collection[str] = ()
+    ) -> list[tuple[int, int, str]]:
+        """In memory from the index, which there is faster than any query (the page's 50 violation records,
+        read and built: 1.9–2.7 ms so, 3.3–4.2 ms with the query); on disk as every store does."""
+        if self.path is not None:
+            return super().numbered_objects(subjects, graph, predicates, counted=counted)
+        numbers = {predicate: number for number, predicate in enumerate(predicates)}
+        skipped = {numbers[predicate] for predicate in counted}
+        in_graph = ox.NamedNode(graph)
+        found = []
+        for subject, iri in enumerate(subjects):
+            for quad in self._store.quads_for_pattern(ox.NamedNode(iri), None, None, in_graph):
+                number = numbers.get(quad.predicate.value)
+                if number is not None:
+                    found.append((subject, number, '""' if number in skipped else str(quad.object)))
         return found
 
     def _numbered_outgoing(
