@@ -129,8 +129,8 @@ class Store(ABC):
     ) -> list[tuple[int, int, str]]:
         """Each (subject's index in ``subjects``, predicate's index in ``predicates``, object in Turtle syntax as a
         TSV field writes it, ``kg.solutions`` reads it) of the triples in ``graph`` whose subject and predicate are
-        among those given. The object of a predicate in
-        ``counted`` is not read: its rows carry an empty literal, to be counted.
+        among those given. The object of a predicate in ``counted`` is not read: its rows carry an empty literal,
+        to be counted.
 
         For records of known shape read in bulk (a dashboard's page of violations): the store decodes neither
         subjects nor predicates (each a lookup on disk) nor the objects only counted, and the caller decodes the
@@ -283,8 +283,8 @@ class OxigraphStore(Store):
     def numbered_objects(
         self, subjects: Sequence[str], graph: str, predicates: Sequence[str], *, counted: Collection[str] = ()
     ) -> list[tuple[int, int, str]]:
-        """In memory from the index, which there is faster than any query (the page's 50 violation records,
-        read and built: 1.9–2.7 ms so, 3.3–4.2 ms with the query); on disk as every store does."""
+        """In memory from the index, which there is faster than any query (the page's 50 violation records, read
+        and built in memory: 1.3–2.0 ms so, 3.3–4.2 ms with the query); on disk as every store does."""
         if self.path is not None:
             return super().numbered_objects(subjects, graph, predicates, counted=counted)
         numbers = {predicate: number for number, predicate in enumerate(predicates)}
