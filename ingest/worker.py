@@ -124,6 +124,8 @@ class Worker:
         self._uncommitted: dict[TopicPartition, int] = {}  # stored in the graph, not yet committed to Kafka
         self._in_flight: dict[TopicPartition, list[Any]] = {}  # the batch being gathered
         self._last_activity = time.monotonic()
+        self._unpublished = threading.Event()  # the pipeline changed violations outside a batch (the clock)
+        pipeline.listeners.append(lambda _changes: self._unpublished.set())
 
     def stop(self) -> None:
         self._stopping.set()
@@ -149,11 +151,22 @@ class Worker:
                 batch = self.poll_batch()
                 if batch:
                     self.commit_batch(batch)
+                elif self._unpublished.is_set():
+                    self.publish_pending()
                 elif self._idle_for_long():
                     log.info("no new records for %.1f s: stopping", self.config.idle_exit_s)
                     break
         finally:
             self.close()
+
+    def publish_pending(self) -> None:
+        """Publish what the outbox holds between batches: the changes of a clock pass (``obligraph worker
+        --clock``), written to the outbox in the pass's own transactions."""
+        self._unpublished.clear()
+        published = publish_outbox(self.store, self.producer, self.config.violations_topic)
+        self.stats.published += published
+        if published:
+            log.info("published %d violation changes made between batches (the clock)", published)
 
     def close(self) -> None:
         """Commit what the graph already holds, leave the group, flush the producer."""
@@ -230,6 +243,7 @@ class Worker:
         publish_dead_letters(self.store, self.producer)
 
         # Step 4. Publish the outbox (the violation changes of step 2) and forget what was acknowledged.
+        self._unpublished.clear()
         published = publish_outbox(self.store, self.producer, self.config.violations_topic)
 
         # Step 5. Commit the Kafka offsets: the group's position moves only after everything above.

@@ -212,14 +212,21 @@ class Pipeline:
         return BatchResult([done[index] for index in range(len(events))], changes)
 
     def revalidate(
-        self, as_of: date, *, batch_size: int = 500, progress: Callable[[int], None] | None = None
+        self,
+        as_of: date,
+        *,
+        batch_size: int = 500,
+        progress: Callable[[int], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> list[ViolationChange]:
         """The clock: re-check every organisation as of a day (deadlines fall due with no new event).
 
         The lock is taken one chunk of ``batch_size`` organisations at a time, so events go on being applied and
         judged while a large graph is re-checked (100,000 organisations take minutes); an organisation an event
         touches between two chunks is judged by that event and, when its chunk comes, by the clock. A complete
-        pass is recorded (``kg.clock_passes``)."""
+        pass is recorded (``kg.clock_passes``). Once ``stop`` is set no further chunk starts: the changes so far
+        are returned and the pass is not recorded, so whoever holds the lock after setting it can close the
+        store."""
         moment = clock_moment(as_of)
         with self._lock:
             organisations = self.organisations()
@@ -227,10 +234,14 @@ class Pipeline:
         for start in range(0, len(organisations), batch_size):
             chunk = organisations[start : start + batch_size]
             with self._lock:
+                if stop is not None and stop.is_set():
+                    return changes
                 changes += self._validate({org: Cause(at=moment) for org in chunk})
             if progress:
                 progress(len(chunk))
         with self._lock:
+            if stop is not None and stop.is_set():
+                return changes
             self.store.update(record_pass(as_of))
         self.stats.clock_passes += 1
         self.stats.saw_clock_pass(as_of)

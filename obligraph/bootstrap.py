@@ -95,7 +95,9 @@ def start_clock(
     otherwise the first pass is one interval after start. Each pass is logged as it starts and ends, and every
     ``progress_every_s`` seconds in between (100,000 organisations take about 20 minutes). With
     ``compact_daily``, the first complete pass of each day is followed by a compaction of the embedded store
-    (``Store.compact``): a day of writes leaves overlapping files that slow every read.
+    (``Store.compact``): a day of writes leaves overlapping files that slow every read. Once the event is set,
+    a pass under way stops before its next chunk; holding ``pipeline.lock`` after setting it, the caller may close
+    the store.
     """
     from kg.clock_passes import last_pass
     from kg.compliance import today as today_in_china
@@ -134,7 +136,10 @@ def start_clock(
 
         try:
             log.info("clock: validating every organisation as of %s", today)
-            changes = pipeline.revalidate(today, progress=progress)
+            changes = pipeline.revalidate(today, progress=progress, stop=stop)
+            if stop.is_set():
+                log.info("clock: stopped after %s organisations; the next start catches up", f"{validated:,}")
+                return
             opened = sum(change.kind == "opened" for change in changes)
             log.info(
                 "clock: done in %.1f s: %d violations opened, %d resolved",

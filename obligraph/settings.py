@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     compact_daily: bool = Field(
         default=True, description="`serve` compacts the embedded store after the first clock pass of each day"
     )
+    worker_clock: bool = Field(
+        default=False,
+        description="`worker` runs the clock as `serve` does (`clock_interval_s`, `compact_daily`) and publishes its "
+        "changes: for an embedded store, which no `serve` can open while the worker owns it",
+    )
 
     @model_validator(mode="after")
     def _refuse_weak_secrets_in_production(self) -> Settings:

@@ -60,12 +60,21 @@ def worker(
             help="Serve Prometheus metrics at http://HOST:PORT/metrics [env OBLIGRAPH_WORKER_METRICS_PORT]",
         ),
     ] = None,
+    clock: Annotated[
+        bool | None,
+        typer.Option(
+            "--clock/--no-clock",
+            help="Re-validate everyone as of today on the clock, as serve does, and publish the changes "
+            "[env OBLIGRAPH_WORKER_CLOCK; off]",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every batch")] = False,
 ) -> None:
     """Consume organisation events from Kafka, validate them, publish violation changes (stop: Ctrl-C/SIGTERM)."""
     from ingest.config import WorkerConfig
     from ingest.worker import Worker, WorkerStopped
     from kg.pipeline import Pipeline
+    from obligraph.bootstrap import start_clock
     from obligraph.cli import console, fail, opened_store
     from obligraph.heap import settle_heap
 
@@ -79,6 +88,7 @@ def worker(
         "worker_max_wait_ms": max_wait_ms,
         "kafka_session_timeout_ms": session_timeout_ms,
         "worker_metrics_port": metrics_port,
+        "worker_clock": clock,
     }
     base: Settings = ctx.obj
     try:
@@ -128,12 +138,22 @@ def worker(
             f"obligraph worker: {config.events_topic} → {config.violations_topic} "
             f"(dead letters: {config.dead_letter_topic}), group {config.group}, Kafka {config.bootstrap}"
         )
+        stop_clock = (
+            start_clock(pipeline, settings.clock_interval_s, compact_daily=settings.compact_daily)
+            if settings.worker_clock and settings.clock_interval_s > 0
+            else None
+        )
         try:
             running.run()
         except WorkerStopped as error:
             raise fail(str(error)) from None
         except KafkaError as error:
             raise fail(f"Kafka failed: {error}") from None
+        finally:
+            if stop_clock is not None:
+                stop_clock.set()
+                with pipeline.lock:  # a pass under way starts no further chunk: the store may close
+                    pass
         stats = running.stats
         console.print(
             f"stopped: {stats.records:,} records in {stats.batches:,} batches, {stats.applied:,} applied, "

@@ -208,6 +208,31 @@ def test_a_complete_clock_pass_is_recorded_and_the_recorded_day_only_moves_forwa
     assert last_pass(store) == date(2026, 3, 18)
 
 
+def test_a_stopped_pass_starts_no_further_chunk_and_is_not_recorded(store: Store, pipeline: Pipeline) -> None:
+    """``revalidate(stop=…)``: how ``serve`` and ``worker --clock`` stop a pass before the store closes."""
+    other = ORG.replace("XXXX", "YYYY")
+    feed = {"systemId": "feed", "name": "Feed", "capabilities": ["recommendation"], "launchedOn": "2026-03-02"}
+    pipeline.process(
+        [
+            REGISTER,
+            DEPLOY,
+            event(
+                3, "organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "B", "jurisdiction": "CN"}, other
+            ),
+            event(
+                4, "aisystem.deployed", "2026-03-02T10:00:00+08:00", {**feed, "publicOpinionAttributes": True}, other
+            ),
+        ]
+    )
+    stop = threading.Event()
+    stopped = pipeline.revalidate(date(2026, 3, 17), batch_size=1, progress=lambda _: stop.set(), stop=stop)
+    assert len(only_alg09(stopped)) == 1  # the first organisation's chunk only
+    assert last_pass(store) is None
+    rest = pipeline.revalidate(date(2026, 3, 17), batch_size=1)
+    assert len(only_alg09(rest)) == 1 and only_alg09(rest)[0].organisation != only_alg09(stopped)[0].organisation
+    assert last_pass(store) == date(2026, 3, 17)
+
+
 def test_the_clock_catches_up_at_start_and_logs_its_progress(
     store: Store, pipeline: Pipeline, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import threading
+import time as time_module
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,11 +41,12 @@ from kg.iris import Graphs
 from kg.outbox import dead_letter_operations, pending, pending_dead_letters
 from kg.pipeline import Pipeline
 from kg.positions import record_operations, stored_offsets
-from kg.store import OxigraphStore, Store, StoreError
+from kg.store import OxigraphStore, Store, StoreError, open_store
 from kg.violations import list_violations
 from obligraph.worker_command import serve_worker_metrics
 from ontology.namespaces import OG
 from tests.support import event_strategies as strategies
+from tests.support.cloudevents import ORG, cloudevent
 from tests.support.oxigraph_server import free_port
 from tests.support.tansu import consume, create_topics, produce
 
@@ -581,6 +584,82 @@ def test_end_to_end_violations_topic_graph_and_cli_agree(kafka_bootstrap: str, t
     assert in_graph == expected.violations
     assert set(latest_status(cloudevents).items()) == in_graph
     assert any(status == "resolved" for _, status in in_graph) and any(status == "open" for _, status in in_graph)
+
+
+def test_with_clock_the_worker_opens_a_deadline_no_event_reports_and_publishes_it(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """With the embedded store no ``serve`` can run the clock beside the worker, so ``--clock`` runs it there: a
+    filing deadline that passed with no event opens on the clock, and the worker publishes the change while no
+    record arrives. Without it a run publishes nothing for that deadline."""
+    feed = {"systemId": "feed", "name": "Feed", "capabilities": ["recommendation"], "launchedOn": "2026-03-02"}
+    history = [
+        cloudevent(
+            "clock-1", "organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "A", "jurisdiction": "CN"}
+        ),
+        cloudevent(
+            "clock-2", "aisystem.deployed", "2026-03-02T10:00:00+08:00", {**feed, "publicOpinionAttributes": True}
+        ),
+    ]
+    data_dir = tmp_path / "data"
+    (tmp_path / "history.jsonl").write_text("".join(json.dumps(event) + "\n" for event in history))
+    ingested = subprocess.run(
+        [OBLIGRAPH, "--data-dir", str(data_dir), "ingest", str(tmp_path / "history.jsonl")],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert ingested.returncode == 0, ingested.stderr[-3000:]
+    config = fresh_config(kafka_bootstrap)
+
+    def alg09_published() -> list[JsonObject]:
+        changes = published(kafka_bootstrap, config.violations_topic)
+        return [change for change in changes if change["data"]["obligation"] == "ALG-09"]
+
+    # Without the clock: an event of another organisation (so the worker has a position and stops when idle).
+    other = cloudevent(
+        "clock-3", "organisation.registered", "2026-03-03T09:00:00+08:00", {"name": "B", "jurisdiction": "CN"}
+    )
+    other["subject"] = "91110108MA01YYYY0X"
+    produce(kafka_bootstrap, config.events_topic, as_messages([other]))
+    run = subprocess.run(
+        [*worker_command(config, data_dir), "--stop-when-idle", "3"],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert run.returncode == 0 and "1 applied, 0 dead letters" in run.stderr, run.stderr[-3000:]
+    assert alg09_published() == []
+
+    # With it, and no record at all: the catch-up pass at start opens the deadline, published between batches.
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(
+            [*worker_command(config, data_dir), "--clock"], env=clean_env(), stdout=log, stderr=log
+        )
+        try:
+            deadline = time_module.monotonic() + 90
+            while not (found := alg09_published()):
+                assert worker.poll() is None, log_path.read_text()[-3000:]
+                assert time_module.monotonic() < deadline, log_path.read_text()[-3000:]
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=60) == 0, log_path.read_text()[-3000:]
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait(timeout=30)
+    [opened] = found
+    assert (opened["type"], opened["data"]["causedBy"]) == ("violation.opened", "clock")
+    output = log_path.read_text()
+    assert "clock: done in" in output and "0 records" in output, output[-3000:]
+    store = open_store("oxigraph", data_dir=data_dir)
+    try:
+        [violation] = [v for v in list_violations(store, ORG, "open") if v["obligation"] == "ALG-09"]
+        assert violation["id"] == opened["data"]["violationId"] and violation["causedBy"] == "clock"
+    finally:
+        store.close()
 
 
 # --- poison -----------------------------------------------------------------------------------------------------
