@@ -20,6 +20,9 @@ micro-batches and commits each batch in five numbered steps:
 5. **Commit the Kafka offsets** (``enable_auto_commit=False``): only now does the group's committed position
    move. Everything before is safe to repeat, so a crash anywhere costs a replay, never a loss.
 
+Changes the pipeline makes between batches (the clock's, ``obligraph worker --clock``) are in the outbox too:
+step 4 of the next batch publishes them, or ``publish_pending`` as soon as a poll finds no record.
+
 The README's "Streaming with Kafka" section says what happens when each step fails. Nothing here depends on
 a particular broker: the same code runs against Apache Kafka and the Tansu broker the tests start.
 """
