@@ -167,6 +167,8 @@ def serve(
         finally:
             if stop_clock is not None:
                 stop_clock.set()
+                with pipeline.lock:  # a pass under way starts no further chunk: the store may close
+                    pass
 
 
 @app.command()
