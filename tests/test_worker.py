@@ -196,6 +196,15 @@ def worker_command(config: WorkerConfig, data_dir: Path, *extra: str) -> list[st
     ]
 
 
+def run_until_idle(command: list[str], idle_s: float = 3, timeout_s: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run a worker command until it has seen no new record for ``idle_s`` seconds; it must exit cleanly."""
+    run = subprocess.run(
+        [*command, "--stop-when-idle", str(idle_s)], env=clean_env(), capture_output=True, text=True, timeout=timeout_s
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
 def clean_env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith("OBLIGRAPH_")}
 
@@ -559,14 +568,7 @@ def test_end_to_end_violations_topic_graph_and_cli_agree(kafka_bootstrap: str, t
     config = fresh_config(kafka_bootstrap, batch_size=100)
     produce(kafka_bootstrap, config.events_topic, as_messages(events))
 
-    run = subprocess.run(
-        [*worker_command(config, tmp_path / "data"), "--stop-when-idle", "3"],
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = run_until_idle(worker_command(config, tmp_path / "data"))
     assert "2,400 applied" in run.stderr and "0 dead letters" in run.stderr
 
     cloudevents = published(kafka_bootstrap, config.violations_topic)
@@ -623,14 +625,8 @@ def test_with_clock_the_worker_opens_a_deadline_no_event_reports_and_publishes_i
     )
     other["subject"] = "91110108MA01YYYY0X"
     produce(kafka_bootstrap, config.events_topic, as_messages([other]))
-    run = subprocess.run(
-        [*worker_command(config, data_dir), "--stop-when-idle", "3"],
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert run.returncode == 0 and "1 applied, 0 dead letters" in run.stderr, run.stderr[-3000:]
+    run = run_until_idle(worker_command(config, data_dir))
+    assert "1 applied, 0 dead letters" in run.stderr, run.stderr[-3000:]
     assert alg09_published() == []
 
     # With it, and no record at all: the catch-up pass at start opens the deadline, published between batches.

@@ -34,6 +34,7 @@ from tests.test_worker import (
     fresh_config,
     published,
     reference_run,
+    run_until_idle,
     toggling_stream,
     violation_set,
     worker_command,
@@ -103,10 +104,7 @@ def test_kill_9_at_several_points_of_a_20000_event_stream_loses_and_repeats_noth
             time.sleep(rng.uniform(0.0, 0.4))
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
-    final = subprocess.run(
-        [*command, "--stop-when-idle", "4"], env=clean_env(), capture_output=True, text=True, timeout=150
-    )
-    assert final.returncode == 0, final.stderr[-3000:]
+    run_until_idle(command, idle_s=4, timeout_s=150)
 
     store = open_store("oxigraph", data_dir=data_dir)
     try:
@@ -230,14 +228,7 @@ def test_dead_letters_committed_but_not_sent_when_killed_are_sent_once_after_res
         store.close()
     assert consume(kafka_bootstrap, config.dead_letter_topic, idle_s=1.0) == [], "step 3 ran before the kill"
 
-    final = subprocess.run(
-        [*worker_command(config, data_dir), "--stop-when-idle", "3"],
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=150,
-    )
-    assert final.returncode == 0, final.stderr[-3000:]
+    run_until_idle(worker_command(config, data_dir), timeout_s=150)
 
     letters = consume(kafka_bootstrap, config.dead_letter_topic, expect=len(bad), idle_s=2.0)
     assert len(letters) == len(bad), [(letter.key, letter.value, dict(letter.headers)) for letter in letters]
