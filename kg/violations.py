@@ -535,23 +535,25 @@ class ViolationRecord:
 _RECORD: Final = tuple(
     str(OG[name])
     for name in (
+        "openedAt",
+        "resolvedAt",
+        "isCausedBy",
+        "isResolvedBy",
         "concernsOrganisation",
         "isViolationOf",
         "hasFocusNode",
         "hasViolationStatus",
-        "openedAt",
         "hasSeverity",
-        "resolvedAt",
-        "isCausedBy",
-        "isResolvedBy",
         "message",
         "isDetectedByShape",
         "hasEpisode",
     )
 )
-"""The predicates a record reads, numbered in this order by the store (``Store.numbered_objects``)."""
-_ORGANISATION, _OBLIGATION, _FOCUS, _STATUS, _OPENED, _SEVERITY, _RESOLVED, _CAUSE, _RESOLVER = range(9)
+"""The predicates a record reads, numbered in this order by the store (``Store.numbered_objects``); an earlier
+episode records the first four (``_EPISODE_RECORD``), under the same numbers."""
+_OPENED, _RESOLVED, _CAUSE, _RESOLVER, _ORGANISATION, _OBLIGATION, _FOCUS, _STATUS, _SEVERITY = range(9)
 _MESSAGE, _SHAPE, _EPISODE = range(9, 12)
+_EPISODE_RECORD: Final = _RECORD[: _RESOLVER + 1]
 _OPEN: Final = f"<{OG.ViolationOpen}>"
 _EVENT_ID: Final = (str(OG.eventId),)
 
@@ -565,9 +567,7 @@ def violation_records(store: Store, violations: Iterable[str]) -> dict[str, Viol
     dashboard's page of 50 is on its longest path."""
     wanted = sorted(set(violations))
     found = _numbered(store.numbered_objects(wanted, Graphs.VIOLATIONS, _RECORD, counted=_RECORD[_EPISODE:]))
-    ids = _event_ids(
-        store, {field for fields in found.values() for link in (_CAUSE, _RESOLVER) for field in fields.get(link, ())}
-    )
+    ids = _event_ids(store, found)
     return {wanted[number]: _record(wanted[number], fields, ids) for number, fields in sorted(found.items())}
 
 
@@ -578,11 +578,13 @@ def _numbered(rows: Iterable[tuple[int, int, str]]) -> dict[int, Fields]:
     return found
 
 
-def _event_ids(store: Store, events: Iterable[str]) -> dict[str, str]:
-    """The id each applied event (an IRI field) carries; an event not applied here (the clock's) has none."""
-    wanted = sorted(solutions.iri(field) for field in events)
-    rows = store.numbered_objects(wanted, Graphs.EVENTS, _EVENT_ID)
-    return {f"<{wanted[number]}>": solutions.value(xid) for number, _, xid in rows}
+def _event_ids(store: Store, found: Mapping[int, Fields]) -> dict[str, str]:
+    """The id each event that opened or resolved one of ``found`` carries, by its IRI field."""
+    fields = sorted(
+        {field for links in found.values() for link in (_CAUSE, _RESOLVER) for field in links.get(link, ())}
+    )
+    rows = store.numbered_objects([solutions.iri(field) for field in fields], Graphs.EVENTS, _EVENT_ID)
+    return {fields[number]: solutions.value(xid) for number, _, xid in rows}
 
 
 def _record(iri: str, fields: Fields, ids: Mapping[str, str]) -> ViolationRecord:
@@ -664,27 +666,23 @@ def _episodes(store: Store, episode_of: Mapping[str, str]) -> dict[str, list[Epi
     opened and resolved them."""
     wanted = sorted(episode_of)
     found = _numbered(store.numbered_objects(wanted, Graphs.VIOLATIONS, _EPISODE_RECORD))
-    ids = _event_ids(store, {field for fields in found.values() for link in (2, 3) for field in fields.get(link, ())})
+    ids = _event_ids(store, found)
     history: dict[str, list[Episode]] = defaultdict(list)
     for number, fields in sorted(found.items()):
-        if 0 not in fields:
+        if _OPENED not in fields:
             continue
         episode = wanted[number]
-        resolved = solutions.value(fields[1][0]) if 1 in fields else None
+        resolved = solutions.value(fields[_RESOLVED][0]) if _RESOLVED in fields else None
         history[episode_of[episode]].append(
             Episode(
                 number=int(episode.rsplit("/", 1)[-1]),
-                opened_at=datetime.fromisoformat(solutions.value(fields[0][0])),
+                opened_at=datetime.fromisoformat(solutions.value(fields[_OPENED][0])),
                 resolved_at=datetime.fromisoformat(resolved) if resolved else None,
-                caused_by=_by(fields.get(2), ids) or "clock",
-                resolved_by=_by(fields.get(3), ids) or ("clock" if resolved else None),
+                caused_by=_by(fields.get(_CAUSE), ids) or "clock",
+                resolved_by=_by(fields.get(_RESOLVER), ids) or ("clock" if resolved else None),
             )
         )
     return history
-
-
-_EPISODE_RECORD: Final = tuple(str(OG[name]) for name in ("openedAt", "resolvedAt", "isCausedBy", "isResolvedBy"))
-"""What an episode records, numbered 0 to 3 in this order."""
 
 
 def violation_iri(violation_id: str) -> str:

@@ -95,9 +95,8 @@ def start_clock(
     otherwise the first pass is one interval after start. Each pass is logged as it starts and ends, and every
     ``progress_every_s`` seconds in between (100,000 organisations take about 20 minutes). With
     ``compact_daily``, the first complete pass of each day is followed by a compaction of the embedded store
-    (``Store.compact``): a day of writes leaves overlapping files that slow every read. Once the event is set,
-    a pass under way stops before its next chunk; holding ``pipeline.lock`` after setting it, the caller may close
-    the store.
+    (``Store.compact``): a day of writes leaves overlapping files that slow every read. ``stop_clock`` stops it
+    before the store closes.
     """
     from kg.clock_passes import last_pass
     from kg.compliance import today as today_in_china
@@ -169,3 +168,11 @@ def start_clock(
 
     threading.Thread(target=tick, name="obligraph-clock", daemon=True).start()
     return stop
+
+
+def stop_clock(pipeline: Pipeline, stop: threading.Event) -> None:
+    """Stop a clock ``start_clock`` started so that the store may close: a pass under way starts no further chunk
+    once ``stop`` is set, and holding the pipeline's lock waits for the chunk it is in."""
+    stop.set()
+    with pipeline.lock:
+        pass

@@ -140,7 +140,7 @@ def serve(
     import uvicorn
 
     from api.graphql.catalog_types import read_the_law
-    from obligraph.bootstrap import build_app, build_pipeline, start_clock
+    from obligraph.bootstrap import build_app, build_pipeline, start_clock, stop_clock
     from obligraph.heap import settle_heap
 
     settings: Settings = ctx.obj
@@ -150,7 +150,7 @@ def serve(
     with opened_store(settings) as store:
         bind_host, bind_port = host or settings.host, port or settings.port
         pipeline = build_pipeline(store)
-        stop_clock = (
+        clock = (
             start_clock(pipeline, settings.clock_interval_s, compact_daily=settings.compact_daily)
             if settings.clock_interval_s > 0
             else None
@@ -165,10 +165,8 @@ def serve(
         try:
             uvicorn.run(api, host=bind_host, port=bind_port, log_level="info")
         finally:
-            if stop_clock is not None:
-                stop_clock.set()
-                with pipeline.lock:  # a pass under way starts no further chunk: the store may close
-                    pass
+            if clock is not None:
+                stop_clock(pipeline, clock)
 
 
 @app.command()

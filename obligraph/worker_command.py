@@ -74,7 +74,7 @@ def worker(
     from ingest.config import WorkerConfig
     from ingest.worker import Worker, WorkerStopped
     from kg.pipeline import Pipeline
-    from obligraph.bootstrap import start_clock
+    from obligraph.bootstrap import start_clock, stop_clock
     from obligraph.cli import console, fail, opened_store
     from obligraph.heap import settle_heap
 
@@ -138,7 +138,7 @@ def worker(
             f"obligraph worker: {config.events_topic} → {config.violations_topic} "
             f"(dead letters: {config.dead_letter_topic}), group {config.group}, Kafka {config.bootstrap}"
         )
-        stop_clock = (
+        clock_stop = (
             start_clock(pipeline, settings.clock_interval_s, compact_daily=settings.compact_daily)
             if settings.worker_clock and settings.clock_interval_s > 0
             else None
@@ -150,10 +150,8 @@ def worker(
         except KafkaError as error:
             raise fail(f"Kafka failed: {error}") from None
         finally:
-            if stop_clock is not None:
-                stop_clock.set()
-                with pipeline.lock:  # a pass under way starts no further chunk: the store may close
-                    pass
+            if clock_stop is not None:
+                stop_clock(pipeline, clock_stop)
         stats = running.stats
         console.print(
             f"stopped: {stats.records:,} records in {stats.batches:,} batches, {stats.applied:,} applied, "
