@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from time import perf_counter
 from typing import Final
@@ -37,6 +37,7 @@ from kg.checks import Check
 from kg.clock_passes import record_pass
 from kg.events import Event
 from kg.iris import Graphs
+from kg.judged_moments import judged_moments, record_judged
 from kg.organisations import CHINA, Also, EventApplier, Outcome, as_of_date, clear_pending_marks, event_iri
 from kg.outbox import outbox_operations
 from kg.parallel import QUERIES
@@ -140,6 +141,14 @@ def _causes(outcomes: Sequence[Outcome]) -> dict[URIRef, Cause]:
             event = outcome.event
             causes[iris.organisation(event.subject)] = Cause(at=event.time, event=event_iri(event), event_id=event.id)
     return causes
+
+
+def _not_before(cause: Cause, judged: datetime | None) -> Cause:
+    """An event dated before the moment its organisation was already judged as of is judged as of that moment
+    (``kg.judged_moments``); the clock is judged as of the day it was asked for."""
+    if cause.event is None or judged is None or cause.at >= judged:
+        return cause
+    return replace(cause, at=judged)
 
 
 def clock_moment(day: date) -> datetime:
@@ -284,22 +293,26 @@ class Pipeline:
             changes += self._validate_chunk(dict(items[start : start + VALIDATION_CHUNK]))
         return changes
 
-    def _validate_chunk(self, causes: Mapping[URIRef, Cause]) -> list[ViolationChange]:
-        focus = {org: as_of_date(cause.at) for org, cause in causes.items()}
-        if not causes:
+    def _validate_chunk(self, asked: Mapping[URIRef, Cause]) -> list[ViolationChange]:
+        if not asked:
             return []
-        # The main store's roles and violations of these organisations are read on the query threads
-        # (kg.parallel) while this thread copies the organisations into the workspace.
-        held_roles = QUERIES.submit(stored_roles, self.store, list(focus))
-        held_violations = QUERIES.submit(self.ledger.stored_violations, list(focus))
-        self.workspace.load(focus)
+        # The main store's judged moments, roles and violations of these organisations are read on the query
+        # threads (kg.parallel) while this thread copies the organisations into the workspace.
+        held_moments = QUERIES.submit(judged_moments, self.store, list(asked))
+        held_roles = QUERIES.submit(stored_roles, self.store, list(asked))
+        held_violations = QUERIES.submit(self.ledger.stored_violations, list(asked))
+        self.workspace.load(asked)
+        moments = held_moments.result()
+        causes = {org: _not_before(cause, moments.get(org)) for org, cause in asked.items()}
+        focus = {org: as_of_date(cause.at) for org, cause in causes.items()}
         role_update, derived = self.roles.derive(self.workspace.store, focus, held_roles.result())
         self.workspace.add_derived(derived)
         findings = self.validator.validate(self.workspace.store, focus)
         operations, changes = self.ledger.reconcile(findings, causes, held_violations.result())
         if self.outbox:
             operations += outbox_operations(changes)
-        self.store.update(" ;\n".join([*role_update, *operations, clear_pending_marks(causes)]))
+        judged = record_judged({org: cause.at for org, cause in causes.items()}, moments)
+        self.store.update(" ;\n".join([*role_update, *operations, *judged, clear_pending_marks(causes)]))
         self.stats.organisations_validated += len(causes)
         self.stats.count_changes(changes)
         if changes:

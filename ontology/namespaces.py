@@ -328,6 +328,7 @@ class OG(DefinedNamespace):
     isRelativeTo: URIRef  # is relative to
     isResolvedBy: URIRef  # is resolved by
     isViolationOf: URIRef  # is violation of
+    judgedAsOf: URIRef  # judged as of
     jurisdictionCode: URIRef  # jurisdiction code
     launchedOn: URIRef  # launched on
     level: URIRef  # level

@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from kg import iris
 from kg.build import ensure_built
 from kg.clock_passes import last_pass, record_pass
 from kg.events import Event, parse_event
 from kg.iris import Graphs
+from kg.judged_moments import judged_moments, record_judged
 from kg.metrics import exposition, registry_for
 from kg.organisations import CHINA, EventApplier
 from kg.pipeline import Pipeline, clock_moment
@@ -390,3 +392,44 @@ def test_the_verdicts_do_not_depend_on_how_the_events_are_batched() -> None:
     assert any(v["status"] == "resolved" for v in one_at_a_time[0])
     for size in (9, len(events)):
         assert _run_in_batches(events, size) == one_at_a_time, f"batches of {size}"
+
+
+LATE = event(
+    5,
+    "control.implemented",
+    "2026-03-10T10:00:00+08:00",  # sent after the clock judged the organisation as of 17 March
+    {"kind": "ethics-committee", "since": "2026-03-10"},
+)
+
+
+def test_a_late_event_is_judged_as_of_the_latest_moment_its_organisation_was_judged(
+    store: Store, pipeline: Pipeline
+) -> None:
+    """Time never runs backwards for an organisation: an event dated before a moment it was already judged as of
+    (a late sender, a backfill) is judged as of that moment, on the graph that now holds the event. Judged as of
+    its own time, it would resolve the deadline the clock saw pass (a spurious episode the next pass reopens)."""
+    pipeline.process([REGISTER, DEPLOY])
+    [opened] = only_alg09(pipeline.revalidate(date(2026, 3, 17)))
+    result = pipeline.process([LATE])
+    assert result.applied == 1
+    assert only_alg09(result.changes) == []
+    [still_open] = alg09(store, "open")
+    assert still_open["id"] == opened.violation_id
+    assert all(change.at == clock_moment(date(2026, 3, 17)) for change in result.changes)
+    # an event after that moment is judged as of its own time again
+    result = pipeline.process([FILE])
+    assert [(c.kind, c.by, c.at.date()) for c in only_alg09(result.changes)] == [
+        ("resolved", "evt-3", date(2026, 3, 25))
+    ]
+
+
+def test_the_judged_moment_only_moves_forward(store: Store, pipeline: Pipeline) -> None:
+    org = iris.organisation(ORG)
+    pipeline.process([REGISTER, DEPLOY, FILE])
+    assert judged_moments(store, [org]) == {org: FILE.time}
+    pipeline.revalidate(date(2026, 3, 20))  # a user looking back is judged as of the day asked ...
+    assert judged_moments(store, [org]) == {org: FILE.time}  # ... and does not move the moment back
+    store.update(" ;\n".join(record_judged({org: clock_moment(date(2026, 3, 21))}, {})))  # a writer that raced
+    assert judged_moments(store, [org]) == {org: FILE.time}
+    pipeline.revalidate(date(2026, 4, 1))
+    assert judged_moments(store, [org]) == {org: clock_moment(date(2026, 4, 1))}

@@ -108,6 +108,7 @@ def clear(store: Store) -> None:
     for graph in MUTABLE_GRAPHS:
         store.drop_graph(graph)
     store.update(f"DELETE WHERE {{ GRAPH <{Graphs.META}> {{ ?org {OG.awaitsValidation.n3()} ?event }} }}")
+    store.update(f"DELETE WHERE {{ GRAPH <{Graphs.META}> {{ ?org {OG.judgedAsOf.n3()} ?moment }} }}")
     store.update(f"DELETE WHERE {{ GRAPH <{Graphs.META}> {{ {CLOCK.n3()} {LAST_PASS.n3()} ?day }} }}")
 
 

@@ -1,0 +1,58 @@
+"""The latest moment each organisation has been judged as of, so that time never runs backwards for it.
+
+An event is judged as of its own time, on the organisation as the graph now holds it. An event sent late (a
+backfill, a producer that was offline) may be dated before a moment the organisation was already judged as of,
+by the clock or by a later event: judged as of its own date it would see deadlines that have since passed as not
+yet due, resolve their violations, and the next clock pass would reopen them — a spurious episode, published.
+So the pipeline judges an event as of the later of its time and the organisation's stored moment
+(``og:judgedAsOf`` in the meta graph), which every validation moves forward and never back. The clock's own
+as-of day is what its caller asked for (``obligraph revalidate --as-of`` may look back); it moves the stored
+moment only forward, too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Final
+
+import pyoxigraph as ox
+from rdflib import Literal as Lit
+from rdflib import URIRef
+
+from kg.iris import Graphs
+from kg.store import Store
+from ontology.namespaces import OG, XSD
+
+META: Final = f"<{Graphs.META}>"
+_JUDGED: Final = OG.judgedAsOf.n3()
+
+
+def judged_moments(store: Store, organisations: Iterable[URIRef]) -> dict[URIRef, datetime]:
+    """The stored moment of each organisation that has one."""
+    values = " ".join(org.n3() for org in organisations)
+    if not values:
+        return {}
+    rows = store.select(f"SELECT ?org ?at WHERE {{ VALUES ?org {{ {values} }} GRAPH {META} {{ ?org {_JUDGED} ?at }} }}")
+    moments: dict[URIRef, datetime] = {}
+    for row in rows:
+        org, at = row["org"], row["at"]
+        if isinstance(org, ox.NamedNode) and isinstance(at, ox.Literal):
+            moment = datetime.fromisoformat(at.value)
+            key = URIRef(org.value)
+            moments[key] = max(moment, moments.get(key, moment))  # two racing writers may leave two
+    return moments
+
+
+def record_judged(moments: Mapping[URIRef, datetime], held: Mapping[URIRef, datetime]) -> list[str]:
+    """The update that stores each organisation's moment where it is later than the one ``held`` (as read before
+    the validation); the store checks again, so a writer that raced ahead is not moved back."""
+    forward = [(org, at) for org, at in moments.items() if org not in held or held[org] < at]
+    if not forward:
+        return []
+    values = " ".join(f"({org.n3()} {Lit(at.isoformat(), datatype=XSD.dateTime).n3()})" for org, at in forward)
+    stored = f"GRAPH {META} {{ ?org {_JUDGED} ?old }}"
+    return [
+        f"DELETE {{ {stored} }} INSERT {{ GRAPH {META} {{ ?org {_JUDGED} ?at }} }} "
+        f"WHERE {{ VALUES (?org ?at) {{ {values} }} OPTIONAL {{ {stored} }} FILTER(!BOUND(?old) || ?old < ?at) }}"
+    ]
