@@ -207,7 +207,7 @@ def info(ctx: typer.Context) -> None:
 
 @app.command()
 def compact(ctx: typer.Context) -> None:
-    """Compact the embedded store's files, so reads find each key in one place (after a large ingest; ``serve``
+    """Compact the embedded store's files, so reads find each key in one place (after a large ingest; serve
     does it after the first clock pass of each day)."""
     with opened_store(ctx.obj, build=False) as store:
         with console.status(f"compacting the {store.backend} store…"):
