@@ -44,10 +44,16 @@ def judged_moments(store: Store, organisations: Iterable[URIRef]) -> dict[URIRef
     return moments
 
 
-def record_judged(moments: Mapping[URIRef, datetime], held: Mapping[URIRef, datetime]) -> list[str]:
+def record_judged(
+    moments: Mapping[URIRef, datetime], held: Mapping[URIRef, datetime], *, not_after: datetime
+) -> list[str]:
     """The update that stores each organisation's moment where it is later than the one ``held`` (as read before
-    the validation); the store checks again, so a writer that raced ahead is not moved back."""
-    forward = [(org, at) for org, at in moments.items() if org not in held or held[org] < at]
+    the validation); the store checks again, so a writer that raced ahead is not moved back. A moment after
+    ``not_after`` (now) is stored as ``not_after``: an event dated in the future (a skewed clock) or a look-ahead
+    ``revalidate`` is judged as of its own time, but does not drag the organisation's later events into the
+    future with it."""
+    capped = {org: min(at, not_after) for org, at in moments.items()}
+    forward = [(org, at) for org, at in capped.items() if org not in held or held[org] < at]
     if not forward:
         return []
     values = " ".join(f"({org.n3()} {Lit(at.isoformat(), datatype=XSD.dateTime).n3()})" for org, at in forward)

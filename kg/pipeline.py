@@ -311,7 +311,7 @@ class Pipeline:
         operations, changes = self.ledger.reconcile(findings, causes, held_violations.result())
         if self.outbox:
             operations += outbox_operations(changes)
-        judged = record_judged({org: cause.at for org, cause in causes.items()}, moments)
+        judged = record_judged({org: cause.at for org, cause in causes.items()}, moments, not_after=datetime.now(CHINA))
         self.store.update(" ;\n".join([*role_update, *operations, *judged, clear_pending_marks(causes)]))
         self.stats.organisations_validated += len(causes)
         self.stats.count_changes(changes)

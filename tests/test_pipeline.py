@@ -429,7 +429,22 @@ def test_the_judged_moment_only_moves_forward(store: Store, pipeline: Pipeline) 
     assert judged_moments(store, [org]) == {org: FILE.time}
     pipeline.revalidate(date(2026, 3, 20))  # a user looking back is judged as of the day asked ...
     assert judged_moments(store, [org]) == {org: FILE.time}  # ... and does not move the moment back
-    store.update(" ;\n".join(record_judged({org: clock_moment(date(2026, 3, 21))}, {})))  # a writer that raced
+    raced = record_judged({org: clock_moment(date(2026, 3, 21))}, {}, not_after=datetime.now(CHINA))
+    store.update(" ;\n".join(raced))  # a writer that read no moment before
     assert judged_moments(store, [org]) == {org: FILE.time}
     pipeline.revalidate(date(2026, 4, 1))
     assert judged_moments(store, [org]) == {org: clock_moment(date(2026, 4, 1))}
+
+
+def test_an_event_dated_in_the_future_does_not_drag_later_events_with_it(store: Store, pipeline: Pipeline) -> None:
+    """A skewed producer clock: the event is judged as of its own time, but the organisation's moment stops at now."""
+    org = iris.organisation(ORG)
+    future = event(
+        6, "control.implemented", "2099-01-01T10:00:00+08:00", {"kind": "ethics-committee", "since": "2099-01-01"}
+    )
+    before = datetime.now(CHINA)
+    result = pipeline.process([REGISTER, DEPLOY, future])
+    after = datetime.now(CHINA)
+    assert result.applied == 3
+    assert [(c.kind, c.by, c.at) for c in only_alg09(result.changes)] == [("opened", "evt-6", future.time)]
+    assert before <= judged_moments(store, [org])[org] <= after
