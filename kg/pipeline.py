@@ -12,7 +12,8 @@ Two transactions per batch, each safe to repeat:
 If the process dies after step 1, the pending marks survive: ``recover()`` (called at start-up) runs step 2
 for them, so no organisation is left unvalidated and no violation change is lost.
 
-Each event is judged as of its own time, on its organisation as that event left it: a batch holding several events
+Each event is judged as of its own time (or, sent late, as of the later moment its organisation was already judged
+as of: ``kg.judged_moments``), on its organisation as that event left it: a batch holding several events
 of one organisation runs in rounds (``event_rounds``), each with at most one event per organisation, through both
 steps. So the violations and their history do not depend on how the events were batched (one at a time, a file's
 500, whatever a Kafka poll returned), and a violation that opens and closes between two events of one batch is
