@@ -44,6 +44,11 @@ def judged_moments(store: Store, organisations: Iterable[URIRef]) -> dict[URIRef
     return moments
 
 
+def judged_as_of(store: Store, organisation: str) -> datetime | None:
+    """One organisation's stored moment (by IRI), or None before its first validation."""
+    return judged_moments(store, [URIRef(organisation)]).get(URIRef(organisation))
+
+
 def record_judged(
     moments: Mapping[URIRef, datetime], held: Mapping[URIRef, datetime], *, not_after: datetime
 ) -> list[str]:

@@ -229,6 +229,12 @@ def test_before_the_clocks_run_out_the_obligations_are_due(base_url: str) -> Non
     assert statuses["CSL-01"] == "NOT_CHECKABLE"  # the Cybersecurity Law was in force, but no shape checks it
 
 
+def test_an_organisation_says_the_moment_its_verdicts_are_as_of(base_url: str) -> None:
+    """The latest event (``LATE``, 20 March) judged it last."""
+    found = q(base_url, "query($id: ID!) { organisation(id: $id) { ... on Organisation { judgedAsOf } } }", id=ORG)
+    assert found["organisation"] == {"judgedAsOf": LATE["time"]}
+
+
 def test_an_unknown_organisation_is_a_result(base_url: str) -> None:
     data = q(base_url, DASHBOARD, id="NOBODY")
     assert data["organisation"] == {"__typename": "OrganisationNotFound", "organisationId": "NOBODY"}

@@ -38,6 +38,7 @@ from api.graphql.loaders import Read, asked, asks_within, names_below, run_besid
 from api.graphql.pagination import BadArgumentError, PageInfo, decode_cursor, encode_cursor, page_size
 from kg import compliance
 from kg.compliance import OrganisationReads, OrganisationRecord, SystemRecord
+from kg.judged_moments import judged_as_of
 from kg.nodes import Labels, Node, describe, label_in
 from kg.store import Store
 from kg.violations import (
@@ -511,6 +512,14 @@ class Organisation:
         nodes = await info.context.loaders.read(systems_read(self.record))
         found = [ai_system(self.catalogue, node) for node in nodes.values() if node.exists]
         return sorted(found, key=lambda system: system.id)
+
+    @strawberry.field(
+        description="The latest moment it was judged as of (an event's time, or the clock's day); its violations are "
+        "the verdicts of that moment. An event dated earlier is judged as of this moment. Null before its first "
+        "validation."
+    )
+    async def judged_as_of(self, info: Info) -> dt.datetime | None:
+        return await info.context.loaders.shared(("judgedAsOf", self.record.iri), judged_as_of, self.record.iri)
 
     @strawberry.field(description="The roles derived for it, each with its reasons and rules.")
     async def roles(self, info: Info) -> list[RoleAssignment]:
