@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Final
 
 import pyoxigraph as ox
-from rdflib import Literal as Lit
 from rdflib import URIRef
 
 from kg.iris import Graphs
@@ -26,6 +25,7 @@ from ontology.namespaces import OG, XSD
 
 META: Final = f"<{Graphs.META}>"
 _JUDGED: Final = OG.judgedAsOf.n3()
+_DATETIME: Final = XSD.dateTime.n3()
 
 
 def judged_moments(store: Store, organisations: Iterable[URIRef]) -> dict[URIRef, datetime]:
@@ -61,7 +61,7 @@ def record_judged(
     forward = [(org, at) for org, at in capped.items() if org not in held or held[org] < at]
     if not forward:
         return []
-    values = " ".join(f"({org.n3()} {Lit(at.isoformat(), datatype=XSD.dateTime).n3()})" for org, at in forward)
+    values = " ".join(f'({org.n3()} "{at.isoformat()}"^^{_DATETIME})' for org, at in forward)
     stored = f"GRAPH {META} {{ ?org {_JUDGED} ?old }}"
     return [
         f"DELETE {{ {stored} }} INSERT {{ GRAPH {META} {{ ?org {_JUDGED} ?at }} }} "
