@@ -10,6 +10,10 @@ Prints progress and one table; it is not a test. Everything runs on 127.0.0.1: a
 process on an embedded store in a temporary directory, as an operator runs it. The organisations are clones of one
 generated history (``bench/cloned_organisations.py``), bulk-loaded in seconds.
 
+To compare with older code from a git worktree, run the bench there with ``PYTHONPATH=<worktree>``: the worker is
+started from the installed ``obligraph`` command, which imports the editable install's tree (the main one), not
+the worktree the bench runs from.
+
 - **raw consume**: kafka-python reads ``--raw`` messages of the stream's size, keyed by up to 1,000 organisations
   as the stream is, from a fresh topic (group, earliest, no processing): the ceiling.
 - **end to end**: ``--events`` valid events about random organisations are produced first; the worker then
