@@ -265,6 +265,8 @@ def violations(
     """List violations with their obligation, focus node, dates, message and trace."""
     import json
 
+    from kg.iris import organisation
+    from kg.judged_moments import judged_as_of
     from kg.violations import list_violations, violation_history
 
     with opened_store(ctx.obj) as store:
@@ -274,8 +276,10 @@ def violations(
                 entry["history"] = violation_history(store, entry["id"])
             sys.stdout.write(json.dumps(found, ensure_ascii=False, indent=2) + "\n")
             return
+        judged = judged_as_of(store, str(organisation(org))) if org else None
     _print_violations(found, organisation=org)
-    console.print(f"{len(found)} violation{'s' if len(found) != 1 else ''}")
+    moment = f", judged as of {judged.isoformat()}" if judged else ""  # what "open" holds for
+    console.print(f"{len(found)} violation{'s' if len(found) != 1 else ''}{moment}")
 
 
 WIDE_TABLE: Final = 120

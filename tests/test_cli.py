@@ -347,7 +347,7 @@ def test_violations_table_fits_a_narrow_terminal_and_uses_a_wide_one(tmp_path: P
     assert "ETH-01  open  Violation  (organisation)  2026-03-16" in lines
     heading = lines.index("DS-02  open  Violation  system/chat-assistant  2026-03-16")
     assert lines[heading + 1] == "    Deep synthesis service chat-assistant has no real-identity authentication of"
-    assert "5 violations" in narrow.stderr
+    assert "5 violations, judged as of 2026-05-15T09:00:00+08:00" in narrow.stderr  # the last event's moment
     wide = run("violations", data_dir=tmp_path / "data", columns=160)
     header = next(line for line in wide.stdout.splitlines() if "obligation" in line)
     assert [cell.strip() for cell in header.strip("┃").split("┃")] == [
