@@ -17,6 +17,7 @@ import pyoxigraph as ox
 from rdflib import Literal as Lit
 from rdflib import URIRef
 
+from kg.forward_only import moved_forward
 from kg.iris import BASE, Graphs
 from kg.store import Store
 from ontology.namespaces import XSD
@@ -36,9 +37,4 @@ def last_pass(store: Store) -> date | None:
 def record_pass(day: date) -> str:
     """The update that stores ``day`` as the last pass unless a later one is stored (in the store, so two writers
     racing cannot move it back)."""
-    new = Lit(day.isoformat(), datatype=XSD.date).n3()
-    stored = f"GRAPH {META} {{ {CLOCK.n3()} {LAST_PASS.n3()} ?old }}"
-    return (
-        f"DELETE {{ {stored} }} INSERT {{ GRAPH {META} {{ {CLOCK.n3()} {LAST_PASS.n3()} {new} }} }} "
-        f"WHERE {{ OPTIONAL {{ {stored} }} FILTER(!BOUND(?old) || ?old < {new}) }}"
-    )
+    return moved_forward(LAST_PASS, [(CLOCK.n3(), Lit(day.isoformat(), datatype=XSD.date).n3())])

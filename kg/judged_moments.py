@@ -19,6 +19,7 @@ from typing import Final
 import pyoxigraph as ox
 from rdflib import URIRef
 
+from kg.forward_only import moved_forward
 from kg.iris import Graphs
 from kg.store import Store
 from ontology.namespaces import OG, XSD
@@ -53,17 +54,12 @@ def record_judged(
     moments: Mapping[URIRef, datetime], held: Mapping[URIRef, datetime], *, not_after: datetime
 ) -> list[str]:
     """The update that stores each organisation's moment where it is later than the one ``held`` (as read before
-    the validation); the store checks again, so a writer that raced ahead is not moved back. A moment after
-    ``not_after`` (now) is stored as ``not_after``: an event dated in the future (a skewed clock) or a look-ahead
-    ``revalidate`` is judged as of its own time, but does not drag the organisation's later events into the
-    future with it."""
+    the validation); the store checks again (``kg.forward_only``), so a writer that raced ahead is not moved back.
+    A moment after ``not_after`` (now) is stored as ``not_after``: an event dated in the future (a skewed clock) or
+    a look-ahead ``revalidate`` is judged as of its own time, but does not drag the organisation's later events
+    into the future with it."""
     capped = {org: min(at, not_after) for org, at in moments.items()}
     forward = [(org, at) for org, at in capped.items() if org not in held or held[org] < at]
     if not forward:
         return []
-    values = " ".join(f'({org.n3()} "{at.isoformat()}"^^{_DATETIME})' for org, at in forward)
-    stored = f"GRAPH {META} {{ ?org {_JUDGED} ?old }}"
-    return [
-        f"DELETE {{ {stored} }} INSERT {{ GRAPH {META} {{ ?org {_JUDGED} ?at }} }} "
-        f"WHERE {{ VALUES (?org ?at) {{ {values} }} OPTIONAL {{ {stored} }} FILTER(!BOUND(?old) || ?old < ?at) }}"
-    ]
+    return [moved_forward(OG.judgedAsOf, [(org.n3(), f'"{at.isoformat()}"^^{_DATETIME}') for org, at in forward])]
