@@ -32,6 +32,16 @@ class Graphs:
     ALL: Final = (ONTOLOGY, REGULATIONS, SHAPES, ORGANISATIONS, DERIVED, VIOLATIONS, EVENTS, OUTBOX, META)
 
 
+IDENTIFIER: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
+"""What an organisation, system or transfer id may be (the events contract): 1–64 of ``A-Z a-z 0-9 . _ -``, so
+an IRI minted from it is always valid."""
+
+
+def is_identifier(text: str) -> bool:
+    """Whether ``text`` can be an id; one that cannot names nothing in the graph (and would break a query's IRI)."""
+    return IDENTIFIER.fullmatch(text) is not None
+
+
 _JURISDICTION_PATH: Final = {"BJ": "cn-bj"}
 
 

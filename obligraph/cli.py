@@ -207,8 +207,9 @@ def info(ctx: typer.Context) -> None:
 
 @app.command()
 def compact(ctx: typer.Context) -> None:
-    """Compact the embedded store's files, so reads find each key in one place (after a large ingest; serve
-    does it after the first clock pass of each day)."""
+    """Compact the embedded store's files, so reads find each key in one place.
+
+    Worth running after a large ingest; serve does it after the first clock pass of each day."""
     with opened_store(ctx.obj, build=False) as store:
         with console.status(f"compacting the {store.backend} store…"):
             started = time.perf_counter()
@@ -270,6 +271,8 @@ def violations(
     from kg.violations import list_violations, violation_history
 
     with opened_store(ctx.obj) as store:
+        if org is not None:
+            _require_organisation(store, org)  # a mistyped id is not an organisation without violations
         found = list_violations(store, org, status.value)
         if output is ListFormat.json:
             for entry in found:
@@ -280,6 +283,15 @@ def violations(
     _print_violations(found, organisation=org)
     moment = f", judged as of {judged.isoformat()}" if judged else ""  # what "open" holds for
     console.print(f"{len(found)} violation{'s' if len(found) != 1 else ''}{moment}")
+
+
+def _require_organisation(store: Store, org: str) -> None:
+    from kg import iris
+
+    if not iris.is_identifier(org):
+        raise fail(f"{org!r} is not an organisation id: 1–64 characters of A-Z a-z 0-9 . _ -")
+    if not store.ask(f"ASK {{ GRAPH <{Graphs.ORGANISATIONS}> {{ {iris.organisation(org).n3()} ?p ?o }} }}"):
+        raise fail(f"unknown organisation {org!r}: no event has registered it")
 
 
 WIDE_TABLE: Final = 120
@@ -353,14 +365,18 @@ def applicable(
     import json
 
     from kg import iris
+    from kg.catalog import obligation_by_id
     from kg.compliance import applicable_obligations
     from obligraph.applicability_view import applicability_row, because
 
     day = _as_of_day(as_of)
-    organisation = iris.organisation(org)
     with opened_store(ctx.obj) as store:
-        if not store.ask(f"ASK {{ GRAPH <{Graphs.ORGANISATIONS}> {{ {organisation.n3()} ?p ?o }} }}"):
-            raise fail(f"unknown organisation {org!r}: no event has registered it")
+        _require_organisation(store, org)
+        organisation = iris.organisation(org)
+        if obligation is not None:
+            obligation = obligation.upper()  # the ids are upper case: GAI-12
+            if obligation_by_id(store, obligation) is None:
+                raise fail(f"no obligation {obligation!r} in the graph (see: obligraph obligations)")
         found = applicable_obligations(store, str(organisation), day)
     if obligation is not None:
         found = [entry for entry in found if entry.obligation_id == obligation]

@@ -147,6 +147,8 @@ def test_ingesting_the_same_file_twice_gives_identical_violations(tmp_path: Path
     assert "0 applied, 3 already applied, 0 rejected" in second.stdout
     again = run("violations", "--org", "ACME", "--status", "all", "--format", "json", data_dir=tmp_path / "data")
     assert json.loads(again.stdout) == violations
+    mistyped = run("violations", "--org", "ACME1", "--format", "json", data_dir=tmp_path / "data")
+    assert mistyped.returncode == 2 and "unknown organisation 'ACME1'" in mistyped.stderr and not mistyped.stdout
 
 
 def test_ingest_reports_rejected_lines_with_reasons(tmp_path: Path) -> None:
@@ -400,7 +402,13 @@ def test_applicable_says_why_each_obligation_binds_and_agrees_with_the_violation
 
     unknown = run("applicable", "--org", "NOBODY", data_dir=data)
     assert unknown.returncode == 2 and "unknown organisation 'NOBODY'" in unknown.stderr
+    malformed = run("applicable", "--org", "no body>", data_dir=data)
+    assert malformed.returncode == 2 and "'no body>' is not an organisation id" in malformed.stderr
     unbound = run("applicable", "--org", org, "--obligation", "CSL-06", "--as-of", "2026-12-01", data_dir=data)
     assert unbound.returncode == 2 and "CSL-06 does not bind" in unbound.stderr
+    lower_case = run("applicable", "--org", org, "--obligation", "gai-12", "--as-of", "2026-12-01", data_dir=data)
+    assert lower_case.returncode == 0 and lower_case.stdout.startswith("GAI-12  COMPLIANT"), lower_case.stderr
+    no_such = run("applicable", "--org", org, "--obligation", "XX-99", data_dir=data)
+    assert no_such.returncode == 2 and "no obligation 'XX-99' in the graph" in no_such.stderr
     bad_day = run("applicable", "--org", org, "--as-of", "1/12/2026", data_dir=data)
     assert bad_day.returncode == 2 and "--as-of expects a date" in bad_day.stderr

@@ -235,11 +235,15 @@ def test_an_organisation_says_the_moment_its_verdicts_are_as_of(base_url: str) -
     assert found["organisation"] == {"judgedAsOf": LATE["time"]}
 
 
-def test_an_unknown_organisation_is_a_result(base_url: str) -> None:
-    data = q(base_url, DASHBOARD, id="NOBODY")
-    assert data["organisation"] == {"__typename": "OrganisationNotFound", "organisationId": "NOBODY"}
-    data = q(base_url, '{ complianceSummary(organisation: "NOBODY") { __typename } }')
+@pytest.mark.parametrize("unknown", ["NOBODY", "no body>", 'a"b', "x" * 65])
+def test_an_unknown_organisation_is_a_result(base_url: str, unknown: str) -> None:
+    """Also an id no event could have registered (one that would not make an IRI)."""
+    data = q(base_url, DASHBOARD, id=unknown)
+    assert data["organisation"] == {"__typename": "OrganisationNotFound", "organisationId": unknown}
+    data = q(base_url, "query($id: ID!) { complianceSummary(organisation: $id) { __typename } }", id=unknown)
     assert data["complianceSummary"]["__typename"] == "OrganisationNotFound"
+    data = q(base_url, ALL, filter={"organisation": unknown}, first=5)
+    assert data["violations"]["__typename"] == "OrganisationNotFound"
 
 
 # Violations across organisations --------------------------------------------------------------------

@@ -106,6 +106,8 @@ def _invalid(error: BadArgumentError | UnknownCodeError) -> InvalidArgument:
 
 
 async def _organisation(info: Info, organisation_id: str) -> Organisation | None:
+    if not iris.is_identifier(organisation_id):
+        return None  # no event can have registered it
     iri = str(iris.organisation(organisation_id))
     catalogue, nodes = await asyncio.gather(
         info.context.loaders.catalogue(), store_call(describe, info.context.store, [iri])
@@ -165,6 +167,8 @@ class Query:
 
     @strawberry.field(description="One organisation's dashboard: profile, systems, what binds it and why, violations.")
     async def organisation(self, info: Info, id: strawberry.ID) -> OrganisationResult:
+        if not iris.is_identifier(str(id)):
+            return organisation_not_found(str(id))  # no event can have registered it
         found = await dashboard(info, str(iris.organisation(str(id))))
         return found if found is not None else organisation_not_found(str(id))
 

@@ -18,13 +18,13 @@ from pydantic_core import PydanticCustomError
 
 from kg.events.codes import CN_SUBDIVISIONS, authority_codes
 from kg.events.errors import describe
+from kg.iris import is_identifier
 
 MAX_COUNT: Final = 2**63 - 1  # the graph stores counts as xsd:integer, which Oxigraph keeps in 64 bits
 MAX_TEXT_CHARS: Final = 1000
 MAX_EVENT_ID_CHARS: Final = 256
 MAX_URI_CHARS: Final = 2048
 
-_IDENTIFIER: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TIMESTAMP: Final = re.compile(
     r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt](?P<time>[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?)"
@@ -40,7 +40,7 @@ def _reject(template: str, value: object, **context: object) -> PydanticCustomEr
 
 
 def _identifier(value: object) -> str:
-    if isinstance(value, str) and _IDENTIFIER.fullmatch(value):
+    if isinstance(value, str) and is_identifier(value):
         return value
     raise _reject("expected an identifier of 1–64 characters A-Z a-z 0-9 . _ -, got {got}", value)
 
