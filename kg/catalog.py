@@ -289,6 +289,19 @@ _CODE_PATTERNS: Final[Mapping[str, str]] = {
 }
 
 
+_TEXT_SOURCES: Final = (
+    "{ VALUES ?textProperty { skos:notation rdfs:label og:actionText og:triggerText og:evidenceText "
+    "og:articleReference og:deadlineText } ?o ?textProperty ?text } "
+    "UNION { ?o og:hasInstrument ?textInstrument . VALUES ?instrumentText { rdfs:label og:shortName } "
+    "?textInstrument ?instrumentText ?text } "
+    "UNION { ?o og:hasLegalBasis/rdfs:label ?text } "
+    "UNION { ?o og:hasCompetentAuthority/skos:prefLabel ?text }"
+)
+"""Where the free text is looked for: the obligation's own texts (English), and, in English and Chinese, its
+instrument's titles and short name, its articles' labels (``第二十四条``) and its authorities' names, so a search
+in Chinese (``数据安全法``, ``网信``) finds what the titles, in English only, would not."""
+
+
 def _string(text: str) -> str:
     return Lit(text).n3()
 
@@ -342,11 +355,8 @@ def _filter_patterns(store: Store, criteria: ObligationFilter) -> str:
             f"?instrumentStatus . FILTER{IN_EFFECT.format(day=_day(criteria.in_force_on))}"
         )
     if criteria.text is not None:
-        patterns.append(
-            "FILTER EXISTS { VALUES ?textProperty { skos:notation rdfs:label og:actionText og:triggerText "
-            "og:evidenceText og:articleReference og:deadlineText } ?o ?textProperty ?text "
-            f"FILTER(CONTAINS(LCASE(STR(?text)), LCASE({_string(criteria.text)}))) }}"
-        )
+        needle = f"CONTAINS(LCASE(STR(?text)), LCASE({_string(criteria.text)}))"
+        patterns.append(f"{{ SELECT DISTINCT ?o WHERE {{ {_TEXT_SOURCES} FILTER({needle}) }} }}")
     return " ".join(patterns)
 
 

@@ -95,6 +95,9 @@ def test_obligations_page_through_a_filter_in_id_order(base_url: str) -> None:
         ('{instrument: "CN-GENAI-2023"}', "GAI-12", "ALG-09"),
         ('{bindingForce: "non-binding"}', "ASGF-01", "GAI-12"),
         ('{text: "FILING"}', "GAI-12", "PIPL-06"),
+        ('{text: "数据安全法"}', "DSL-03", "GAI-12"),  # the instrument's Chinese title
+        ('{text: "网信"}', "GAI-12", "ETH-01"),  # an authority's Chinese name (国家互联网信息办公室 …)
+        ('{text: "第二十四条"}', "ALG-09", "ALG-05"),  # an article's Chinese label
         ('{sector: "finance"}', None, None),
     ],
 )

@@ -54,7 +54,13 @@ class ObligationFilterInput:
         default=None, description="MIT AI Risk Repository subdomain or domain notation, e.g. 3.1."
     )
     binding_force: str | None = strawberry.field(default=None, description="binding, non-binding …")
-    text: str | None = strawberry.field(default=None, description="Case-insensitive text in id, title or texts.")
+    text: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Case-insensitive text in id, title or texts, or (English or Chinese) in the instrument's titles, the "
+            "articles' labels or the authorities' names."
+        ),
+    )
 
 
 @strawberry.input
