@@ -50,7 +50,9 @@ GroupCommitDep = Annotated[GroupCommit, Depends(get_group_commit)]
 async def post_events(request: Request, group_commit: GroupCommitDep) -> JSONResponse:
     body = await request.body()
     if len(body) > MAX_BATCH_BYTES:
-        return _rejected([{"index": None, "reason": f"the body is larger than {MAX_BATCH_BYTES} bytes"}])
+        return _rejected(
+            [{"index": None, "reason": f"the body is larger than {MAX_BATCH_BYTES} bytes", "pointer": None}]
+        )
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     headers = {key.lower(): value for key, value in request.headers.items()}
     return await run_in_threadpool(_handle, group_commit, media_type, headers, body)
@@ -58,7 +60,10 @@ async def post_events(request: Request, group_commit: GroupCommitDep) -> JSONRes
 
 def _handle(group_commit: GroupCommit, media_type: str, headers: Mapping[str, str], body: bytes) -> JSONResponse:
     if media_type == BATCH:
-        parsed = parse_batch(body)
+        try:
+            parsed = parse_batch(body)
+        except EventRejected as rejected:  # not a JSON array at all: no element to point at
+            return _rejected([{"index": None, "reason": rejected.reason, "pointer": None}])
     elif media_type == STRUCTURED:
         parsed = [_one(lambda: parse_event(body))]
     elif "ce-specversion" in headers:

@@ -100,6 +100,24 @@ def test_a_broken_event_gets_the_reason_and_changes_nothing(base_url: str, store
     assert store.count_triples(Graphs.ORGANISATIONS) == 0
 
 
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (json.dumps(REGISTER).encode(), "a batch must be a JSON array of events, got an object"),
+        (b"[{", "not valid JSON"),
+        (b"", "not valid JSON"),
+    ],
+)
+def test_a_batch_that_is_not_an_array_of_events_gets_the_reason(
+    base_url: str, store: Store, body: bytes, reason: str
+) -> None:
+    answer = httpx.post(f"{base_url}/events", content=body, headers=BATCH)
+    assert answer.status_code == 400, answer.text
+    assert reason in answer.json()["error"]
+    assert answer.json()["rejected"][0]["index"] is None  # the body as a whole, no element
+    assert store.count_triples(Graphs.ORGANISATIONS) == 0
+
+
 def test_binary_mode_carries_attributes_in_headers(base_url: str) -> None:
     headers = {
         "Content-Type": "application/json",
