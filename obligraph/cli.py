@@ -244,7 +244,7 @@ def ingest(
     from obligraph.ingest_file import ingest_file
 
     if str(file) != "-" and not file.is_file():
-        raise fail(f"cannot read {file}: no such file")
+        raise fail(f"cannot read {file}: {'a directory, not a file' if file.is_dir() else 'no such file'}")
     with opened_store(ctx.obj) as store:
         report = ingest_file(store, file, batch_size=batch_size, console=console)
     out.print(report.summary())

@@ -151,6 +151,13 @@ def test_ingesting_the_same_file_twice_gives_identical_violations(tmp_path: Path
     assert mistyped.returncode == 2 and "unknown organisation 'ACME1'" in mistyped.stderr and not mistyped.stdout
 
 
+def test_ingest_says_why_it_cannot_read_what_it_was_given(tmp_path: Path) -> None:
+    missing = run("ingest", str(tmp_path / "nowhere.jsonl"), data_dir=tmp_path / "data")
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    folder = run("ingest", str(tmp_path), data_dir=tmp_path / "data")
+    assert folder.returncode == 2 and "a directory, not a file" in folder.stderr
+
+
 def test_ingest_reports_rejected_lines_with_reasons(tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     stranger = {
