@@ -17,17 +17,19 @@ from kg.store import Store
 
 @dataclass(frozen=True)
 class SparqlEndpointConfig:
-    """``update_token=None`` disables SPARQL Update over HTTP altogether."""
+    """``update_token=None`` disables SPARQL Update over HTTP altogether; ``allow_service`` lets queries federate
+    (``SERVICE``: this server then calls the hosts they name, see ``api.federation``)."""
 
     update_token: str | None
     query_timeout_s: float = 30.0
     result_cap: int = 10_000
+    allow_service: bool = False
 
     def __repr__(self) -> str:
         token = "None" if self.update_token is None else "'***'"
         return (
             f"SparqlEndpointConfig(update_token={token}, query_timeout_s={self.query_timeout_s}, "
-            f"result_cap={self.result_cap})"
+            f"result_cap={self.result_cap}, allow_service={self.allow_service})"
         )
 
 

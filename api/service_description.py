@@ -37,8 +37,11 @@ def _sd(name: str) -> ox.NamedNode:
     return ox.NamedNode(SD + name)
 
 
-def service_description(endpoint: str, named_graphs: Iterable[str], *, updates: bool, usage: str) -> list[ox.Triple]:
-    """The description of the endpoint at ``endpoint`` (its URL), holding ``named_graphs``."""
+def service_description(
+    endpoint: str, named_graphs: Iterable[str], *, updates: bool, federation: bool, usage: str
+) -> list[ox.Triple]:
+    """The description of the endpoint at ``endpoint`` (its URL), holding ``named_graphs``; ``federation``: it
+    evaluates ``SERVICE`` (``sd:BasicFederatedQuery``)."""
     service, dataset, default_graph = ox.NamedNode(endpoint), ox.BlankNode(), ox.BlankNode()
     languages = ["SPARQL11Query", "SPARQL11Update"] if updates else ["SPARQL11Query"]
     triples = [
@@ -47,6 +50,7 @@ def service_description(endpoint: str, named_graphs: Iterable[str], *, updates: 
         *(ox.Triple(service, _sd("supportedLanguage"), _sd(language)) for language in languages),
         *(ox.Triple(service, _sd("resultFormat"), ox.NamedNode(FORMATS + name)) for name in RESULT_FORMATS),
         ox.Triple(service, _sd("feature"), _sd("UnionDefaultGraph")),
+        *([ox.Triple(service, _sd("feature"), _sd("BasicFederatedQuery"))] if federation else []),
         ox.Triple(service, RDFS_COMMENT, ox.Literal(usage, language="en")),
         ox.Triple(service, _sd("defaultDataset"), dataset),
         ox.Triple(dataset, RDF_TYPE, _sd("Dataset")),

@@ -29,6 +29,7 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from api.config import ConfigDep, SparqlEndpointConfig, StoreDep
+from api.federation import calls_service
 from api.service_description import PREFIXES, service_description
 from kg.sparql_answers import GRAPH_FORMATS, NotAcceptableError, QueryTimeoutError, answer_query, negotiate
 from kg.store import QuerySyntaxError, Store, StoreError
@@ -194,6 +195,12 @@ def _decode(body: bytes) -> str:
 
 
 def _query(store: Store, config: SparqlEndpointConfig, text: str, accept: str | None) -> Response:
+    if not config.allow_service and calls_service(text):
+        raise ProtocolError(
+            403,
+            "federated queries (SERVICE) are disabled on this endpoint: it would call the hosts they name; "
+            "run the query with `obligraph sparql`, or set OBLIGRAPH_SPARQL_ALLOW_SERVICE=true on the server",
+        )
     deadline = time.monotonic() + config.query_timeout_s
     try:
         answer = answer_query(store, text, accept=accept, cap=config.result_cap, deadline=deadline)
@@ -228,7 +235,9 @@ def _description(request: Request, store: Store, config: SparqlEndpointConfig, a
     except StoreError as error:
         raise ProtocolError(502, f"the store did not answer: {error}") from None
     endpoint = str(request.url.replace(query="", fragment=""))
-    triples = service_description(endpoint, graphs, updates=config.update_token is not None, usage=USAGE)
+    triples = service_description(
+        endpoint, graphs, updates=config.update_token is not None, federation=config.allow_service, usage=USAGE
+    )
     body = ox.serialize(triples, format=GRAPH_FORMATS[media_type], prefixes=PREFIXES) or b""
     return Response(body, media_type=media_type, headers={"Vary": "Accept"})
 

@@ -60,6 +60,7 @@ def build_app(settings: Settings, store: Store, pipeline: Pipeline | None = None
             update_token=token,
             query_timeout_s=settings.sparql_timeout_s,
             result_cap=settings.sparql_result_cap,
+            allow_service=settings.sparql_allow_service,
         ),
         pipeline,
         graphql=GraphQLAccess(token=graphql_token),
