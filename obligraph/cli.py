@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import textwrap
 import time
@@ -191,7 +192,22 @@ def sparql(
                 sys.stdout.buffer.write(answer.body)
                 sys.stdout.flush()
         except QuerySyntaxError as error:
+            if _UPDATE.match(text):
+                raise fail(
+                    "this is a SPARQL update; `obligraph sparql` runs queries (SELECT, ASK, CONSTRUCT, DESCRIBE). "
+                    "Send updates to POST /sparql with the update token"
+                ) from None
             raise fail(f"malformed query: {error}") from None
+        except (OSError, RuntimeError) as error:  # raised while the answer is read: a SERVICE call, an unbound one
+            raise fail(f"the query failed while running: {error}") from None
+
+
+_UPDATE: Final = re.compile(
+    r"(?:\s|#[^\n]*\n|(?:PREFIX\s+[^\s:]*:\s*|BASE\s+)<[^>]*>)*"
+    r"(?:INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
+    flags=re.IGNORECASE,
+)
+"""An update's first keyword, after its prologue: told apart from a malformed query to say what to do instead."""
 
 
 @app.command()

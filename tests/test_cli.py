@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -73,6 +74,26 @@ def test_malformed_query_is_a_message_not_a_traceback(built_data_dir: Path) -> N
     result = run("sparql", "SELEC ?x WHERE { ?x ?p ?o }", data_dir=built_data_dir)
     assert result.returncode == 2
     assert "malformed query" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_an_update_is_told_where_to_go(built_data_dir: Path) -> None:
+    update = "PREFIX ex: <http://e/>\n# add one\nINSERT DATA { GRAPH ex:g { ex:a ex:b ex:c } }"
+    result = run("sparql", update, data_dir=built_data_dir)
+    assert result.returncode == 2
+    assert "this is a SPARQL update" in result.stderr and "POST /sparql" in result.stderr
+
+
+@pytest.mark.parametrize("output", ["table", "csv"])
+def test_a_query_failing_while_it_runs_is_a_message(built_data_dir: Path, output: str) -> None:
+    """A SERVICE on a closed 127.0.0.1 port: the store raises while the answer is read."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    query = f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{closed}/sparql> {{ ?s ?p ?o }} }}"
+    result = run("sparql", query, "--format", output, data_dir=built_data_dir)
+    assert result.returncode == 2
+    assert "the query failed while running" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
 
