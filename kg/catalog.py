@@ -264,10 +264,10 @@ class UnknownCodeError(ValueError):
 
 @dataclass(frozen=True)
 class ObligationFilter:
-    """Every given criterion must hold. Codes: instrument id or short name (``CN-GENAI-2023``, ``GenAI
-    Measures``), role notation (``genai_service_provider``: obligations binding it or a broader role), sector
-    notation (``finance``: obligations of instruments linked to the sector), authority code (``CAC``), risk
-    subdomain or domain notation (``3.1``), binding force notation (``binding``)."""
+    """Every given criterion must hold. Codes: instrument id or short name (``CN-GENAI-2023``, ``PIPL``), role
+    notation (``genai_service_provider``: obligations binding it or a broader role), sector notation (``finance``:
+    obligations of instruments linked to the sector), authority code (``CAC``), risk subdomain or domain notation
+    (``3.1``), binding force notation (``binding``)."""
 
     instrument: str | None = None
     role: str | None = None

@@ -411,14 +411,14 @@ def applicable(
     console.print(f"{len(rows)} obligation{' binds' if len(rows) == 1 else 's bind'} {org} as of {day}")
 
 
-def _as_of_day(text: str | None) -> date:
-    """``--as-of``: a day, or today in China when absent."""
+def _as_of_day(text: str | None, *, option: str = "--as-of") -> date:
+    """``--as-of`` (or ``option``): a day, or today in China when absent."""
     from kg.compliance import today
 
     try:
         return date.fromisoformat(text) if text else today()
     except ValueError:
-        raise fail(f"--as-of expects a date such as 2026-03-01, got {text!r}") from None
+        raise fail(f"{option} expects a date such as 2026-03-01, got {text!r}") from None
 
 
 @app.command()
@@ -450,19 +450,60 @@ def revalidate(
 @app.command()
 def obligations(
     ctx: typer.Context,
+    instrument: Annotated[
+        str | None, typer.Option(help="Of this instrument (its id or short name: CN-GENAI-2023, PIPL)")
+    ] = None,
+    role: Annotated[
+        str | None, typer.Option(help="Binding this role or a broader one (genai_service_provider)")
+    ] = None,
+    sector: Annotated[str | None, typer.Option(help="Of instruments linked to this sector (finance)")] = None,
+    authority: Annotated[str | None, typer.Option(help="Enforced by this authority (CAC)")] = None,
+    in_force_on: Annotated[
+        str | None, typer.Option("--in-force-on", help="Whose instrument is in force on this day (YYYY-MM-DD)")
+    ] = None,
+    binding_force: Annotated[str | None, typer.Option(help="binding, non-binding …")] = None,
+    risk: Annotated[str | None, typer.Option(help="In this AI risk subdomain or domain (3.1, or 3)")] = None,
+    text: Annotated[
+        str | None,
+        typer.Option(help="Text in the id, title or texts, or in the instrument's, articles' or authorities' names"),
+    ] = None,
     output: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format")] = ListFormat.table,
 ) -> None:
-    """List the obligations, and whether events can evidence them (machine-checkable) or not."""
+    """List the obligations, and whether events can evidence them (machine-checkable) or not.
+
+    The filters are those of GraphQL's obligations(filter:), and every one given must hold."""
     import json
 
-    query = (
-        "PREFIX og: <https://w3id.org/obligraph/ontology#> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
-        "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
-        "SELECT ?id ?title ?checkable ?force WHERE { ?o a og:Obligation ; skos:notation ?id ; rdfs:label ?title ; "
-        "og:isMachineCheckable ?checkable ; og:hasBindingForce/skos:notation ?force } ORDER BY ?id"
+    from kg.catalog import ObligationFilter, UnknownCodeError, obligation_page
+
+    criteria = ObligationFilter(
+        instrument=instrument,
+        role=role,
+        sector=sector,
+        authority=authority,
+        in_force_on=_as_of_day(in_force_on, option="--in-force-on") if in_force_on else None,
+        risk_subdomain=risk,
+        binding_force=binding_force,
+        text=text,
     )
     with opened_store(ctx.obj) as store:
-        rows = [{name: str(getattr(term, "value", term)) for name, term in row.items()} for row in store.select(query)]
+        try:
+            found = obligation_page(store, criteria, after=None, limit=10_000)
+        except UnknownCodeError as error:
+            option = {"risk_subdomain": "risk", "binding_force": "binding-force"}.get(error.field, error.field)
+            raise fail(f"--{option}: no such code {error.code!r}") from None
+        values = " ".join(f"<{iri}>" for iri in found)
+        query = (
+            "PREFIX og: <https://w3id.org/obligraph/ontology#> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+            "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+            f"SELECT ?id ?title ?checkable ?force WHERE {{ VALUES ?o {{ {values} }} ?o a og:Obligation ; "
+            "skos:notation ?id ; rdfs:label ?title ; og:isMachineCheckable ?checkable ; "
+            "og:hasBindingForce/skos:notation ?force } ORDER BY ?id"
+        )
+        rows = [
+            {name: str(getattr(term, "value", term)) for name, term in row.items()}
+            for row in (store.select(query) if found else [])
+        ]
     if output is ListFormat.json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return

@@ -236,6 +236,24 @@ def test_obligations_lists_which_are_machine_checkable(built_data_dir: Path) -> 
     assert rows["CSL-04"]["checkable"] == "false"
 
 
+def test_obligations_take_the_filters_graphql_takes(built_data_dir: Path) -> None:
+    def ids(*filters: str) -> list[str]:
+        result = run("obligations", *filters, "--format", "json", data_dir=built_data_dir)
+        assert result.returncode == 0, result.stderr
+        return [row["id"] for row in json.loads(result.stdout)]
+
+    assert ids("--text", "数据安全法") == ["DSL-01", "DSL-02", "DSL-03", "DSL-04", "DSL-05"]
+    genai = ids("--instrument", "CN-GENAI-2023")
+    assert "GAI-12" in genai and all(found.startswith("GAI-") for found in genai)
+    both = ids("--instrument", "CN-GENAI-2023", "--text", "filing")
+    assert "GAI-12" in both and set(both) < set(genai)
+    assert ids("--in-force-on", "2020-01-01", "--instrument", "CN-GENAI-2023") == []  # in force from 2023-08-15
+    unknown = run("obligations", "--authority", "NOPE", data_dir=built_data_dir)
+    assert unknown.returncode == 2 and "--authority: no such code 'NOPE'" in unknown.stderr
+    bad_day = run("obligations", "--in-force-on", "2026-13-01", data_dir=built_data_dir)
+    assert bad_day.returncode == 2 and "--in-force-on expects a date" in bad_day.stderr
+
+
 @contextmanager
 def serving(data_dir: Path, log: Path, **settings: str) -> Iterator[str]:
     """``obligraph serve`` on a free port, its output in ``log``; its base URL once ``/health`` answers."""
