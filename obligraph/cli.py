@@ -245,6 +245,25 @@ class StatusChoice(StrEnum):
 class ListFormat(StrEnum):
     table = "table"
     json = "json"
+    csv = "csv"
+
+
+def _write_csv(columns: list[str], rows: list[dict[str, Any]]) -> None:
+    """One line a row, for a spreadsheet; a list becomes its items joined by "; " (UTF-8, RFC 4180 quoting)."""
+    import csv
+
+    writer = csv.writer(sys.stdout, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        cells = (row.get(column) for column in columns)
+        writer.writerow("; ".join(cell) if isinstance(cell, list) else "" if cell is None else cell for cell in cells)
+    sys.stdout.flush()
+
+
+VIOLATION_COLUMNS: Final = [
+    *("organisation", "obligation", "status", "severity", "focusNode", "openedAt", "resolvedAt", "causedBy"),
+    *("resolvedBy", "authorities", "articles", "message", "messageZh", "id"),
+]
 
 
 @app.command()
@@ -294,6 +313,9 @@ def violations(
             for entry in found:
                 entry["history"] = violation_history(store, entry["id"])
             sys.stdout.write(json.dumps(found, ensure_ascii=False, indent=2) + "\n")
+            return
+        if output is ListFormat.csv:
+            _write_csv(VIOLATION_COLUMNS, [{**entry, **entry["trace"]} for entry in found])
             return
         judged = judged_as_of(store, str(organisation(org))) if org else None
     _print_violations(found, organisation=org)
@@ -402,6 +424,17 @@ def applicable(
     if output is ListFormat.json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return
+    if output is ListFormat.csv:
+        flat = [
+            {
+                **row,
+                "roles": sorted({reason["boundRole"] for reason in row["reasons"]}),
+                "facts": sorted({fact for reason in row["reasons"] for fact in reason["facts"]}),
+            }
+            for row in rows
+        ]
+        _write_csv(["obligation", "status", "dueOn", "roles", "facts"], flat)
+        return
     for row in rows:
         due = f"  due {row['dueOn']}" if row["dueOn"] else ""
         out.print(f"{row['obligation']}  {row['status']}{due}", highlight=False, markup=False)
@@ -506,6 +539,9 @@ def obligations(
         ]
     if output is ListFormat.json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    if output is ListFormat.csv:
+        _write_csv(["id", "title", "checkable", "force"], rows)
         return
     table = Table("id", "title", "machine-checkable", "binding force")
     for row in rows:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import socket
@@ -168,6 +170,13 @@ def test_ingesting_the_same_file_twice_gives_identical_violations(tmp_path: Path
     assert "0 applied, 3 already applied, 0 rejected" in second.stdout
     again = run("violations", "--org", "ACME", "--status", "all", "--format", "json", data_dir=tmp_path / "data")
     assert json.loads(again.stdout) == violations
+    as_csv = run("violations", "--org", "ACME", "--status", "all", "--format", "csv", data_dir=tmp_path / "data")
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert [(row["id"], row["obligation"], row["status"]) for row in rows] == [
+        (v["id"], v["obligation"], v["status"]) for v in violations
+    ]
+    assert all(row["message"] == v["message"] for row, v in zip(rows, violations, strict=True))  # commas quoted
+    assert rows[0]["authorities"] == "; ".join(violations[0]["trace"]["authorities"])
     mistyped = run("violations", "--org", "ACME1", "--format", "json", data_dir=tmp_path / "data")
     assert mistyped.returncode == 2 and "unknown organisation 'ACME1'" in mistyped.stderr and not mistyped.stdout
 
@@ -248,6 +257,8 @@ def test_obligations_take_the_filters_graphql_takes(built_data_dir: Path) -> Non
     both = ids("--instrument", "CN-GENAI-2023", "--text", "filing")
     assert "GAI-12" in both and set(both) < set(genai)
     assert ids("--in-force-on", "2020-01-01", "--instrument", "CN-GENAI-2023") == []  # in force from 2023-08-15
+    as_csv = run("obligations", "--authority", "CAC-BJ", "--format", "csv", data_dir=built_data_dir)
+    assert [row["id"] for row in csv.DictReader(io.StringIO(as_csv.stdout))] == ids("--authority", "CAC-BJ")
     unknown = run("obligations", "--authority", "NOPE", data_dir=built_data_dir)
     assert unknown.returncode == 2 and "--authority: no such code 'NOPE'" in unknown.stderr
     bad_day = run("obligations", "--in-force-on", "2026-13-01", data_dir=built_data_dir)
@@ -452,6 +463,11 @@ def test_applicable_says_why_each_obligation_binds_and_agrees_with_the_violation
     assert malformed.returncode == 2 and "'no body>' is not an organisation id" in malformed.stderr
     unbound = run("applicable", "--org", org, "--obligation", "CSL-06", "--as-of", "2026-12-01", data_dir=data)
     assert unbound.returncode == 2 and "CSL-06 does not bind" in unbound.stderr
+    as_csv = run("applicable", "--org", org, "--as-of", "2026-12-01", "--format", "csv", data_dir=data)
+    rows = {row["obligation"]: row for row in csv.DictReader(io.StringIO(as_csv.stdout))}
+    assert set(rows) == set(by_obligation)
+    assert rows["GAI-12"]["roles"] == "GenerativeAIServiceProvider"
+    assert rows["GAI-12"]["facts"] == "system/chat-assistant"
     lower_case = run("applicable", "--org", org, "--obligation", "gai-12", "--as-of", "2026-12-01", data_dir=data)
     assert lower_case.returncode == 0 and lower_case.stdout.startswith("GAI-12  COMPLIANT"), lower_case.stderr
     no_such = run("applicable", "--org", org, "--obligation", "XX-99", data_dir=data)
