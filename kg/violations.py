@@ -363,8 +363,11 @@ def _message(group: Sequence[Finding]) -> str:
 Status = Literal["open", "resolved", "all"]
 
 
-def list_violations(store: Store, organisation_id: str | None = None, status: Status = "open") -> list[dict[str, Any]]:
-    """Violations as plain data (the CLI's JSON, the API's source), newest first, with history and trace."""
+def list_violations(
+    store: Store, organisation_id: str | None = None, status: Status = "open", *, obligation_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Violations as plain data (the CLI's JSON, the API's source), newest first, with history and trace; of one
+    organisation, one obligation (its reference id), or all."""
     # The organisation and the status go into the first pattern as constants (BIND, not FILTER): pyoxigraph
     # plans from them, where a FILTER would be applied after reading every violation.
     binds = []
@@ -373,6 +376,8 @@ def list_violations(store: Store, organisation_id: str | None = None, status: St
     if status != "all":
         wanted = OG.ViolationOpen if status == "open" else OG.ViolationResolved
         binds.append(f"BIND({wanted.n3()} AS ?status)")
+    if obligation_id is not None:
+        binds.append(f"BIND({iris.obligation(obligation_id).n3()} AS ?o)")
     rows = store.select(
         "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
         "SELECT ?v ?org ?status ?obligation ?focus ?opened ?resolved ?severity ?en ?zh ?cause ?causeId ?clock "

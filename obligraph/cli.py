@@ -295,12 +295,16 @@ def ingest(
 def violations(
     ctx: typer.Context,
     org: Annotated[str | None, typer.Option("--org", help="Organisation id (all organisations if absent)")] = None,
+    obligation: Annotated[
+        str | None, typer.Option("--obligation", help="Only violations of this obligation (its id, e.g. ALG-09)")
+    ] = None,
     status: Annotated[StatusChoice, typer.Option(help="Which violations")] = StatusChoice.open,
     output: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format")] = ListFormat.table,
 ) -> None:
     """List violations with their obligation, focus node, dates, message and trace."""
     import json
 
+    from kg.catalog import obligation_by_id
     from kg.iris import organisation
     from kg.judged_moments import judged_as_of
     from kg.violations import list_violations, violation_history
@@ -308,7 +312,11 @@ def violations(
     with opened_store(ctx.obj) as store:
         if org is not None:
             _require_organisation(store, org)  # a mistyped id is not an organisation without violations
-        found = list_violations(store, org, status.value)
+        if obligation is not None:
+            obligation = obligation.upper()  # the ids are upper case: ALG-09
+            if obligation_by_id(store, obligation) is None:
+                raise fail(f"no obligation {obligation!r} in the graph (see: obligraph obligations)")
+        found = list_violations(store, org, status.value, obligation_id=obligation)
         if output is ListFormat.json:
             for entry in found:
                 entry["history"] = violation_history(store, entry["id"])

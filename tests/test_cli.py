@@ -177,6 +177,11 @@ def test_ingesting_the_same_file_twice_gives_identical_violations(tmp_path: Path
     ]
     assert all(row["message"] == v["message"] for row, v in zip(rows, violations, strict=True))  # commas quoted
     assert rows[0]["authorities"] == "; ".join(violations[0]["trace"]["authorities"])
+    data = tmp_path / "data"
+    alg09_only = run("violations", "--obligation", "alg-09", "--status", "all", "-f", "json", data_dir=data)
+    assert [v["id"] for v in json.loads(alg09_only.stdout)] == [alg09[0]["id"]]
+    no_such = run("violations", "--obligation", "XX-1", data_dir=tmp_path / "data")
+    assert no_such.returncode == 2 and "no obligation 'XX-1'" in no_such.stderr
     mistyped = run("violations", "--org", "ACME1", "--format", "json", data_dir=tmp_path / "data")
     assert mistyped.returncode == 2 and "unknown organisation 'ACME1'" in mistyped.stderr and not mistyped.stdout
 
