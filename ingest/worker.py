@@ -5,7 +5,8 @@ micro-batches and commits each batch in five numbered steps:
 
 1. **Parse.** Each record is parsed (``kg.events.parse_event``). A record below the position the graph
    stores for its partition was applied before a crash or a rebalance and is skipped; a record that cannot
-   be parsed or breaks the contract becomes a dead letter (the error policy may stop instead).
+   be parsed, breaks the contract or is not keyed by its subject becomes a dead letter (the error policy may
+   stop instead).
 2. **Apply, store the positions and the dead letters.** ``pipeline.process(events, also=...)``: the graph
    change, the next offset of each partition it reflects and the batch's dead letters (``kg.outbox``)
    commit in ONE store transaction, so a replay is skipped in step 1 whatever Kafka redelivers, and no
@@ -429,9 +430,19 @@ class _Rebalance(ConsumerRebalanceListener):
 
 
 def _parse(record: ConsumedRecord) -> Event:
+    """The record's event; its key must be the event's subject: the partition follows the key, so one
+    organisation's events keep their order only if they all carry its id (a worker per partition would otherwise
+    apply them out of order, or two at once)."""
     if record.value is None:
         raise EventRejected("the record has no value (a tombstone); expected a CloudEvent")
-    return parse_event(record.value)
+    event = parse_event(record.value)
+    if record.key != event.subject.encode():
+        given = "no key" if record.key is None else f"the key {record.key.decode(errors='replace')!r}"
+        raise EventRejected(
+            f"the record has {given}, but its subject is {event.subject!r}: the key must be the organisation id, "
+            "so that one organisation's events stay in order on one partition"
+        )
+    return event
 
 
 def _before(letter: DeadLetter, record: ConsumedRecord) -> bool:

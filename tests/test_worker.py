@@ -18,7 +18,7 @@ import threading
 import time as time_module
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -433,6 +433,29 @@ def test_rejected_events_become_dead_letters_and_their_offsets_still_advance(bui
     assert letters[1]["value"] == records[1].value
     assert stored_offsets(pipeline.store, "g", "events") == {0: 4}
     assert applied_events(pipeline.store) == 2
+
+
+def test_a_record_not_keyed_by_its_organisation_is_a_dead_letter(built_graph: bytes) -> None:
+    """The key decides the partition: an event keyed otherwise could be applied out of its organisation's order."""
+    pipeline = memory_pipeline(built_graph)
+    producer = FakeProducer()
+    worker = Worker(
+        WorkerConfig(bootstrap="unused:9092", group="g"), pipeline, consumer=FakeConsumer(), producer=producer
+    )
+    good = toggling_stream(3, n_orgs=1)
+    keyed = records_of(good)
+    records = [keyed[0], replace(keyed[1], key=b"SOMEONE-ELSE"), replace(keyed[2], key=None)]
+
+    worker.commit_batch(records)
+
+    letters = {dict(sent["headers"])["source-offset"]: sent for sent in producer.sent if sent["topic"].endswith("dlq")}
+    assert set(letters) == {b"1", b"2"}
+    reasons = {offset: dict(sent["headers"])["reason"].decode() for offset, sent in letters.items()}
+    assert f"the key 'SOMEONE-ELSE', but its subject is '{good[0]['subject']}'" in reasons[b"1"]
+    assert "the record has no key" in reasons[b"2"]
+    assert letters[b"1"]["value"] == keyed[1].value  # the original bytes, to send again with the right key
+    assert applied_events(pipeline.store) == 1
+    assert stored_offsets(pipeline.store, "g", "events") == {0: 3}
 
 
 def test_dead_letters_wait_in_the_outbox_apart_from_violation_changes_and_are_queued_once() -> None:
