@@ -489,34 +489,6 @@ ViolationKey = tuple[str, str]
 """Where a violation sorts: (opened-at as stored, violation IRI); newest first, then by IRI."""
 
 
-def violation_page(
-    store: Store, criteria: ViolationFilter, *, after: ViolationKey | None, limit: int
-) -> list[ViolationKey]:
-    """Up to ``limit`` violations matching ``criteria``, newest first, strictly after the key ``after``."""
-    org = f"<{criteria.organisation}>" if criteria.organisation else "?org"
-    obligation = f"<{criteria.obligation}>" if criteria.obligation else "?o"
-    patterns = [
-        f"GRAPH {VIOLATIONS} {{ ?v {OG.concernsOrganisation.n3()} {org} ; {OG.isViolationOf.n3()} {obligation} ; "
-        f"{OG.openedAt.n3()} ?opened ; {OG.hasViolationStatus.n3()} ?status }}"
-    ]
-    if criteria.authority:
-        patterns.append(f"{obligation} {OG.hasCompetentAuthority.n3()} <{criteria.authority}> .")
-    if criteria.status != "all":
-        wanted = OG.ViolationOpen if criteria.status == "open" else OG.ViolationResolved
-        patterns.append(f"FILTER(?status = {wanted.n3()})")
-    if criteria.opened_after is not None:
-        patterns.append(f"FILTER(?opened > {_dt(criteria.opened_after)})")
-    if criteria.opened_before is not None:
-        patterns.append(f"FILTER(?opened < {_dt(criteria.opened_before)})")
-    if after is not None:
-        opened = Lit(after[0], datatype=XSD.dateTime).n3()
-        patterns.append(f"FILTER(?opened < {opened} || (?opened = {opened} && STR(?v) > {Lit(after[1]).n3()}))")
-    rows = store.select(
-        f"SELECT ?v ?opened WHERE {{ {' '.join(patterns)} }} ORDER BY DESC(?opened) STR(?v) LIMIT {int(limit)}"
-    )
-    return [(_value(row["opened"]), _value(row["v"])) for row in rows]
-
-
 @dataclass(frozen=True)
 class ViolationRecord:
     iri: str

@@ -159,7 +159,8 @@ def test_the_summary_counts_are_a_recount_of_the_violations(loaded: Store) -> No
     from collections import Counter
 
     from kg.compliance import violation_counts
-    from kg.violations import ViolationFilter, violation_page, violation_records
+    from kg.violation_pages import violation_page
+    from kg.violations import ViolationFilter, violation_records
 
     organisation = "https://w3id.org/obligraph/org/DASH"
     keys = violation_page(loaded, ViolationFilter(organisation=organisation, status="all"), after=None, limit=1000)

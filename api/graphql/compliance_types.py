@@ -41,13 +41,13 @@ from kg.compliance import OrganisationReads, OrganisationRecord, SystemRecord
 from kg.judged_moments import judged_as_of
 from kg.nodes import Labels, Node, describe, label_in
 from kg.store import Store
+from kg.violation_pages import violation_page
 from kg.violations import (
     Episode,
     ViolationFilter,
     ViolationKey,
     ViolationRecord,
     violation_episodes,
-    violation_page,
     violation_records,
 )
 
