@@ -6,11 +6,14 @@ differs from it, so every schema change is a reviewable diff.
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Final
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
 
 from api.graphql.execution import PlainLeafExecutor
 from api.graphql.limits import extensions
@@ -19,7 +22,27 @@ from api.graphql.subscription import Subscription
 
 SNAPSHOT: Final = Path(__file__).with_name("schema.graphql")
 
-schema = strawberry.Schema(
+log = logging.getLogger("obligraph.api.graphql")
+
+
+class Schema(strawberry.Schema):
+    """Logs a fault (an exception a resolver raised: a store down, a bug) with its traceback, as strawberry does;
+    a request the client got wrong (syntax, validation, a variable's value, a limit) is answered with the error and
+    logged at debug level only, so a client cannot fill the server's log with tracebacks and echoes of its query."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        faults = [error for error in errors if _is_fault(error)]
+        super().process_errors(faults, execution_context)
+        for error in errors:
+            if not _is_fault(error):
+                log.debug("GraphQL request refused: %.200s", error.message)
+
+
+def _is_fault(error: GraphQLError) -> bool:
+    return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+
+
+schema = Schema(
     query=Query, subscription=Subscription, extensions=extensions(), execution_context_class=PlainLeafExecutor
 )
 

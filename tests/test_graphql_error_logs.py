@@ -1,0 +1,72 @@
+"""What the server logs of a failed GraphQL request, through HTTP: a fault with its traceback; a client's mistake
+(syntax, validation, a variable's value, a limit) not at error level, however long the query that made it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from api.app import create_app
+from api.config import SparqlEndpointConfig
+from kg.store import OxigraphStore, QueryResult
+from tests.support.live_server import live_server
+
+
+class BrokenDisk(OxigraphStore):
+    """A store whose reads fail once ``broken`` is set (the app starts on a working one)."""
+
+    broken = False
+
+    def query(self, sparql: str) -> QueryResult:
+        if self.broken:
+            raise RuntimeError("the disk is on fire")
+        return super().query(sparql)
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[str, BrokenDisk]]:
+    store = BrokenDisk(None)
+    with live_server(create_app(store, SparqlEndpointConfig(update_token=None)), ready_path="/health") as url:
+        yield url, store
+
+
+def _post(url: str, query: str, **variables: object) -> httpx.Response:
+    return httpx.post(f"{url}/graphql", json={"query": query, "variables": variables}, timeout=30)
+
+
+MISTAKES = [
+    ("{ obligations(first: 5) { ... on ObligationConnection { nodes { id } } }", {}),  # a syntax error
+    ("{ " + "__typename " * 5_000 + "}", {}),  # too many tokens, and a long echo
+    ("{ nosuchfield }", {}),
+    ("query($id: ID!) { organisation(id: $id) { __typename } }", {"id": {"not": "an id"}}),
+    ("{ " + " ".join(f"a{n}: __typename" for n in range(100)) + " }", {}),  # too many aliases
+]
+
+
+@pytest.mark.parametrize(("query", "variables"), MISTAKES)
+def test_a_clients_mistake_is_answered_and_not_logged_as_an_error(
+    served: tuple[str, BrokenDisk], caplog: pytest.LogCaptureFixture, query: str, variables: dict[str, object]
+) -> None:
+    url, _ = served
+    with caplog.at_level(logging.DEBUG):
+        answer = _post(url, query, **variables)
+    assert answer.json()["errors"], answer.text
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert any(record.name == "obligraph.api.graphql" for record in caplog.records)  # kept, at debug level
+
+
+def test_a_fault_is_logged_with_its_traceback(served: tuple[str, BrokenDisk], caplog: pytest.LogCaptureFixture) -> None:
+    url, store = served
+    store.broken = True
+    try:
+        with caplog.at_level(logging.INFO):
+            answer = _post(url, "{ violations(first: 5) { __typename } }")
+    finally:
+        store.broken = False
+    assert "the disk is on fire" in answer.json()["errors"][0]["message"]
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert errors and errors[0].exc_info is not None
+    assert "the disk is on fire" in str(errors[0].exc_info[1])
