@@ -364,13 +364,18 @@ Status = Literal["open", "resolved", "all"]
 
 
 def list_violations(
-    store: Store, organisation_id: str | None = None, status: Status = "open", *, obligation_id: str | None = None
+    store: Store,
+    organisation_id: str | None = None,
+    status: Status = "open",
+    *,
+    obligation_id: str | None = None,
+    only: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Violations as plain data (the CLI's JSON, the API's source), newest first, with history and trace; of one
-    organisation, one obligation (its reference id), or all."""
+    organisation, one obligation (its reference id), or all; ``only`` these violation IRIs (a page)."""
     # The organisation and the status go into the first pattern as constants (BIND, not FILTER): pyoxigraph
     # plans from them, where a FILTER would be applied after reading every violation.
-    binds = []
+    binds = [f"VALUES ?v {{ {' '.join(f'<{iri}>' for iri in only)} }}"] if only is not None else []
     if organisation_id is not None:
         binds.append(f"BIND({iris.organisation(organisation_id).n3()} AS ?org)")
     if status != "all":

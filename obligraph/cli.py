@@ -299,15 +299,18 @@ def violations(
         str | None, typer.Option("--obligation", help="Only violations of this obligation (its id, e.g. ALG-09)")
     ] = None,
     status: Annotated[StatusChoice, typer.Option(help="Which violations")] = StatusChoice.open,
+    limit: Annotated[int, typer.Option(min=0, help="At most this many, newest first (0: all)")] = 100,
     output: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format")] = ListFormat.table,
 ) -> None:
-    """List violations with their obligation, focus node, dates, message and trace."""
+    """List violations with their obligation, focus node, dates, message and trace, newest first."""
     import json
 
+    from kg import iris
     from kg.catalog import obligation_by_id
     from kg.iris import organisation
     from kg.judged_moments import judged_as_of
-    from kg.violations import list_violations, violation_history
+    from kg.violation_pages import violation_page
+    from kg.violations import ViolationFilter, list_violations, violation_history
 
     with opened_store(ctx.obj) as store:
         if org is not None:
@@ -316,19 +319,27 @@ def violations(
             obligation = obligation.upper()  # the ids are upper case: ALG-09
             if obligation_by_id(store, obligation) is None:
                 raise fail(f"no obligation {obligation!r} in the graph (see: obligraph obligations)")
-        found = list_violations(store, org, status.value, obligation_id=obligation)
+        page = None
+        if limit:  # the newest, cut in the store: with 100,000 organisations "all" is 300,000 violations
+            criteria = ViolationFilter(
+                organisation=str(organisation(org)) if org else None,
+                obligation=str(iris.obligation(obligation)) if obligation else None,
+                status=status.value,
+            )
+            page = [violation for _, violation in violation_page(store, criteria, after=None, limit=limit)]
+        found = list_violations(store, org, status.value, obligation_id=obligation, only=page) if page != [] else []
+        more = f" (the newest {limit}; --limit 0 lists them all)" if page is not None and len(page) == limit else ""
         if output is ListFormat.json:
             for entry in found:
                 entry["history"] = violation_history(store, entry["id"])
             sys.stdout.write(json.dumps(found, ensure_ascii=False, indent=2) + "\n")
-            return
-        if output is ListFormat.csv:
+        elif output is ListFormat.csv:
             _write_csv(VIOLATION_COLUMNS, [{**entry, **entry["trace"]} for entry in found])
-            return
         judged = judged_as_of(store, str(organisation(org))) if org else None
-    _print_violations(found, organisation=org)
+    if output is ListFormat.table:
+        _print_violations(found, organisation=org)
     moment = f", judged as of {judged.isoformat()}" if judged else ""  # what "open" holds for
-    console.print(f"{len(found)} violation{'s' if len(found) != 1 else ''}{moment}")
+    console.print(f"{len(found)} violation{'s' if len(found) != 1 else ''}{moment}{more}")  # stderr: data stays data
 
 
 def _require_organisation(store: Store, org: str) -> None:

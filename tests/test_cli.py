@@ -180,6 +180,11 @@ def test_ingesting_the_same_file_twice_gives_identical_violations(tmp_path: Path
     data = tmp_path / "data"
     alg09_only = run("violations", "--obligation", "alg-09", "--status", "all", "-f", "json", data_dir=data)
     assert [v["id"] for v in json.loads(alg09_only.stdout)] == [alg09[0]["id"]]
+    newest = run("violations", "--status", "all", "--limit", "1", "-f", "json", data_dir=data)
+    assert [v["id"] for v in json.loads(newest.stdout)] == [violations[0]["id"]]  # newest first
+    assert "the newest 1; --limit 0 lists them all" in newest.stderr
+    every = run("violations", "--status", "all", "--limit", "0", "-f", "json", data_dir=data)
+    assert [v["id"] for v in json.loads(every.stdout)] == [v["id"] for v in violations]
     no_such = run("violations", "--obligation", "XX-1", data_dir=tmp_path / "data")
     assert no_such.returncode == 2 and "no obligation 'XX-1'" in no_such.stderr
     mistyped = run("violations", "--org", "ACME1", "--format", "json", data_dir=tmp_path / "data")
