@@ -414,12 +414,18 @@ def test_a_new_assignment_resumes_where_the_graph_stands(built_graph: bytes) -> 
     assert worker.stats.skipped == 1 and worker.stats.dead_letters == 1
 
 
-def test_rejected_events_become_dead_letters_and_their_offsets_still_advance(built_graph: bytes) -> None:
+def offline_worker(built_graph: bytes) -> tuple[Worker, Pipeline, FakeProducer]:
+    """A worker on a fresh in-memory pipeline, with a fake consumer and producer (no broker)."""
     pipeline = memory_pipeline(built_graph)
     producer = FakeProducer()
     worker = Worker(
         WorkerConfig(bootstrap="unused:9092", group="g"), pipeline, consumer=FakeConsumer(), producer=producer
     )
+    return worker, pipeline, producer
+
+
+def test_rejected_events_become_dead_letters_and_their_offsets_still_advance(built_graph: bytes) -> None:
+    worker, pipeline, producer = offline_worker(built_graph)
     good = toggling_stream(2, n_orgs=1)
     unknown = {**good[1], "id": "x", "subject": "NOBODY", "source": "urn:org:NOBODY"}
     records = records_of([good[0], unknown, good[1]])
@@ -437,11 +443,7 @@ def test_rejected_events_become_dead_letters_and_their_offsets_still_advance(bui
 
 def test_a_record_not_keyed_by_its_organisation_is_a_dead_letter(built_graph: bytes) -> None:
     """The key decides the partition: an event keyed otherwise could be applied out of its organisation's order."""
-    pipeline = memory_pipeline(built_graph)
-    producer = FakeProducer()
-    worker = Worker(
-        WorkerConfig(bootstrap="unused:9092", group="g"), pipeline, consumer=FakeConsumer(), producer=producer
-    )
+    worker, pipeline, producer = offline_worker(built_graph)
     good = toggling_stream(3, n_orgs=1)
     keyed = records_of(good)
     records = [keyed[0], replace(keyed[1], key=b"SOMEONE-ELSE"), replace(keyed[2], key=None)]
