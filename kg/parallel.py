@@ -24,10 +24,10 @@ from kg.store import Row, Store
 QUERIES: Final = ThreadPoolExecutor(max_workers=2, thread_name_prefix="obligraph-query")
 
 
-def selected(store: Store, queries: Sequence[str], *, on_pool: bool = True) -> Iterator[list[Row]]:
+def selected(store: Store, queries: Sequence[str]) -> Iterator[list[Row]]:
     """Each SELECT's rows (``Store.select``), in order; evaluated two at a time, each handed over as soon as it and
-    those before it are done (with ``on_pool`` false, or for one query, one after another on this thread)."""
-    if on_pool and len(queries) > 1:
+    those before it are done (one query: on this thread)."""
+    if len(queries) > 1:
         return QUERIES.map(store.select, queries)
     return map(store.select, queries)
 
