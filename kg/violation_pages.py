@@ -39,8 +39,8 @@ FEW: Final = 2_000
 """An obligation or authority filter keeping fewer violations than this leads the join (counted first: one index
 range, nothing decoded); one keeping more (an obligation most organisations break, CAC) is paged from windows."""
 MAX_CANDIDATES: Final = 20_000
-"""A first round would need more candidates than this (a filter keeping under 1 in 50 of the opened-at values):
-the join is led by the filter instead."""
+"""A round would need more candidates than this (a rare filter, or a page the windows keep missing): the join is
+led by the filter instead, as for a selective one."""
 
 
 def violation_page(
@@ -57,10 +57,10 @@ def violation_page(
         return []
     newest, oldest, count = span
     wanted = GROWTH * limit * max(1, count // max(matching or count, 1))  # as many pages among them as among all
-    if wanted > MAX_CANDIDATES:
-        return _page(store, criteria, after, limit)
     width = (newest - oldest) * min(1.0, GROWTH * wanted / count)  # wide: sorting a window is cheap
     while True:  # each round reads more candidates or a wider window, so it ends once everything is read
+        if wanted > MAX_CANDIDATES:
+            return _page(store, criteria, after, limit)
         since = None if newest - width <= oldest else newest - width
         candidates = _candidates(store, criteria, after, since, wanted)
         keys = _page(store, criteria, after, limit, candidates=candidates) if candidates else []

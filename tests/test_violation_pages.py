@@ -162,6 +162,17 @@ def test_filters_page_as_the_whole_sort_does(
     assert [key for page in _walk(store, criteria, 10) for key in page] == expected
 
 
+def test_past_the_most_candidates_a_round_may_read_the_filter_leads_the_join(
+    data: tuple[Store, list[Stored]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(violation_pages, "GROWTH", 2)
+    monkeypatch.setattr(violation_pages, "MAX_CANDIDATES", 40)  # the second or third round gives up
+    store, violations = data
+    early = datetime(2026, 3, 1, tzinfo=CHINA)
+    for criteria in (ViolationFilter(status="resolved"), ViolationFilter(opened_before=early)):
+        assert [key for page in _walk(store, criteria, 7) for key in page] == _oracle(violations, criteria)
+
+
 def test_pages_across_organisations_are_cut_from_windows(data: tuple[Store, list[Stored]]) -> None:
     """The window path is the one taken (else the tests above would only test the whole sort)."""
     store, violations = data
