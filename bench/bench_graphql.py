@@ -10,7 +10,8 @@ organisation with 20 systems and 50 violations. The store is in memory, or with 
 run skips the load). It measures the query in process (``schema.execute`` in a worker
 thread, as the router runs it: strawberry, graphql-core, store) and through HTTP (uvicorn on 127.0.0.1, one
 keep-alive client in a process of its own), for the full dashboard query (``DASHBOARD``) and a lean first
-screen (``LEAN``), and prints one table.
+screen (``LEAN``); then, in process, pages of violations across organisations (``ACROSS``, no goal); and prints
+one table.
 """
 
 from __future__ import annotations
@@ -75,6 +76,11 @@ LEAN = """query Lean($id: ID!, $asOf: Date!) { organisation(id: $id) { ... on Or
 } } }"""
 """The same dashboard without drill-down (reasons, labels in two languages, penalties): what a first screen needs."""
 VARIABLES = {"id": "DASH", "asOf": "2026-11-01"}
+ACROSS = """query Across($after: String) { violations(first: 50, after: $after) { ... on ViolationConnection {
+  pageInfo { hasNextPage endCursor } nodes { id organisationId obligationId status openedAt message } } } }"""
+"""A regulator's view, with no goal in the issue: the newest violations of every organisation, a page and the next
+(at 100,000 organisations 5–10 s a page while the store joined every violation first; kg/violation_pages.py)."""
+ACROSS_SAMPLES = 20
 
 
 def organisation_count(store: OxigraphStore) -> int:
@@ -147,6 +153,32 @@ def in_process(store: OxigraphStore, samples: int, query: str) -> list[float]:
     return asyncio.run(run())
 
 
+def across_organisations(store: OxigraphStore, samples: int) -> list[float]:
+    """Pages of ``ACROSS`` in process, each first page followed by the page after its cursor."""
+    hub = ChangeHub()
+
+    async def page(after: str | None) -> tuple[float, str | None]:
+        context = Context(store, hub, Loaders(store), GraphQLAccess())
+        started = time.perf_counter()
+        result = await in_own_thread(
+            lambda: schema.execute(ACROSS, variable_values={"after": after}, context_value=context)
+        )
+        elapsed = time.perf_counter() - started
+        assert result.errors is None, result.errors
+        assert result.data and len(result.data["violations"]["nodes"]) == 50
+        return elapsed, result.data["violations"]["pageInfo"]["endCursor"]
+
+    async def run() -> list[float]:
+        times = []
+        for _ in range(max(1, samples // 2)):
+            first, cursor = await page(None)
+            second, _ = await page(cursor)
+            times += [first, second]
+        return times
+
+    return asyncio.run(run())
+
+
 def over_http(store: OxigraphStore, samples: int, query: str) -> list[float]:
     """The server here (uvicorn in a thread, as ``obligraph serve`` runs it); the client in a process of its own,
     as a dashboard is, so its JSON parsing does not share this process's GIL with the server."""
@@ -204,18 +236,24 @@ def main() -> None:
     )
     for name, measure, query in runs:
         say(f"measuring {name} …")
-        times = [t * 1000 for t in measure(store, args.samples, query)]
-        p95 = percentile(times, 95)
-        table.add_row(
-            name,
-            str(len(times)),
-            f"{statistics.fmean(times):.1f}",
-            f"{percentile(times, 50):.1f}",
-            f"{p95:.1f}",
-            f"{percentile(times, 99):.1f}",
-            "met" if p95 <= 20 else "missed",
-        )
+        _add_row(table, name, [t * 1000 for t in measure(store, args.samples, query)], goal=True)
+    say("measuring violations across organisations, in process …")
+    times = [t * 1000 for t in across_organisations(store, ACROSS_SAMPLES)]
+    _add_row(table, "across organisations, in process", times, goal=False)
     console.print(table)
+
+
+def _add_row(table: Table, name: str, times: list[float], *, goal: bool) -> None:
+    p95 = percentile(times, 95)
+    table.add_row(
+        name,
+        str(len(times)),
+        f"{statistics.fmean(times):.1f}",
+        f"{percentile(times, 50):.1f}",
+        f"{p95:.1f}",
+        f"{percentile(times, 99):.1f}",
+        ("met" if p95 <= 20 else "missed") if goal else "no goal",
+    )
 
 
 if __name__ == "__main__":

@@ -260,6 +260,9 @@ def _write_csv(columns: list[str], rows: list[dict[str, Any]]) -> None:
     sys.stdout.flush()
 
 
+TABLE_LIMIT: Final = 100
+"""Violations a table shows unless ``--limit`` says otherwise (at 100,000 organisations there are 300,000)."""
+
 VIOLATION_COLUMNS: Final = [
     *("organisation", "obligation", "status", "severity", "focusNode", "openedAt", "resolvedAt", "causedBy"),
     *("resolvedBy", "authorities", "articles", "message", "messageZh", "id"),
@@ -299,7 +302,10 @@ def violations(
         str | None, typer.Option("--obligation", help="Only violations of this obligation (its id, e.g. ALG-09)")
     ] = None,
     status: Annotated[StatusChoice, typer.Option(help="Which violations")] = StatusChoice.open,
-    limit: Annotated[int, typer.Option(min=0, help="At most this many, newest first (0: all)")] = 100,
+    limit: Annotated[
+        int | None,
+        typer.Option(min=0, help="At most this many, newest first (0: all; default: 100 in a table, all in JSON, CSV)"),
+    ] = None,
     output: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format")] = ListFormat.table,
 ) -> None:
     """List violations with their obligation, focus node, dates, message and trace, newest first."""
@@ -319,6 +325,8 @@ def violations(
             obligation = obligation.upper()  # the ids are upper case: ALG-09
             if obligation_by_id(store, obligation) is None:
                 raise fail(f"no obligation {obligation!r} in the graph (see: obligraph obligations)")
+        if limit is None:  # a table is read on a screen; an export must not be cut short unasked
+            limit = TABLE_LIMIT if output is ListFormat.table else 0
         page = None
         if limit:  # the newest, cut in the store: with 100,000 organisations "all" is 300,000 violations
             criteria = ViolationFilter(

@@ -185,6 +185,8 @@ def test_ingesting_the_same_file_twice_gives_identical_violations(tmp_path: Path
     assert "the newest 1; --limit 0 lists them all" in newest.stderr
     every = run("violations", "--status", "all", "--limit", "0", "-f", "json", data_dir=data)
     assert [v["id"] for v in json.loads(every.stdout)] == [v["id"] for v in violations]
+    table = run("violations", "--status", "all", "--limit", "1", data_dir=data, columns=200)
+    assert table.stdout.count(" ACME ") == 1 and "the newest 1" in table.stderr
     no_such = run("violations", "--obligation", "XX-1", data_dir=tmp_path / "data")
     assert no_such.returncode == 2 and "no obligation 'XX-1'" in no_such.stderr
     mistyped = run("violations", "--org", "ACME1", "--format", "json", data_dir=tmp_path / "data")
