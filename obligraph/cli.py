@@ -312,7 +312,6 @@ def violations(
     import json
 
     from kg import iris
-    from kg.catalog import obligation_by_id
     from kg.iris import organisation
     from kg.judged_moments import judged_as_of
     from kg.violation_pages import violation_page
@@ -322,9 +321,7 @@ def violations(
         if org is not None:
             _require_organisation(store, org)  # a mistyped id is not an organisation without violations
         if obligation is not None:
-            obligation = obligation.upper()  # the ids are upper case: ALG-09
-            if obligation_by_id(store, obligation) is None:
-                raise fail(f"no obligation {obligation!r} in the graph (see: obligraph obligations)")
+            obligation = _require_obligation(store, obligation)
         if limit is None:  # a table is read on a screen; an export must not be cut short unasked
             limit = TABLE_LIMIT if output is ListFormat.table else 0
         page = None
@@ -348,6 +345,16 @@ def violations(
         _print_violations(found, organisation=org)
     moment = f", judged as of {judged.isoformat()}" if judged else ""  # what "open" holds for
     console.print(f"{len(found)} violation{'s' if len(found) != 1 else ''}{moment}{more}")  # stderr: data stays data
+
+
+def _require_obligation(store: Store, obligation: str) -> str:
+    """The obligation's id as the graph holds it (upper case: GAI-12), or a failure naming it."""
+    from kg.catalog import obligation_by_id
+
+    wanted = obligation.upper()
+    if obligation_by_id(store, wanted) is None:
+        raise fail(f"no obligation {wanted!r} in the graph (see: obligraph obligations)")
+    return wanted
 
 
 def _require_organisation(store: Store, org: str) -> None:
@@ -430,7 +437,6 @@ def applicable(
     import json
 
     from kg import iris
-    from kg.catalog import obligation_by_id
     from kg.compliance import applicable_obligations
     from obligraph.applicability_view import applicability_row, because
 
@@ -439,9 +445,7 @@ def applicable(
         _require_organisation(store, org)
         organisation = iris.organisation(org)
         if obligation is not None:
-            obligation = obligation.upper()  # the ids are upper case: GAI-12
-            if obligation_by_id(store, obligation) is None:
-                raise fail(f"no obligation {obligation!r} in the graph (see: obligraph obligations)")
+            obligation = _require_obligation(store, obligation)
         found = applicable_obligations(store, str(organisation), day)
     if obligation is not None:
         found = [entry for entry in found if entry.obligation_id == obligation]

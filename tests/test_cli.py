@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -89,10 +88,7 @@ def test_an_update_is_told_where_to_go(built_data_dir: Path) -> None:
 @pytest.mark.parametrize("output", ["table", "csv"])
 def test_a_query_failing_while_it_runs_is_a_message(built_data_dir: Path, output: str) -> None:
     """A SERVICE on a closed 127.0.0.1 port: the store raises while the answer is read."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
-    query = f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{closed}/sparql> {{ ?s ?p ?o }} }}"
+    query = f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{free_port()}/sparql> {{ ?s ?p ?o }} }}"  # none listens
     result = run("sparql", query, "--format", output, data_dir=built_data_dir)
     assert result.returncode == 2
     assert "the query failed while running" in result.stderr

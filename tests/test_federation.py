@@ -7,7 +7,6 @@ store whose ``SERVICE`` target is a closed port on 127.0.0.1, so an attempted ca
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import httpx
@@ -22,6 +21,7 @@ from api.federation import calls_service
 from kg.iris import Graphs
 from kg.store import Store, open_store
 from tests.support.live_server import live_server
+from tests.support.oxigraph_server import free_port
 
 
 @pytest.mark.parametrize(
@@ -52,13 +52,7 @@ def test_the_check_reads_the_keyword_not_its_letters(query: str, federates: bool
     assert calls_service(query) is federates
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-CLOSED = _closed_port()
+CLOSED = free_port()  # bound and released: nothing listens there
 TARGET = f"<http://127.0.0.1:{CLOSED}/sparql>"
 FRAGMENTS = [
     "SERVICE",
