@@ -86,7 +86,32 @@ def create_app(
         pipeline.listeners.append(hub.publish)
     app.include_router(graphql_router(store, hub, graphql or GraphQLAccess()), prefix="/graphql", tags=["graphql"])
     app.add_api_route("/health", health, methods=["GET"], tags=["health"])
+    app.add_api_route("/", index, methods=["GET"], tags=["health"])
     return app
+
+
+def index(request: Request) -> dict[str, Any]:
+    """What this server offers, for whoever opens its address first (the README sends them here)."""
+    with_pipeline = getattr(request.app.state, "pipeline", None) is not None
+    offered = {
+        "sparql": ("/sparql", "SPARQL 1.1 Protocol: GET ?query=… or POST; the service description without a query"),
+        "graphql": ("/graphql", "GraphQL for compliance dashboards; GraphiQL in a browser"),
+        **(
+            {
+                "events": ("/events", "POST organisation events (CloudEvents HTTP binding, one or a batch)"),
+                "metrics": ("/metrics", "Prometheus metrics"),
+            }
+            if with_pipeline
+            else {}
+        ),
+        "health": ("/health", "liveness"),
+        "docs": ("/docs", "OpenAPI description of the HTTP routes"),
+    }
+    return {
+        "service": "obligraph",
+        "summary": request.app.summary,
+        "endpoints": {name: {"path": path, "what": what} for name, (path, what) in offered.items()},
+    }
 
 
 def health(store: StoreDep, request: Request) -> dict[str, Any]:

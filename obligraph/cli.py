@@ -143,13 +143,18 @@ def serve(
     from api.graphql.catalog_types import read_the_law
     from obligraph.bootstrap import build_app, build_pipeline, start_clock, stop_clock
     from obligraph.heap import settle_heap
+    from obligraph.listening import AddressUnavailableError, bound_socket
 
     settings: Settings = ctx.obj
     # The clock's passes and the Kafka feed's state, beside uvicorn's own log lines.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("obligraph").setLevel(logging.INFO)
-    with opened_store(settings) as store:
-        bind_host, bind_port = host or settings.host, port or settings.port
+    bind_host, bind_port = host or settings.host, port or settings.port
+    try:
+        listening = bound_socket(bind_host, bind_port)
+    except AddressUnavailableError as error:
+        raise fail(str(error)) from None
+    with listening, opened_store(settings) as store:
         pipeline = build_pipeline(store)
         clock = (
             start_clock(pipeline, settings.clock_interval_s, compact_daily=settings.compact_daily)
@@ -164,7 +169,8 @@ def serve(
             "(SPARQL /sparql, GraphQL /graphql, events /events, metrics /metrics)"
         )
         try:
-            uvicorn.run(api, host=bind_host, port=bind_port, log_level="info")
+            server = uvicorn.Server(uvicorn.Config(api, host=bind_host, port=bind_port, log_level="info"))
+            server.run(sockets=[listening])
         finally:
             if clock is not None:
                 stop_clock(pipeline, clock)

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -324,6 +325,28 @@ def test_served_endpoint_counts_77_obligations(served: str) -> None:
     csv = client.queryAndConvert()
     assert isinstance(csv, bytes)
     assert csv.decode().split() == ["n", "77"]
+
+
+def test_the_served_root_lists_every_endpoint(served: str) -> None:
+    listed = httpx.get(f"{served}/", timeout=10).json()["endpoints"]
+    assert set(listed) == {"sparql", "graphql", "events", "metrics", "health", "docs"}
+    for name, entry in listed.items():
+        status = httpx.get(served + entry["path"], timeout=10).status_code
+        assert status == (405 if name == "events" else 200), (name, status)  # events are POSTed
+
+
+def test_serve_on_a_taken_port_fails_at_once_and_touches_nothing(tmp_path: Path) -> None:
+    """The port is bound first: taken, serve says so in one line, before the store is opened (or built), the
+    clock's first pass or any "serving on" line."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", "--port", str(port), data_dir=tmp_path / "data")
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}: address already in use" in result.stderr
+    assert "serving on" not in result.stdout + result.stderr and "clock" not in result.stdout + result.stderr
+    assert not (tmp_path / "data").exists()
 
 
 def test_a_second_process_cannot_take_the_data_directory(served: str, built_data_dir: Path) -> None:

@@ -334,6 +334,15 @@ def test_health(endpoint: str) -> None:
     assert response.json() == {"status": "ok", "store": "memory"}
 
 
+def test_the_root_lists_what_this_server_serves(endpoint: str) -> None:
+    """Opened first in a browser, the address names its endpoints; an app without a pipeline lists no /events."""
+    base = endpoint.removesuffix("/sparql")
+    listed = httpx.get(base + "/").json()["endpoints"]
+    assert set(listed) == {"sparql", "graphql", "health", "docs"}
+    for entry in listed.values():
+        assert httpx.get(base + entry["path"]).status_code == 200, entry
+
+
 # Updates.
 
 A4 = str(iris.article("CN-GENAI-2023", "A4"))
