@@ -108,6 +108,25 @@ def _page(
 ) -> list[ViolationKey]:
     """Step 2, or the whole page when a selective filter leads: the matching violations, sorted, the first
     ``limit`` (of ``candidates`` when given)."""
+    where = " ".join(_matching_patterns(criteria, after, candidates))
+    rows = store.select(f"SELECT ?v ?opened WHERE {{ {where} }} ORDER BY DESC(?opened) STR(?v) LIMIT {int(limit)}")
+    return [(_lexical(row["opened"]), _lexical(row["v"])) for row in rows]
+
+
+def violation_count(store: Store, criteria: ViolationFilter) -> int:
+    """How many violations match ``criteria`` (a connection's ``totalCount``). With an organisation, or a rare
+    obligation or authority, the filter leads; across every organisation the store joins each violation with its
+    organisation, obligation and status (seconds at 100,000 organisations: see the module's note)."""
+    where = " ".join(_matching_patterns(criteria, None, None))
+    rows = store.select(f"SELECT (COUNT(?v) AS ?n) WHERE {{ {where} }}")
+    return int(_lexical(rows[0]["n"]))
+
+
+def _matching_patterns(
+    criteria: ViolationFilter, after: ViolationKey | None, candidates: list[ViolationKey] | None
+) -> list[str]:
+    """The graph patterns and filter that keep the violations matching ``criteria`` (and after the cursor, and
+    among ``candidates``, when given), binding ``?v`` and ``?opened``."""
     org = f"<{criteria.organisation}>" if criteria.organisation else "?org"
     obligation = f"<{criteria.obligation}>" if criteria.obligation else "?o"
     patterns = []
@@ -126,10 +145,7 @@ def _page(
         tests.append(f"?status = {wanted.n3()}")
     if tests:
         patterns.append(f"FILTER({' && '.join(tests)})")
-    rows = store.select(
-        f"SELECT ?v ?opened WHERE {{ {' '.join(patterns)} }} ORDER BY DESC(?opened) STR(?v) LIMIT {int(limit)}"
-    )
-    return [(_lexical(row["opened"]), _lexical(row["v"])) for row in rows]
+    return patterns
 
 
 def _opened_tests(criteria: ViolationFilter, after: ViolationKey | None) -> list[str]:

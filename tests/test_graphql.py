@@ -280,6 +280,23 @@ def test_violation_filters(base_url: str, filter_: dict[str, str], count: int) -
     assert len(q(base_url, ALL, filter=filter_, first=50)["violations"]["nodes"]) == count
 
 
+COUNTED = """query($filter: ViolationFilterInput, $after: String) {
+  violations(filter: $filter, first: 2, after: $after) {
+    ... on ViolationConnection { totalCount pageInfo { endCursor } nodes { id } } } }"""
+
+
+@pytest.mark.parametrize(
+    ("filter_", "count"),
+    [({}, 6), ({"organisation": ORG, "status": "OPEN"}, 6), ({"authority": "MOST"}, 1), ({"status": "RESOLVED"}, 0)],
+)
+def test_total_count_is_the_whole_filter_on_every_page(base_url: str, filter_: dict[str, str], count: int) -> None:
+    first = q(base_url, COUNTED, filter=filter_)["violations"]
+    assert first["totalCount"] == count and len(first["nodes"]) == min(2, count)
+    if count > 2:
+        second = q(base_url, COUNTED, filter=filter_, after=first["pageInfo"]["endCursor"])["violations"]
+        assert second["totalCount"] == count and second["nodes"][0]["id"] not in {n["id"] for n in first["nodes"]}
+
+
 @pytest.mark.parametrize(
     ("filter_", "typename"),
     [

@@ -17,7 +17,7 @@ import pytest
 from kg import violation_pages
 from kg.iris import Graphs
 from kg.store import Row, Store, open_store
-from kg.violation_pages import violation_page
+from kg.violation_pages import violation_count, violation_page
 from kg.violations import Status, ViolationFilter, ViolationKey
 from ontology.namespaces import OG
 
@@ -136,6 +136,7 @@ def test_every_page_is_the_slice_the_whole_sort_gives(
     pages = _walk(store, criteria, limit)
     assert [key for page in pages for key in page] == expected
     assert all(len(page) == limit for page in pages[:-1])
+    assert violation_count(store, criteria) == len(expected)  # what every page's totalCount says
 
 
 @pytest.mark.parametrize(
@@ -160,6 +161,7 @@ def test_filters_page_as_the_whole_sort_does(
     expected = _oracle(violations, criteria)
     assert expected, "a filter that keeps nothing tests nothing"
     assert [key for page in _walk(store, criteria, 10) for key in page] == expected
+    assert violation_count(store, criteria) == len(expected)
 
 
 def test_past_the_most_candidates_a_round_may_read_the_filter_leads_the_join(
