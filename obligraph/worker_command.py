@@ -119,11 +119,18 @@ def worker(
     with opened_store(settings) as store:
         from kafka.errors import KafkaError
 
+        pipeline = Pipeline.from_store(store, outbox=True)
+        console.print(f"connecting to Kafka at {config.bootstrap}")
+        # kafka-python logs each failed attempt of its bootstrap at ERROR and WARNING (four lines an attempt, a
+        # dozen attempts); until it is connected, the one line that matters is ours.
+        kafka_log = logging.getLogger("kafka")
+        kafka_log.setLevel(logging.CRITICAL)
         try:
-            pipeline = Pipeline.from_store(store, outbox=True)
             running = Worker(config, pipeline)
         except KafkaError as error:
             raise fail(f"cannot reach Kafka at {config.bootstrap}: {error}") from None
+        finally:
+            kafka_log.setLevel(logging.WARNING)
         settle_heap()
         if settings.worker_metrics_port is not None:
             serve_worker_metrics(running, settings.host, settings.worker_metrics_port)

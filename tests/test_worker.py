@@ -827,3 +827,16 @@ def test_the_worker_serves_its_counters_and_the_pipeline_s_as_prometheus_metrics
     assert samples[("obligraph_batches_total", ())] >= 1
     with pytest.raises(typer.Exit):  # the port is taken: a clear error, not a traceback
         serve_worker_metrics(worker, "127.0.0.1", port)
+
+
+def test_a_worker_that_cannot_reach_kafka_says_so_in_one_line(tmp_path: Path) -> None:
+    """No broker listens: the worker gives up after kafka-python's bootstrap timeout with one error line, not
+    kafka-python's four log lines for each of its attempts, and exits 2."""
+    bootstrap = f"127.0.0.1:{free_port()}"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OBLIGRAPH_")}
+    command = [OBLIGRAPH, "--data-dir", str(tmp_path / "data"), "worker", "--bootstrap", bootstrap]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=180)
+    assert result.returncode == 2, result.stderr
+    assert f"connecting to Kafka at {bootstrap}" in result.stderr
+    assert f"error: cannot reach Kafka at {bootstrap}" in result.stderr
+    assert "kafka." not in result.stderr, result.stderr  # no logger of kafka-python's spoke
