@@ -501,9 +501,17 @@ def revalidate(
     """Re-check every organisation as of a day: deadlines fall due with no new event (the clock)."""
     from rich.progress import Progress
 
+    from kg.compliance import today
     from kg.pipeline import Pipeline
 
     day = _as_of_day(as_of)
+    if day > today():
+        # Judged as of a day to come, the violations it opens would be stored as opened then, and the next clock
+        # pass would resolve them again: a preview belongs to `applicable`, which writes nothing.
+        raise fail(
+            f"--as-of {day} is after today in China ({today()}): the clock records what has fallen due, so it "
+            f"cannot run ahead; to see what will be due then, ask `obligraph applicable --org ID --as-of {day}`"
+        )
     with opened_store(ctx.obj) as store:
         pipeline = Pipeline.from_store(store)
         total = len(pipeline.organisations())

@@ -230,6 +230,9 @@ def test_revalidate_opens_what_falls_due_with_no_event(tmp_path: Path) -> None:
     assert alg09["causedBy"] == "clock"
     bad = run("revalidate", "--as-of", "17/03/2026", data_dir=tmp_path / "data")
     assert bad.returncode == 2 and "--as-of expects a date" in bad.stderr
+    ahead = run("revalidate", "--as-of", "2999-01-01", data_dir=tmp_path / "data")  # ALG-09's clock would pass
+    assert ahead.returncode == 2 and "--as-of 2999-01-01 is after today in China" in ahead.stderr
+    assert run("violations", "--org", "ACME", "--format", "json", data_dir=tmp_path / "data").stdout == listed.stdout
 
 
 def test_compact_rewrites_the_store_and_keeps_its_data(tmp_path: Path) -> None:
