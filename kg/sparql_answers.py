@@ -19,6 +19,7 @@ from typing import Any, Final, TypeAlias, TypeVar
 
 import pyoxigraph as ox
 
+from kg.answer_prefixes import answer_prefixes
 from kg.store import QueryResult, Store
 
 _T = TypeVar("_T")
@@ -215,7 +216,7 @@ def _take(items: Iterator[_T], cap: int | None, check: Callable[[], None]) -> tu
     return kept, False
 
 
-def _write(result: QueryResult, accept: str | None, cap: int | None, check: Callable[[], None]) -> Answer:
+def _write(result: QueryResult, query: str, accept: str | None, cap: int | None, check: Callable[[], None]) -> Answer:
     if isinstance(result, ox.QueryBoolean):
         media_type = negotiate(accept, list(SOLUTION_FORMATS))
         return Answer(_written(result.serialize(format=SOLUTION_FORMATS[media_type])), media_type, False, 1)
@@ -230,7 +231,7 @@ def _write(result: QueryResult, accept: str | None, cap: int | None, check: Call
         return Answer(body, media_type, truncated, len(rows))
     media_type = negotiate(accept, list(GRAPH_FORMATS))
     triples, truncated = _take(iter(result), cap, check)
-    body = _written(ox.serialize(triples, format=GRAPH_FORMATS[media_type]))
+    body = _written(ox.serialize(triples, format=GRAPH_FORMATS[media_type], prefixes=answer_prefixes(query)))
     return Answer(body, media_type, truncated, len(triples))
 
 
@@ -259,7 +260,7 @@ def answer_query(
     raises while evaluating (``StoreError``, pyoxigraph's ``OSError``/``ValueError``) pass through.
     """
     if deadline is None:
-        return _write(store.query(query), accept, cap, lambda: None)
+        return _write(store.query(query), query, accept, cap, lambda: None)
     job = _Job(store, query, accept, cap, deadline)
     worker = threading.Thread(target=job.run, name="sparql-answer", daemon=True)
     worker.start()
@@ -288,7 +289,7 @@ class _Job:
 
     def run(self) -> None:
         try:
-            self.answer = _write(self.store.query(self.query), self.accept, self.cap, self.check)
+            self.answer = _write(self.store.query(self.query), self.query, self.accept, self.cap, self.check)
         except BaseException as error:  # handed to the waiting caller, who re-raises it
             _release_frames(error)
             self.error = error

@@ -13,6 +13,7 @@ import httpx
 import pyoxigraph as ox
 import pytest
 import rdflib
+import rdflib.compare
 from SPARQLWrapper import CSV, JSON, POSTDIRECTLY, TSV, TURTLE, URLENCODED, XML, SPARQLWrapper
 
 from api.app import create_app
@@ -332,6 +333,32 @@ def test_unsupported_content_type_and_update_over_get(endpoint: str) -> None:
 def test_health(endpoint: str) -> None:
     response = httpx.get(endpoint.removesuffix("/sparql") + "/health")
     assert response.json() == {"status": "ok", "store": "memory"}
+
+
+DESCRIBE_GENAI = f"PREFIX ex: <{EX}> PREFIX law: <{GENAI.rsplit('#', 1)[0]}#> DESCRIBE <{GENAI}>"
+
+
+@pytest.mark.parametrize(("accept", "rdflib_format"), [("text/turtle", "turtle"), ("application/rdf+xml", "xml")])
+def test_graph_answers_abbreviate_with_the_querys_prefixes_and_the_usual_ones(
+    endpoint: str, accept: str, rdflib_format: str
+) -> None:
+    """Turtle and RDF/XML name IRIs as the query's author did (ex:, law:) or by the usual names (rdfs:, og:), and
+    say the same graph as N-Triples, which is written in full."""
+    abbreviated = httpx.get(endpoint, params={"query": DESCRIBE_GENAI}, headers={"Accept": accept})
+    full = httpx.get(endpoint, params={"query": DESCRIBE_GENAI}, headers={"Accept": "application/n-triples"})
+    assert abbreviated.status_code == full.status_code == 200
+    graph = rdflib.Graph().parse(data=abbreviated.text, format=rdflib_format)
+    assert len(graph) == 4  # two labels, the article count, the date
+    assert rdflib.compare.isomorphic(graph, rdflib.Graph().parse(data=full.text, format="nt"))
+    if rdflib_format == "turtle":
+        assert f"@prefix ex: <{EX}>" in abbreviated.text and "ex:articleCount 24" in abbreviated.text
+        assert (
+            "rdfs:label" in abbreviated.text
+            and "@prefix og: <https://w3id.org/obligraph/ontology#>" in abbreviated.text
+        )
+    else:
+        assert f'xmlns:ex="{EX}"' in abbreviated.text
+    assert "<https://example.org" in full.text  # N-Triples stays in full
 
 
 def test_the_root_lists_what_this_server_serves(endpoint: str) -> None:
