@@ -8,6 +8,8 @@ formats that abbreviate use them; N-Triples, N-Quads and JSON-LD are written in 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections.abc import Iterable
 from typing import Final
 
 import pyoxigraph as ox
@@ -38,9 +40,14 @@ STANDARD: Final[dict[str, str]] = {
 _DECLARATION: Final = re.compile(r"\bPREFIX\s+([A-Za-z][\w.-]*)?\s*:\s*<([^<>\"{}|^`\\\s]*)>", re.IGNORECASE)
 
 
-def answer_prefixes(query: str) -> dict[str, str]:
-    """The query's declared prefixes over the standard ones (an IRI pyoxigraph would refuse is skipped: this
-    only abbreviates, so a declaration the regular expression misreads costs nothing but a longer name)."""
+_UNWRITTEN_DATATYPES: Final = frozenset({f"{XSD}string", f"{RDF}langString"})
+"""Datatypes Turtle never writes (``"x"``, ``"x"@en``), so they need no prefix."""
+
+
+def answer_prefixes(query: str, triples: Iterable[ox.Triple]) -> dict[str, str]:
+    """The query's declared prefixes over the standard ones, those that some IRI of ``triples`` starts with (a
+    three-triple answer is not headed by seventeen declarations). An IRI pyoxigraph would refuse is skipped: this
+    only abbreviates, so a declaration the regular expression misreads costs nothing but a longer name."""
     prefixes = dict(STANDARD)
     for name, iri in _DECLARATION.findall(query):
         try:
@@ -48,4 +55,29 @@ def answer_prefixes(query: str) -> dict[str, str]:
         except ValueError:
             continue
         prefixes[name] = iri
-    return prefixes
+    used = sorted(_iris(triples))
+    return {name: iri for name, iri in prefixes.items() if _starts_one(used, iri)}
+
+
+def _starts_one(ordered: list[str], namespace: str) -> bool:
+    """Whether some string of ``ordered`` (sorted) starts with ``namespace``: those sort together, right at or after
+    it (a scan of 10,000 triples' IRIs per prefix took 140 ms, against 3 ms to write the Turtle)."""
+    at = bisect_left(ordered, namespace)
+    return at < len(ordered) and ordered[at].startswith(namespace)
+
+
+def _iris(triples: Iterable[ox.Triple]) -> set[str]:
+    """Every IRI the triples name: subjects, predicates, objects and literals' datatypes (quoted triples too)."""
+    found: set[str] = set()
+    pending: list[ox.Triple] = list(triples)
+    while pending:
+        triple = pending.pop()
+        found.add(triple.predicate.value)
+        for term in (triple.subject, triple.object):
+            if isinstance(term, ox.NamedNode):
+                found.add(term.value)
+            elif isinstance(term, ox.Literal) and term.datatype.value not in _UNWRITTEN_DATATYPES:
+                found.add(term.datatype.value)
+            elif isinstance(term, ox.Triple):
+                pending.append(term)
+    return found

@@ -231,7 +231,7 @@ def _write(result: QueryResult, query: str, accept: str | None, cap: int | None,
         return Answer(body, media_type, truncated, len(rows))
     media_type = negotiate(accept, list(GRAPH_FORMATS))
     triples, truncated = _take(iter(result), cap, check)
-    body = _written(ox.serialize(triples, format=GRAPH_FORMATS[media_type], prefixes=answer_prefixes(query)))
+    body = _written(ox.serialize(triples, format=GRAPH_FORMATS[media_type], prefixes=answer_prefixes(query, triples)))
     return Answer(body, media_type, truncated, len(triples))
 
 
