@@ -92,21 +92,15 @@ def create_app(
 
 def index(request: Request) -> dict[str, Any]:
     """What this server offers, for whoever opens its address first (the README sends them here)."""
-    with_pipeline = getattr(request.app.state, "pipeline", None) is not None
     offered = {
         "sparql": ("/sparql", "SPARQL 1.1 Protocol: GET ?query=… or POST; the service description without a query"),
         "graphql": ("/graphql", "GraphQL for compliance dashboards; GraphiQL in a browser"),
-        **(
-            {
-                "events": ("/events", "POST organisation events (CloudEvents HTTP binding, one or a batch)"),
-                "metrics": ("/metrics", "Prometheus metrics"),
-            }
-            if with_pipeline
-            else {}
-        ),
-        "health": ("/health", "liveness"),
-        "docs": ("/docs", "OpenAPI description of the HTTP routes"),
     }
+    if getattr(request.app.state, "pipeline", None) is not None:  # create_app adds these routes with a pipeline
+        offered["events"] = ("/events", "POST organisation events (CloudEvents HTTP binding, one or a batch)")
+        offered["metrics"] = ("/metrics", "Prometheus metrics")
+    offered["health"] = ("/health", "liveness")
+    offered["docs"] = ("/docs", "OpenAPI description of the HTTP routes")
     return {
         "service": "obligraph",
         "summary": request.app.summary,

@@ -504,12 +504,12 @@ def revalidate(
     from kg.compliance import today
     from kg.pipeline import Pipeline
 
-    day = _as_of_day(as_of)
-    if day > today():
+    day, now = _as_of_day(as_of), today()
+    if day > now:
         # Judged as of a day to come, the violations it opens would be stored as opened then, and the next clock
         # pass would resolve them again: a preview belongs to `applicable`, which writes nothing.
         raise fail(
-            f"--as-of {day} is after today in China ({today()}): the clock records what has fallen due, so it "
+            f"--as-of {day} is after today in China ({now}): the clock records what has fallen due, so it "
             f"cannot run ahead; to see what will be due then, ask `obligraph applicable --org ID --as-of {day}`"
         )
     with opened_store(ctx.obj) as store:

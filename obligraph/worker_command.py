@@ -124,13 +124,14 @@ def worker(
         # kafka-python logs each failed attempt of its bootstrap at ERROR and WARNING (four lines an attempt, a
         # dozen attempts); until it is connected, the one line that matters is ours.
         kafka_log = logging.getLogger("kafka")
+        level = kafka_log.level  # restored once connected (set to WARNING above)
         kafka_log.setLevel(logging.CRITICAL)
         try:
             running = Worker(config, pipeline)
         except KafkaError as error:
             raise fail(f"cannot reach Kafka at {config.bootstrap}: {error}") from None
         finally:
-            kafka_log.setLevel(logging.WARNING)
+            kafka_log.setLevel(level)
         settle_heap()
         if settings.worker_metrics_port is not None:
             serve_worker_metrics(running, settings.host, settings.worker_metrics_port)
