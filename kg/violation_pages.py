@@ -114,12 +114,38 @@ def _page(
 
 
 def violation_count(store: Store, criteria: ViolationFilter) -> int:
-    """How many violations match ``criteria`` (a connection's ``totalCount``). With an organisation, or a rare
-    obligation or authority, the filter leads; across every organisation the store joins each violation with its
-    organisation, obligation and status (seconds at 100,000 organisations: see the module's note)."""
-    where = " ".join(_matching_patterns(criteria, None, None))
-    rows = store.select(f"SELECT (COUNT(?v) AS ?n) WHERE {{ {where} }}")
+    """How many violations match ``criteria`` (a connection's ``totalCount``).
+
+    Only the patterns the filter needs: every violation has one status, organisation, obligation and opened-at, and
+    only violations have a status (episodes have an opened-at too), so the status alone picks the violations. Joined
+    with all four, as a page is, counting every organisation's violations took seconds at 100,000 organisations.
+    The status is a constant unless an organisation or obligation is named: beside one, pyoxigraph started from the
+    status (every open violation; an organisation's open ones took 2 s, 4.5 ms with the status tested), while beside
+    an authority the tested status took minutes (CAC's open ones: 2.7–3.5 s as a constant)."""
+    narrowed = criteria.organisation or criteria.obligation
+    status = "?status" if narrowed else _status_term(criteria)
+    graph = f"GRAPH {VIOLATIONS} {{ ?v {OG.hasViolationStatus.n3()} {status} "
+    if criteria.organisation:
+        graph += f"; {OG.concernsOrganisation.n3()} <{criteria.organisation}> "
+    obligation = f"<{criteria.obligation}>" if criteria.obligation else "?o"
+    if criteria.obligation or criteria.authority:
+        graph += f"; {OG.isViolationOf.n3()} {obligation} "
+    tests = _opened_tests(criteria, None)
+    if tests:
+        graph += f"; {OG.openedAt.n3()} ?opened "
+    if narrowed and criteria.status != "all":
+        tests.append(f"?status = {_status_term(criteria)}")
+    if tests:
+        graph += f"FILTER({' && '.join(tests)}) "
+    authority = f"{obligation} {OG.hasCompetentAuthority.n3()} <{criteria.authority}> ." if criteria.authority else ""
+    rows = store.select(f"SELECT (COUNT(?v) AS ?n) WHERE {{ {authority} {graph}}} }}")
     return int(_lexical(rows[0]["n"]))
+
+
+def _status_term(criteria: ViolationFilter) -> str:
+    if criteria.status == "all":
+        return "?status"
+    return (OG.ViolationOpen if criteria.status == "open" else OG.ViolationResolved).n3()
 
 
 def _matching_patterns(
