@@ -176,7 +176,7 @@ def test_filters_page_as_the_whole_sort_does(
         ViolationFilter(obligation=OBLIGATIONS[2], opened_before=datetime(2026, 3, 17, tzinfo=CHINA)),
     ],
 )
-def test_a_count_is_the_number_of_violations_its_pages_hold(
+def test_a_count_is_the_number_of_violations_the_filter_matches(
     data: tuple[Store, list[Stored]], criteria: ViolationFilter, status: Status
 ) -> None:
     """The count reads fewer patterns than a page (episodes carry an opened-at too, and are never counted)."""
