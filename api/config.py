@@ -35,12 +35,16 @@ class SparqlEndpointConfig:
 
 @dataclass(frozen=True)
 class GraphQLAccess:
-    """``token=None``: open to loopback clients only; else the bearer token is required from everyone."""
+    """Who may use ``/graphql`` and for how long. ``token=None``: open to loopback clients only; else the bearer
+    token is required from everyone. An HTTP operation running past ``operation_timeout_s`` is answered 503 and
+    stopped (``api.graphql.router``); subscriptions are not timed."""
 
     token: str | None = None
+    operation_timeout_s: float = 30.0
 
     def __repr__(self) -> str:
-        return f"GraphQLAccess(token={'None' if self.token is None else repr('***')})"
+        token = "None" if self.token is None else repr("***")
+        return f"GraphQLAccess(token={token}, operation_timeout_s={self.operation_timeout_s})"
 
     def accepts(self, authorization: str | None) -> bool:
         if self.token is None or authorization is None:

@@ -63,7 +63,7 @@ def build_app(settings: Settings, store: Store, pipeline: Pipeline | None = None
             allow_service=settings.sparql_allow_service,
         ),
         pipeline,
-        graphql=GraphQLAccess(token=graphql_token),
+        graphql=GraphQLAccess(token=graphql_token, operation_timeout_s=settings.graphql_timeout_s),
         violation_feed=violation_feed_config(settings),
     )
 

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     graphql_token: SecretStr | None = Field(
         default=None, description="Bearer token /graphql requires; without one it answers local clients only"
     )
+    graphql_timeout_s: float = Field(
+        default=30.0, gt=0, description="How long one GraphQL query may run before it is answered 503 and stopped"
+    )
     sparql_timeout_s: float = Field(default=30.0, gt=0)
     sparql_result_cap: int = Field(default=10_000, ge=1)
     sparql_allow_service: bool = Field(

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 from fastapi import HTTPException, WebSocket, WebSocketException, status
+from graphql import GraphQLError
 from starlette.requests import HTTPConnection
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
@@ -21,7 +22,7 @@ from strawberry.types import ExecutionResult
 
 from api.config import GraphQLAccess
 from api.graphql.context import Context
-from api.graphql.loaders import Loaders, in_own_thread
+from api.graphql.loaders import Loaders, OperationTimeoutError, in_own_thread
 from api.graphql.schema import schema
 from api.graphql.subscription import ChangeHub
 from kg.store import Store
@@ -51,10 +52,14 @@ class _Router(GraphQLRouter[Context, None]):
         root_value: None,
         request_data: Any,
     ) -> ExecutionResult:
-        """An HTTP operation runs whole in a worker thread of its own, its store reads inline (``loaders``)."""
+        """An HTTP operation runs whole in a worker thread of its own, its store reads inline (``loaders``).
+
+        Past the time limit it answers 503 with a ``TIMEOUT`` error at once, and the operation stops after the
+        read under way (``in_own_thread``)."""
         parent = super().execute_single
+        limit = context.access.operation_timeout_s
         try:
-            return await in_own_thread(
+            result = await in_own_thread(
                 lambda: parent(
                     request=request,
                     request_adapter=request_adapter,
@@ -62,10 +67,18 @@ class _Router(GraphQLRouter[Context, None]):
                     context=context,
                     root_value=root_value,
                     request_data=request_data,
-                )
+                ),
+                timeout_s=limit,
             )
-        finally:
-            context.loaders.release()
+        except OperationTimeoutError:
+            sub_response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+            message = (
+                f"the operation did not finish within this server's limit of {limit:g} s "
+                "(OBLIGRAPH_GRAPHQL_TIMEOUT_S); narrow it: a filter, a smaller page, fewer fields"
+            )
+            return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": "TIMEOUT"})])
+        context.loaders.release()  # not on a timeout: the abandoned operation may still be reading with them
+        return result
 
     async def on_ws_connect(self, context: Context) -> None:
         """A WebSocket without an Authorization header must carry the token in ``connection_init``."""
