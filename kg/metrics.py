@@ -44,6 +44,14 @@ class PipelineCollector(Collector):
         yield CounterMetricFamily(
             "obligraph_batch_seconds", "Seconds spent applying and validating event batches", value=stats.batch_seconds
         )
+        steps = CounterMetricFamily(
+            "obligraph_pipeline_step_seconds",
+            "Seconds the pipeline spent in each step of its batches, by events and by the clock (kg.pipeline.STEPS)",
+            labels=["step"],
+        )
+        for step, seconds in list(stats.step_seconds.items()):
+            steps.add_metric([step], seconds)
+        yield steps
         yield CounterMetricFamily(
             "obligraph_organisations_validated",
             "Organisation validations, by events and by the clock",

@@ -69,6 +69,26 @@ class BatchResult:
         return [outcome for outcome in self.outcomes if outcome.status == "rejected"]
 
 
+STEPS: Final = ("apply", "read", "roles", "checks", "reconcile", "write")
+"""Where a batch's time goes, in order (``PipelineStats.step_seconds``): apply the events (step 1); copy the
+touched organisations into the workspace and read their stored roles, violations and judged moments; derive their
+roles; run the obligation checks; reconcile the findings with the stored violations; write the outcome (and tell
+the listeners)."""
+
+
+class StepClock:
+    """Adds the time since its previous lap to the named step (one clock per call, on the calling thread)."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self.seconds = seconds
+        self.last = perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = perf_counter()
+        self.seconds[step] += now - self.last
+        self.last = now
+
+
 @dataclass
 class PipelineStats:
     """What the pipeline has done since it started (``kg.metrics`` exports it). Written under the pipeline's lock;
@@ -84,6 +104,10 @@ class PipelineStats:
     """Organisation validations, by events and by the clock."""
     violations_opened: int = 0
     violations_resolved: int = 0
+    step_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STEPS, 0.0))
+    """Time spent in each of ``STEPS``, by events and by the clock: the calling thread's wall time, so a read it
+    handed to the query threads counts in the step that waited for it (the stored roles in ``roles``, the stored
+    violations in ``reconcile``, when not ready by then)."""
     clock_passes: int = 0
     clock_last_pass_as_of: date | None = None
     """The latest day a complete clock pass was judged as of: this process's passes, or the graph's record when
@@ -214,9 +238,11 @@ class Pipeline:
         changes: list[ViolationChange] = []
         for number, indexes in enumerate(rounds):
             last = number == len(rounds) - 1
+            clock = StepClock(self.stats.step_seconds)
             applied = self.applier.apply(
                 [events[index] for index in indexes], also=_whole_batch(also, done, indexes) if last else ()
             )
+            clock.lap("apply")
             done.update(zip(indexes, applied, strict=True))
             changes += self._validate(_causes(applied))
         return BatchResult([done[index] for index in range(len(events))], changes)
@@ -297,6 +323,7 @@ class Pipeline:
     def _validate_chunk(self, asked: Mapping[URIRef, Cause]) -> list[ViolationChange]:
         if not asked:
             return []
+        clock = StepClock(self.stats.step_seconds)
         # The main store's judged moments, roles and violations of these organisations are read on the query
         # threads (kg.parallel) while this thread copies the organisations into the workspace.
         held_moments = QUERIES.submit(judged_moments, self.store, list(asked))
@@ -304,19 +331,24 @@ class Pipeline:
         held_violations = QUERIES.submit(self.ledger.stored_violations, list(asked))
         self.workspace.load(asked)
         moments = held_moments.result()
+        clock.lap("read")
         causes = {org: _not_before(cause, moments.get(org)) for org, cause in asked.items()}
         focus = {org: as_of_date(cause.at) for org, cause in causes.items()}
         role_update, derived = self.roles.derive(self.workspace.store, focus, held_roles.result())
         self.workspace.add_derived(derived)
+        clock.lap("roles")
         findings = self.validator.validate(self.workspace.store, focus)
+        clock.lap("checks")
         operations, changes = self.ledger.reconcile(findings, causes, held_violations.result())
         if self.outbox:
             operations += outbox_operations(changes)
         judged = record_judged({org: cause.at for org, cause in causes.items()}, moments, not_after=datetime.now(CHINA))
+        clock.lap("reconcile")
         self.store.update(" ;\n".join([*role_update, *operations, *judged, clear_pending_marks(causes)]))
         self.stats.organisations_validated += len(causes)
         self.stats.count_changes(changes)
         if changes:
             for listener in self.listeners:
                 listener(changes)
+        clock.lap("write")
         return changes

@@ -16,7 +16,7 @@ from rdflib.namespace import RDFS
 from api.app import create_app
 from api.config import SparqlEndpointConfig
 from kg.iris import Graphs
-from kg.pipeline import Pipeline
+from kg.pipeline import STEPS, Pipeline
 from kg.store import Store
 from tests.support.cloudevents import ORG, cloudevent
 from tests.support.live_server import live_server
@@ -222,4 +222,7 @@ def test_metrics_count_the_events_and_the_violations_they_changed(base_url: str)
     assert opened > 0 and grew("obligraph_violation_changes_total", kind="opened") == opened
     assert grew("obligraph_batches_total") == 4 and grew("obligraph_http_event_groups_total") == 4
     assert grew("obligraph_batch_seconds_total") > 0
+    steps = {step: grew("obligraph_pipeline_step_seconds_total", step=step) for step in STEPS}
+    assert all(seconds > 0 for seconds in steps.values()), steps  # every batch applied and validated something
+    assert sum(steps.values()) <= grew("obligraph_batch_seconds_total")  # the steps are parts of the batches
     assert after[("obligraph_http_event_requests_waiting", ())] == 0

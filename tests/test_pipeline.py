@@ -23,7 +23,7 @@ from kg.iris import Graphs
 from kg.judged_moments import judged_moments, record_judged
 from kg.metrics import exposition, registry_for
 from kg.organisations import CHINA, EventApplier
-from kg.pipeline import Pipeline, clock_moment
+from kg.pipeline import STEPS, Pipeline, clock_moment
 from kg.store import Store, open_store
 from kg.violations import ViolationChange, list_violations, violation_history
 from obligraph.bootstrap import start_clock
@@ -153,6 +153,16 @@ def test_replaying_the_same_events_changes_nothing(store: Store, pipeline: Pipel
     assert [o.status for o in replay.outcomes] == ["duplicate", "duplicate"]
     assert replay.changes == []
     assert list_violations(store, ORG, "all") == before
+
+
+def test_the_steps_account_for_a_batch(pipeline: Pipeline) -> None:
+    """Every step of a batch is timed, and the steps are most of it (a step left untimed would leave a gap)."""
+    events = generated_data.as_events(generated_data.generate(30, seed=5))
+    pipeline.process(events)
+    steps, batches = pipeline.stats.step_seconds, pipeline.stats.batch_seconds
+    assert list(steps) == list(STEPS)
+    assert all(seconds > 0 for seconds in steps.values()), steps
+    assert 0.8 * batches <= sum(steps.values()) <= batches, (steps, batches)
 
 
 def test_an_event_about_an_unknown_system_is_rejected_and_changes_nothing(store: Store, pipeline: Pipeline) -> None:
