@@ -5,9 +5,10 @@ backfill, a producer that was offline) may be dated before a moment the organisa
 by the clock or by a later event: judged as of its own date it would see deadlines that have since passed as not
 yet due, resolve their violations, and the next clock pass would reopen them — a spurious episode, published.
 So the pipeline judges an event as of the later of its time and the organisation's stored moment
-(``og:judgedAsOf`` in the meta graph), which every validation moves forward and never back. The clock's own
-as-of day is what its caller asked for (``obligraph revalidate --as-of`` may look back); it moves the stored
-moment only forward, too.
+(``og:judgedAsOf`` in the meta graph), which every validation moves forward and never back. The clock is judged as
+of the day its caller asked for, unless the organisation was already judged as of a later day (``obligraph
+revalidate --as-of`` looking back): then as of that moment, for the same reason, so looking back re-judges only the
+organisations no one has judged since that day.
 """
 
 from __future__ import annotations

@@ -170,8 +170,12 @@ def _causes(outcomes: Sequence[Outcome]) -> dict[URIRef, Cause]:
 
 def _not_before(cause: Cause, judged: datetime | None) -> Cause:
     """An event dated before the moment its organisation was already judged as of is judged as of that moment
-    (``kg.judged_moments``); the clock is judged as of the day it was asked for."""
-    if cause.event is None or judged is None or cause.at >= judged:
+    (``kg.judged_moments``), and so is the clock asked for a day before that moment's day: as of the earlier day it
+    would see deadlines since passed as not yet due, resolve their violations before they were opened, and the next
+    pass would reopen them. A later moment of the clock's own day judges as the day does, so the clock keeps it."""
+    if judged is None or cause.at >= judged:
+        return cause
+    if cause.event is None and as_of_date(judged) <= as_of_date(cause.at):
         return cause
     return replace(cause, at=judged)
 

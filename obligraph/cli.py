@@ -498,7 +498,10 @@ def revalidate(
         str | None, typer.Option("--as-of", help="The day to validate as of (YYYY-MM-DD; default: today in China)")
     ] = None,
 ) -> None:
-    """Re-check every organisation as of a day: deadlines fall due with no new event (the clock)."""
+    """Re-check every organisation as of a day: deadlines fall due with no new event (the clock).
+
+    An organisation already judged as of a later day is judged as of that later moment: looking back fills in a
+    missed pass, and never resolves what a later pass or event saw fall due."""
     from rich.progress import Progress
 
     from kg.compliance import today

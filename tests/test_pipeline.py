@@ -122,18 +122,27 @@ def test_a_fresh_workspace_store_judges_as_the_old_one(
 
 
 def test_a_violation_that_reopens_keeps_its_history(store: Store, pipeline: Pipeline) -> None:
-    pipeline.process([REGISTER, DEPLOY])
-    pipeline.revalidate(date(2026, 3, 17))
-    pipeline.process([FILE])
-    reopened = only_alg09(pipeline.revalidate(date(2026, 3, 20)))  # as of a day before the filing: breached again
-    assert [c.kind for c in reopened] == ["opened"]
-    [violation] = alg09(store, "open")
-    history = violation_history(store, violation["id"])
-    assert [(h["episode"], h["causedBy"], h["resolvedBy"]) for h in history] == [
-        (1, "clock", "evt-3"),
-        (2, "clock", None),
+    label = {"kind": "explicit-content-label", "systemId": "chat"}
+    chat = {"systemId": "chat", "name": "Chat", "capabilities": ["text-generation"], "launchedOn": "2026-03-02"}
+    steps = [
+        event(11, "aisystem.deployed", "2026-03-02T10:00:00+08:00", chat),  # no label yet
+        event(12, "control.implemented", "2026-03-03T10:00:00+08:00", {**label, "since": "2026-03-03"}),
+        event(13, "control.withdrawn", "2026-03-04T10:00:00+08:00", {**label, "since": "2026-03-04"}),
     ]
-    assert reopened[0].to_cloudevent()["id"] == f"{violation['id']}-2-opened"
+    pipeline.process([REGISTER])
+    deployed, implemented, withdrawn = (pipeline.process([step]).changes for step in steps)
+    labelled = {c.violation_id for c in implemented if c.kind == "resolved"}
+    assert labelled and labelled <= {c.violation_id for c in deployed if c.kind == "opened"}
+    reopened = [c for c in withdrawn if c.kind == "opened"]
+    assert {c.violation_id for c in reopened} == labelled
+    for change in reopened:
+        assert (change.episode, change.by) == (2, "evt-13")
+        history = violation_history(store, change.violation_id)
+        assert [(h["episode"], h["causedBy"], h["resolvedBy"]) for h in history] == [
+            (1, "evt-11", "evt-12"),
+            (2, "evt-13", None),
+        ]
+        assert change.to_cloudevent()["id"] == f"{change.violation_id}-2-opened"
 
 
 def test_a_retired_system_ends_its_obligations(store: Store, pipeline: Pipeline) -> None:
@@ -204,6 +213,20 @@ def test_recover_validates_what_a_crash_left_pending(store: Store, pipeline: Pip
     changes = only_alg09(pipeline.recover())
     assert [(c.kind, c.obligation, c.by) for c in changes] == [("opened", "ALG-09", "evt-5")]
     assert pipeline.recover() == []
+
+
+def test_looking_back_with_the_clock_does_not_rewrite_a_history(store: Store, pipeline: Pipeline) -> None:
+    """A clock pass as of a day before the one an organisation was judged as of judges it as of that later moment:
+    as of the earlier day the deadline was not yet due, so the violation would be resolved before it was opened,
+    and the next pass would reopen it."""
+    pipeline.process([REGISTER, DEPLOY])
+    pipeline.revalidate(date(2026, 3, 17))
+    [opened] = alg09(store)
+    assert only_alg09(pipeline.revalidate(date(2026, 3, 10))) == []  # due on 16 March: not yet, as of 10 March
+    assert alg09(store) == [opened]
+    assert only_alg09(pipeline.revalidate(date(2026, 3, 18))) == []
+    [episode] = violation_history(store, opened["id"])
+    assert (episode["openedAt"], episode["resolvedAt"]) == ("2026-03-17T00:00:00+08:00", None)
 
 
 def test_a_complete_clock_pass_is_recorded_and_the_recorded_day_only_moves_forward(
@@ -441,8 +464,8 @@ def test_the_judged_moment_only_moves_forward(store: Store, pipeline: Pipeline) 
     org = iris.organisation(ORG)
     pipeline.process([REGISTER, DEPLOY, FILE])
     assert judged_moments(store, [org]) == {org: FILE.time}
-    pipeline.revalidate(date(2026, 3, 20))  # a user looking back is judged as of the day asked ...
-    assert judged_moments(store, [org]) == {org: FILE.time}  # ... and does not move the moment back
+    pipeline.revalidate(date(2026, 3, 20))  # a user looking back ...
+    assert judged_moments(store, [org]) == {org: FILE.time}  # ... does not move the moment back
     raced = record_judged({org: clock_moment(date(2026, 3, 21))}, {}, not_after=datetime.now(CHINA))
     store.update(" ;\n".join(raced))  # a writer that read no moment before
     assert judged_moments(store, [org]) == {org: FILE.time}
