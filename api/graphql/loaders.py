@@ -65,9 +65,9 @@ async def in_own_thread(operation: Callable[[], Coroutine[Any, Any, T]], *, time
     """Run ``operation()`` on a private event loop in a worker thread; its store reads run inline.
 
     Past ``timeout_s`` this raises ``OperationTimeoutError`` at once and abandons the operation (as it does when the
-    caller is cancelled): the operation stops at its next read (``store_call``,
-    ``run_beside``) or await: a read under way finishes in the background (a store query cannot be interrupted),
-    and nothing after it runs."""
+    caller is cancelled). The operation then stops before its next read (``store_call``, ``run_beside``) or at its
+    next await; a read under way finishes in the background, since a store query cannot be interrupted. The schema
+    has no mutations, so an abandoned operation never leaves a write half done."""
     running: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[T]]] = []
     abandoned = threading.Event()
 
