@@ -108,8 +108,14 @@ def clear(store: Store) -> None:
     for graph in MUTABLE_GRAPHS:
         store.drop_graph(graph)
     store.update(f"DELETE WHERE {{ GRAPH <{Graphs.META}> {{ ?org {OG.awaitsValidation.n3()} ?event }} }}")
-    store.update(f"DELETE WHERE {{ GRAPH <{Graphs.META}> {{ ?org {OG.judgedAsOf.n3()} ?moment }} }}")
+    forget_judged_moments(store)
     store.update(f"DELETE WHERE {{ GRAPH <{Graphs.META}> {{ {CLOCK.n3()} {LAST_PASS.n3()} ?day }} }}")
+
+
+def forget_judged_moments(store: Store) -> None:
+    """Leave every organisation unjudged, so the clock judges each as of the day asked, even a day before its
+    events (``kg.judged_moments``: otherwise as of the later moment it was judged as of)."""
+    store.update(f"DELETE WHERE {{ GRAPH <{Graphs.META}> {{ ?org {OG.judgedAsOf.n3()} ?moment }} }}")
 
 
 def run_engine(store: Store, pipeline: Pipeline, case: ShapeCase) -> tuple[frozenset[str], date]:
