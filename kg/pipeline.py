@@ -43,7 +43,7 @@ from kg.organisations import CHINA, Also, EventApplier, Outcome, as_of_date, cle
 from kg.outbox import outbox_operations
 from kg.parallel import QUERIES
 from kg.reference_data import cached_reference
-from kg.roles import RoleDeriver, RoleRule, stored_roles
+from kg.roles import RoleDeriver, RoleRule, role_update, stored_role_digests
 from kg.store import Store
 from kg.validation import Validator
 from kg.violations import Cause, ViolationChange, ViolationLedger
@@ -331,15 +331,16 @@ class Pipeline:
         # The main store's judged moments, roles and violations of these organisations are read on the query
         # threads (kg.parallel) while this thread copies the organisations into the workspace.
         held_moments = QUERIES.submit(judged_moments, self.store, list(asked))
-        held_roles = QUERIES.submit(stored_roles, self.store, list(asked))
+        held_roles = QUERIES.submit(stored_role_digests, self.store, list(asked))
         held_violations = QUERIES.submit(self.ledger.stored_violations, list(asked))
         self.workspace.load(asked)
         moments = held_moments.result()
         clock.lap("read")
         causes = {org: _not_before(cause, moments.get(org)) for org, cause in asked.items()}
         focus = {org: as_of_date(cause.at) for org, cause in causes.items()}
-        role_update, derived = self.roles.derive(self.workspace.store, focus, held_roles.result())
+        changed_roles, derived = self.roles.derive(self.workspace.store, focus, held_roles.result())
         self.workspace.add_derived(derived)
+        roles_written = role_update(self.store, changed_roles)
         clock.lap("roles")
         findings = self.validator.validate(self.workspace.store, focus)
         clock.lap("checks")
@@ -348,7 +349,7 @@ class Pipeline:
             operations += outbox_operations(changes)
         judged = record_judged({org: cause.at for org, cause in causes.items()}, moments, not_after=datetime.now(CHINA))
         clock.lap("reconcile")
-        self.store.update(" ;\n".join([*role_update, *operations, *judged, clear_pending_marks(causes)]))
+        self.store.update(" ;\n".join([*roles_written, *operations, *judged, clear_pending_marks(causes)]))
         self.stats.organisations_validated += len(causes)
         self.stats.count_changes(changes)
         if changes:

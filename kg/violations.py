@@ -246,22 +246,25 @@ class ViolationLedger:
         return operations, changes
 
     def stored_violations(self, organisations: Iterable[URIRef]) -> dict[URIRef, StoredViolation]:
-        """The organisations' violations as the store holds them: status and number of episodes."""
-        values = " ".join(org.n3() for org in organisations)
-        rows = self.store.select(
-            f"SELECT ?v ?org ?status (COUNT(?episode) AS ?episodes) WHERE {{ GRAPH {VIOLATIONS} {{ "
-            f"VALUES ?org {{ {values} }} ?v {OG.concernsOrganisation.n3()} ?org ; {OG.hasViolationStatus.n3()} ?status "
-            f"OPTIONAL {{ ?v {OG.hasEpisode.n3()} ?episode }} }} }} GROUP BY ?v ?org ?status"
+        """The organisations' violations as the store holds them: status and number of episodes.
+
+        The query names each organisation by its number and the status by a boolean, so the store decodes one IRI
+        a row (the violation's) rather than three: on disk each decoding is a RocksDB lookup (measured, 500
+        organisations of 10,000, ~5,500 violations: 321–337 ms before, 162–221 ms so)."""
+        wanted = list(organisations)
+        if not wanted:
+            return {}
+        values = " ".join(f"({number} {org.n3()})" for number, org in enumerate(wanted))
+        rows = self.store.select_fields(
+            f"SELECT ?v ?n ?open (COUNT(?episode) AS ?episodes) WHERE {{ GRAPH {VIOLATIONS} {{ "
+            f"VALUES (?n ?org) {{ {values} }} ?v {OG.concernsOrganisation.n3()} ?org ; "
+            f"{OG.hasViolationStatus.n3()} ?status BIND(?status = {OG.ViolationOpen.n3()} AS ?open) "
+            f"OPTIONAL {{ ?v {OG.hasEpisode.n3()} ?episode }} }} }} GROUP BY ?v ?n ?open"
         )
-        current = {}
-        for row in rows:
-            iri, org, status, episodes = row["v"], row["org"], row["status"], row["episodes"]
-            assert isinstance(iri, ox.NamedNode) and isinstance(org, ox.NamedNode)
-            assert isinstance(status, ox.NamedNode) and isinstance(episodes, ox.Literal)
-            current[URIRef(iri.value)] = StoredViolation(
-                URIRef(org.value), status.value == str(OG.ViolationOpen), int(episodes.value)
-            )
-        return current
+        return {
+            URIRef(solutions.iri(iri)): StoredViolation(wanted[int(number)], is_open == "true", int(episodes))
+            for iri, number, is_open, episodes in rows
+        }
 
     def _open(self, violation: URIRef, group: Sequence[Finding], episode: int, cause: Cause, fresh: bool) -> str:
         first, v, t = group[0], f"<{violation}>", _T

@@ -21,13 +21,14 @@ from hypothesis import strategies as st
 from pyshacl import validate
 from rdflib import RDF, RDFS, Graph, Literal, URIRef
 
+import kg.pipeline
 import ontology
 import shapes
 from kg import iris
 from kg.events import parse_event
 from kg.iris import Graphs
 from kg.pipeline import Pipeline
-from kg.roles import compile_rules
+from kg.roles import ROLES_DIGEST, compile_rules, role_update
 from kg.store import Store
 from ontology.namespaces import OG, SH
 from tests.support.event_strategies import organisation_histories
@@ -526,6 +527,52 @@ def test_role_rule(case: RoleCase, store: Store, pipeline: Pipeline, hierarchy: 
         assert rules == {RULES[name] for name in expected.rules}, f"rules of {role_class}"
     assert not roles & case.absent, f"unexpected roles: {sorted(roles & case.absent)}"
     assert_well_formed(graph, hierarchy)
+
+
+def _role_writes(pipeline: Pipeline, day: date) -> list[str]:
+    """The updates a clock pass as of ``day`` sends for the roles, recorded as the pipeline sends them."""
+    sent: list[str] = []
+
+    def recording(main: Store, changed: Mapping[URIRef, set[bytes]]) -> list[str]:
+        operations = role_update(main, changed)
+        sent.extend(operations)
+        return operations
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kg.pipeline, "role_update", recording)
+        pipeline.revalidate(day)
+    return sent
+
+
+def test_unchanged_roles_are_not_rewritten_and_changed_ones_replace_the_old(store: Store, pipeline: Pipeline) -> None:
+    clear(store)
+    for raw in case_events(RoleCase("history", (registered(), deployed("chat", "text-generation")))):
+        assert not pipeline.process([parse_event(raw)]).rejected
+    before = derived_graph(store)
+    assert (ORG, RDF.type, OG.GenerativeAIServiceProvider) in before
+    assert _role_writes(pipeline, START.date()) == [], "roles unchanged, yet written again"
+    assert set(derived_graph(store)) == set(before)
+
+    retire = {"type": "aisystem.retired", "data": {"systemId": "chat", "retiredOn": LAUNCH}}
+    event = {**next(case_events(RoleCase("retire", (retire,)))), "id": "retire", "time": "2026-03-03T09:00:00+08:00"}
+    assert not pipeline.process([parse_event(event)]).rejected
+    after = derived_graph(store)
+    assert (ORG, RDF.type, OG.GenerativeAIServiceProvider) not in after
+    assert not set(after.subjects(OG.isAssignedTo, ORG)), "a retired system's assignments stayed behind"
+    assert _role_writes(pipeline, date(2026, 3, 3)) == []
+
+
+def test_roles_stored_without_a_digest_are_rewritten_once_without_duplicates(store: Store, pipeline: Pipeline) -> None:
+    """A store written before digests were kept (or by a bulk load) holds roles and no digest: the next validation
+    replaces them with the same triples and a digest, and the one after writes nothing."""
+    clear(store)
+    for raw in case_events(RoleCase("history", (registered(), deployed("feed", "recommendation")))):
+        assert not pipeline.process([parse_event(raw)]).rejected
+    before = set(derived_graph(store))
+    store.update(f"DELETE WHERE {{ GRAPH <{Graphs.META}> {{ ?org {ROLES_DIGEST.n3()} ?digest }} }}")
+    assert _role_writes(pipeline, START.date()) != []
+    assert set(derived_graph(store)) == before
+    assert _role_writes(pipeline, START.date()) == []
 
 
 def test_every_rule_is_exercised_by_a_case() -> None:
