@@ -71,9 +71,9 @@ class BatchResult:
 
 STEPS: Final = ("apply", "read", "roles", "checks", "reconcile", "write")
 """Where a batch's time goes, in order (``PipelineStats.step_seconds``): apply the events (step 1); copy the
-touched organisations into the workspace and read their stored roles, violations and judged moments; derive their
-roles; run the obligation checks; reconcile the findings with the stored violations; write the outcome (and tell
-the listeners)."""
+touched organisations into the workspace and read their role digests, violations and judged moments; derive their
+roles (and read the stored roles of those whose digest changed); run the obligation checks; reconcile the findings
+with the stored violations; write the outcome (and tell the listeners)."""
 
 
 class StepClock:
@@ -328,7 +328,7 @@ class Pipeline:
         if not asked:
             return []
         clock = StepClock(self.stats.step_seconds)
-        # The main store's judged moments, roles and violations of these organisations are read on the query
+        # The main store's judged moments, role digests and violations of these organisations are read on the query
         # threads (kg.parallel) while this thread copies the organisations into the workspace.
         held_moments = QUERIES.submit(judged_moments, self.store, list(asked))
         held_roles = QUERIES.submit(stored_role_digests, self.store, list(asked))
