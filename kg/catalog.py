@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
+from enum import Enum
 from typing import Final, Generic, TypeVar
 
 import pyoxigraph as ox
@@ -437,6 +438,15 @@ def build_fingerprint(store: Store) -> str | None:
     return min(term.value for _, _, term in found) if found else None
 
 
+class Unread(Enum):
+    """The fingerprint not read yet (None is a store without one)."""
+
+    UNREAD = "unread"
+
+
+UNREAD: Final = Unread.UNREAD
+
+
 class _PerBuild(Generic[T]):
     """One value kept per build fingerprint: the latest build's, made again when the fingerprint changes; never
     kept for a store without a fingerprint. Thread-safe: made once however many threads ask at once."""
@@ -470,16 +480,19 @@ class FixedCache(Generic[T]):
     store's build fingerprint changes: a dashboard shows the same obligations, articles and authorities on every
     request, and reading them costs more than everything else it asks.
 
-    ``get`` costs one small query (the fingerprint) while the build is unchanged; a store without a fingerprint
-    is read afresh every time. The nodes are read once per build for all caches (``_FIXED_NODES``). Blocking: call
-    it from a worker thread."""
+    ``get`` costs one small query (the fingerprint), or none when given it, while the build is unchanged; a store
+    without a fingerprint is read afresh every time. The nodes are read once per build for all caches
+    (``_FIXED_NODES``). Blocking: call it from a worker thread."""
 
     def __init__(self, make: Callable[[Mapping[str, Node]], T]) -> None:
         self._make = make
         self._latest: _PerBuild[T] = _PerBuild()
 
-    def get(self, store: Store) -> T:
-        fingerprint = build_fingerprint(store)
+    def get(self, store: Store, fingerprint: str | Unread | None = UNREAD) -> T:
+        """The value for the store's build; ``fingerprint`` when the caller has read it already
+        (``kg.compliance.OrganisationReads.fingerprint``: a dashboard's reads share one)."""
+        if isinstance(fingerprint, Unread):
+            fingerprint = build_fingerprint(store)
 
         def nodes() -> Mapping[str, Node]:
             return _FIXED_NODES.get(fingerprint, lambda: describe_graphs(store, FIXED_GRAPHS))

@@ -13,6 +13,7 @@ import pytest
 
 from api.app import create_app
 from api.config import SparqlEndpointConfig
+from kg.iris import build_record
 from kg.store import OxigraphStore, Store
 from tests.support import dashboard_data
 from tests.support.graphql_client import run
@@ -37,6 +38,7 @@ class QueryCounter:
     def __init__(self, store: Store) -> None:
         self.calls = 0
         self.queries: list[str] = []
+        self.subjects: list[list[str]] = []
         self._lock = threading.Lock()
         self._query = store.query
         self._outgoing = store.outgoing
@@ -50,9 +52,11 @@ class QueryCounter:
         self.queries.append(sparql)
         return self._query(sparql)
 
-    def outgoing(self, *args: Any) -> Any:
+    def outgoing(self, subjects: Any, *args: Any) -> Any:
         self._count()
-        return self._outgoing(*args)
+        subjects = list(subjects)
+        self.subjects.append(subjects)
+        return self._outgoing(subjects, *args)
 
 
 @pytest.fixture(scope="module")
@@ -117,15 +121,18 @@ SHARING = """{ organisation(id: "DASH") { ... on Organisation {
 
 def test_a_dashboard_reads_what_its_fields_share_once(served: tuple[str, QueryCounter]) -> None:
     """Roles and the obligations' reasons share the role assignments; the obligations' status and the summary
-    share the violations counted by obligation and status."""
+    share the violations counted by obligation and status; the catalogue, the applicable obligations and the
+    summary share the build fingerprint that says their cached law is current."""
     url, counter = served
     run(url, SHARING)  # the catalogue, read on a first request
-    before = len(counter.queries)
+    before, read_before = len(counter.queries), len(counter.subjects)
     data = run(url, SHARING)["organisation"]
     asked = counter.queries[before:]
     assignments = [query for query in asked if "og:assignedRole ?role" in query]
     tallies = [query for query in asked if "GROUP BY ?o ?status" in query]
     assert (len(assignments), len(tallies)) == (1, 1), asked
+    fingerprints = [subjects for subjects in counter.subjects[read_before:] if subjects == [str(build_record())]]
+    assert len(fingerprints) == 1, counter.subjects[read_before:]
     statuses = {item["status"] for item in data["applicableObligations"]}
     assert "VIOLATED" in statuses and data["roles"]
     violated = sum(1 for item in data["applicableObligations"] if item["status"] == "VIOLATED")

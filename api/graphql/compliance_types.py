@@ -732,7 +732,7 @@ def _read_dashboard(
 ) -> tuple[Catalogue, Node, list[tuple[Hashable, object]]]:
     """Blocking: the catalogue, the organisation's node and, when it is one, every planned read: the page of
     violations (the longest) beside the others."""
-    catalogue = CATALOGUE.get(store)
+    catalogue = CATALOGUE.get(store, shared.fingerprint(store))
     node = describe(store, [iri])[iri]
     done: list[tuple[Hashable, object]] = []
     if compliance.is_organisation(node):
