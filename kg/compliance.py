@@ -27,7 +27,7 @@ from rdflib import URIRef
 
 from kg.catalog import PREFIXES, UNREAD, FixedCache, Unread, build_fingerprint
 from kg.iris import Graphs
-from kg.nodes import Node
+from kg.nodes import Node, describe
 from kg.organisations import CHINA
 from kg.store import Store
 from ontology.namespaces import OG, RDF, RDFS, SKOS, XSD
@@ -189,7 +189,7 @@ class OrganisationReads:
     applicable obligation, and its summary). A dashboard asks for all four; sharing saves two of its queries
     (measured at 100,000 organisations on disk: 0.37 and 0.5 ms). The store's build fingerprint too: the catalogue,
     the applicable obligations and the summary each check it (``FixedCache.get``), and a dashboard read it three
-    times.
+    times. And the nodes described: its systems, and the facts behind its roles.
 
     One per request and store, as of its first read of each. Not locked: two threads reading at once both query,
     and either answer is kept."""
@@ -199,6 +199,7 @@ class OrganisationReads:
         self._assignments: list[RoleAssignment] | None = None
         self._tally: dict[tuple[str, str], int] | None = None
         self._fingerprint: str | Unread | None = UNREAD
+        self._described: dict[str, Node] = {}
 
     def fingerprint(self, store: Store) -> str | None:
         """The store's build fingerprint (``kg.catalog.build_fingerprint``), read once."""
@@ -208,6 +209,15 @@ class OrganisationReads:
 
     def applicability(self, store: Store) -> ApplicabilityIndex:
         return APPLICABILITY.get(store, self.fingerprint(store))
+
+    def describe(self, store: Store, iris: Iterable[str]) -> dict[str, Node]:
+        """``kg.nodes.describe``, reading only the nodes not described yet: the systems a dashboard lists are the
+        facts behind most of its roles (measured, 20 systems then 3 of them again: 0.9 ms more at 100,000
+        organisations on disk)."""
+        wanted = set(iris)
+        if missing := wanted - self._described.keys():
+            self._described.update(describe(store, missing))
+        return {iri: self._described[iri] for iri in sorted(wanted)}
 
     def role_assignments(self, store: Store) -> list[RoleAssignment]:
         if self._assignments is None:

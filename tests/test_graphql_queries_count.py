@@ -137,3 +137,22 @@ def test_a_dashboard_reads_what_its_fields_share_once(served: tuple[str, QueryCo
     assert "VIOLATED" in statuses and data["roles"]
     violated = sum(1 for item in data["applicableObligations"] if item["status"] == "VIOLATED")
     assert data["complianceSummary"]["openViolations"] >= violated > 0
+
+
+SYSTEMS_AND_REASONS = """{ organisation(id: "DASH") { ... on Organisation {
+  systems { id name }
+  roles { role { notation } reasons { kind id } } } } }"""
+
+
+def test_a_dashboard_describes_each_system_once(served: tuple[str, QueryCounter]) -> None:
+    """The systems a dashboard lists are the facts behind most of its roles: described for the list, they are not
+    read again for the reasons."""
+    url, counter = served
+    run(url, SYSTEMS_AND_REASONS)  # the catalogue, read on a first request
+    read_before = len(counter.subjects)
+    data = run(url, SYSTEMS_AND_REASONS)["organisation"]
+    systems = {system["id"] for system in data["systems"]}
+    reasons = {reason["id"] for role in data["roles"] for reason in role["reasons"] if reason["kind"] == "AI_SYSTEM"}
+    assert len(systems) == 20 and reasons and reasons <= systems, (systems, reasons)
+    system_reads = [s for s in counter.subjects[read_before:] if any("/system/" in subject for subject in s)]
+    assert len(system_reads) == 1, system_reads

@@ -458,7 +458,7 @@ async def applicable(
     )
     if facts and nodes is None:
         wanted = _fact_iris(reason.assignment for item in found for reason in item.reasons)
-        nodes = await store_call(describe, info.context.store, wanted)
+        nodes = await store_call(info.context.loaders.organisation(organisation).describe, info.context.store, wanted)
     return found, nodes
 
 
@@ -468,7 +468,7 @@ def _read_applicable(
     found = compliance.applicable_obligations(store, shared.organisation, day, shared)
     if not facts:
         return found, None
-    return found, describe(store, _fact_iris(reason.assignment for item in found for reason in item.reasons))
+    return found, shared.describe(store, _fact_iris(reason.assignment for item in found for reason in item.reasons))
 
 
 def applicable_read(shared: OrganisationReads, day: dt.date, facts: bool) -> Read:
@@ -480,15 +480,19 @@ def _read_roles(
     store: Store, shared: OrganisationReads, facts: bool
 ) -> tuple[list[compliance.RoleAssignment], dict[str, Node]]:
     found = shared.role_assignments(store)
-    return found, describe(store, _fact_iris(found)) if facts else {}
+    return found, shared.describe(store, _fact_iris(found)) if facts else {}
 
 
 def roles_read(shared: OrganisationReads, facts: bool) -> Read:
     return Read(("roles", shared.organisation, facts), _read_roles, (shared, facts))
 
 
-def systems_read(record: OrganisationRecord) -> Read:
-    return Read(("systems", record.iri), describe, (record.systems,))
+def _read_systems(store: Store, shared: OrganisationReads, systems: tuple[str, ...]) -> dict[str, Node]:
+    return shared.describe(store, systems)
+
+
+def systems_read(record: OrganisationRecord, shared: OrganisationReads) -> Read:
+    return Read(("systems", record.iri), _read_systems, (shared, record.systems))
 
 
 def _read_counts(store: Store, shared: OrganisationReads) -> compliance.ViolationCounts:
@@ -519,7 +523,9 @@ class Organisation:
 
     @strawberry.field
     async def systems(self, info: Info) -> list[AISystem]:
-        nodes = await info.context.loaders.read(systems_read(self.record))
+        nodes = await info.context.loaders.read(
+            systems_read(self.record, info.context.loaders.organisation(self.record.iri))
+        )
         found = [ai_system(self.catalogue, node) for node in nodes.values() if node.exists]
         return sorted(found, key=lambda system: system.id)
 
@@ -700,7 +706,7 @@ def _planned_page(
 
 
 def _systems_of(record: OrganisationRecord, shared: OrganisationReads) -> Read:
-    return systems_read(record)
+    return systems_read(record, shared)
 
 
 def _roles_of(record: OrganisationRecord, shared: OrganisationReads, *, facts: bool) -> Read:
@@ -733,7 +739,7 @@ def _read_dashboard(
     """Blocking: the catalogue, the organisation's node and, when it is one, every planned read: the page of
     violations (the longest) beside the others."""
     catalogue = CATALOGUE.get(store, shared.fingerprint(store))
-    node = describe(store, [iri])[iri]
+    node = shared.describe(store, [iri])[iri]
     done: list[tuple[Hashable, object]] = []
     if compliance.is_organisation(node):
         record = OrganisationRecord.of(node)
