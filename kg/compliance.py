@@ -187,9 +187,9 @@ class OrganisationReads:
     """Reads of one organisation that several answers share, each made once: its role assignments (its roles, and
     the reasons its obligations apply) and its violations counted by obligation and status (the status of each
     applicable obligation, and its summary). A dashboard asks for all four; sharing saves two of its queries
-    (measured at 100,000 organisations on disk: 0.37 and 0.5 ms). The store's build fingerprint too: the catalogue,
-    the applicable obligations and the summary each check it (``FixedCache.get``), and a dashboard read it three
-    times. And the nodes described: its systems, and the facts behind its roles.
+    (measured at 100,000 organisations on disk: 0.37 and 0.5 ms). So are the store's build fingerprint, which the
+    catalogue, the applicable obligations and the summary each need (``FixedCache.get``: a dashboard read it three
+    times), and the nodes described: its systems, and the facts behind its roles.
 
     One per request and store, as of its first read of each. Not locked: two threads reading at once both query,
     and either answer is kept."""
