@@ -154,7 +154,7 @@ def stored_role_digests(store: Store, organisations: Iterable[URIRef]) -> dict[U
     wanted = list(organisations)
     if not wanted:
         return {}
-    values = " ".join(f"({number} {org.n3()})" for number, org in enumerate(wanted))
+    values = solutions.numbered_values(wanted)
     rows = store.select_fields(
         f"SELECT ?n ?digest WHERE {{ VALUES (?n ?org) {{ {values} }} "
         f"GRAPH {META} {{ ?org {ROLES_DIGEST.n3()} ?digest }} }}"

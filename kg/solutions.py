@@ -15,6 +15,7 @@ either), the others (an escape, a bare decimal or double, a quoted triple) with 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Final, TypeAlias
 
@@ -25,6 +26,12 @@ Term: TypeAlias = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 _TSV: Final = ox.QueryResultsFormat.TSV
 _INTEGER: Final = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 _BOOLEAN: Final = ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean")
+
+
+def numbered_values(iris: Iterable[str]) -> str:
+    """The rows of a ``VALUES (?n ?x)`` block that names each IRI by its index. A query that selects ``?n`` rather
+    than the IRI spares the store decoding it (on disk, a lookup a row); the caller maps the number back."""
+    return " ".join(f"({number} {ox.NamedNode(iri)})" for number, iri in enumerate(iris))
 
 
 def rows(result: ox.QuerySolutions) -> list[list[str]]:

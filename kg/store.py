@@ -139,7 +139,7 @@ class Store(ABC):
         records read and built, in turns with the code before: 4.4–4.9 → 2.9–3.0 ms)."""
         if not subjects or not predicates:
             return []
-        values = " ".join(f"({number} {ox.NamedNode(iri)})" for number, iri in enumerate(subjects))
+        values = solutions.numbered_values(subjects)
         numbered = "-1"  # an IF chain: joining a VALUES of predicates makes the store scan every triple of each
         for number in reversed(range(len(predicates))):
             numbered = f"IF(?p = {ox.NamedNode(predicates[number])}, {number}, {numbered})"
@@ -302,7 +302,7 @@ class OxigraphStore(Store):
     def _numbered_outgoing(
         self, wanted: list[str], graph: str | None, predicate: str | None
     ) -> list[tuple[str, str, ox.NamedNode | ox.BlankNode | ox.Literal]]:
-        values = " ".join(f"({number} {ox.NamedNode(iri)})" for number, iri in enumerate(wanted))  # checked IRIs
+        values = solutions.numbered_values(wanted)  # checked IRIs
         where = f"GRAPH <{graph}>" if graph else "GRAPH ?g"  # a named graph, as with the index
         link = f"<{predicate}>" if predicate else "?p"
         query = f"SELECT ?n ?p ?o WHERE {{ VALUES (?n ?s) {{ {values} }} {where} {{ ?s {link} ?o }} }}"

@@ -254,7 +254,7 @@ class ViolationLedger:
         wanted = list(organisations)
         if not wanted:
             return {}
-        values = " ".join(f"({number} {org.n3()})" for number, org in enumerate(wanted))
+        values = solutions.numbered_values(wanted)
         rows = self.store.select_fields(
             f"SELECT ?v ?n ?open (COUNT(?episode) AS ?episodes) WHERE {{ GRAPH {VIOLATIONS} {{ "
             f"VALUES (?n ?org) {{ {values} }} ?v {OG.concernsOrganisation.n3()} ?org ; "
