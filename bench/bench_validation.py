@@ -8,8 +8,10 @@ run). Prints progress and one table; it is not a test. ``--distinct`` organisati
 ``tests/support/generated_data.py`` (seeded) and are ingested through the pipeline into an on-disk store in a
 temporary directory; the rest of ``--orgs`` are copies of their organisation graphs under new ids (text
 substitution, bulk-loaded), then validated by the clock, so the stream meets a graph in a steady state without
-hours of loading. The measured stream is further events about random existing organisations. pyshacl runs in child
-processes with a time limit (``--pyshacl-limit``), since on large graphs it may not finish.
+hours of loading. The measured stream is further events about random existing organisations. After the streams
+the bench measures the design's floor on the same store (``floor``): what parsing and planning a batch's queries and
+copying an organisation into the workspace cost by themselves. pyshacl runs in child processes with a time limit
+(``--pyshacl-limit``), since on large graphs it may not finish.
 """
 
 from __future__ import annotations
