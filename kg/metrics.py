@@ -58,6 +58,11 @@ class PipelineCollector(Collector):
             value=stats.organisations_validated,
         )
         yield CounterMetricFamily(
+            "obligraph_organisations_validated_by_changes",
+            "Of those, validations that re-ran only the checks their event could change",
+            value=stats.organisations_validated_by_changes,
+        )
+        yield CounterMetricFamily(
             "obligraph_clock_passes", "Re-validations of every organisation (the clock)", value=stats.clock_passes
         )
         if stats.clock_last_pass_as_of is not None:

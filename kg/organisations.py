@@ -60,6 +60,9 @@ class Outcome:
     event: Event
     status: Literal["applied", "duplicate", "rejected"]
     reason: str | None = None
+    changes: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    """An applied event's update operations on its organisation's own triples (``kg.deltas`` replays them on a
+    copy of the organisation)."""
 
 
 Also = Iterable[str] | Callable[[Sequence[Outcome]], Iterable[str]]
@@ -121,7 +124,7 @@ class EventApplier:
             operations.append(_event_record(event, record))
             pending[iris.organisation(event.subject)] = record
             known.events.add(record)
-            outcomes.append(Outcome(event, "applied"))
+            outcomes.append(Outcome(event, "applied", changes=tuple(changes)))
         return operations, outcomes, pending
 
     def _known(self, events: Sequence[Event]) -> _Known:

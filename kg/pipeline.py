@@ -19,12 +19,19 @@ steps. So the violations and their history do not depend on how the events were 
 500, whatever a Kafka poll returned), and a violation that opens and closes between two events of one batch is
 recorded. What the caller adds (``also``) joins the last round's step 1; if the process dies before that, the replay
 finds the earlier rounds' events applied (duplicates) and applies the rest.
+
+A round of at most ``kg.deltas.DELTA_UP_TO`` organisations (one event, a small HTTP batch, the later rounds of a
+large one) is judged by its changes: its organisations are read before the apply, the workspace is made from that
+copy and the events' operations, and only the rules and checks that read what the events changed run again
+(``kg.deltas``); the stored violations of the other obligations stand. Larger rounds, the clock and recovery judge
+in full.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from time import perf_counter
@@ -36,6 +43,15 @@ from rdflib import URIRef
 from kg import iris
 from kg.checks import Check
 from kg.clock_passes import record_pass
+from kg.deltas import (
+    DELTA_UP_TO,
+    Before,
+    Delta,
+    DeltaPlanner,
+    as_ntriples,
+    read_before,
+    record_validated,
+)
 from kg.events import Event
 from kg.iris import Graphs
 from kg.judged_moments import judged_moments, record_judged
@@ -43,10 +59,10 @@ from kg.organisations import CHINA, Also, EventApplier, Outcome, as_of_date, cle
 from kg.outbox import outbox_operations
 from kg.parallel import QUERIES
 from kg.reference_data import cached_reference
-from kg.roles import RoleDeriver, RoleRule, role_update, stored_role_digests
+from kg.roles import RoleDeriver, RoleRule, by_organisation, role_update, stored_role_digests
 from kg.store import Store
 from kg.validation import Validator
-from kg.violations import Cause, ViolationChange, ViolationLedger
+from kg.violations import Cause, StoredViolation, ViolationChange, ViolationLedger
 from kg.workspace import Workspace
 from ontology.namespaces import OG
 
@@ -102,6 +118,8 @@ class PipelineStats:
     """Time spent in ``process`` (apply and validate), over all batches."""
     organisations_validated: int = 0
     """Organisation validations, by events and by the clock."""
+    organisations_validated_by_changes: int = 0
+    """Of those, the ones judged only on the obligations their event could change (``kg.deltas``)."""
     violations_opened: int = 0
     violations_resolved: int = 0
     step_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STEPS, 0.0))
@@ -168,6 +186,38 @@ def _causes(outcomes: Sequence[Outcome]) -> dict[URIRef, Cause]:
     return causes
 
 
+@dataclass(frozen=True)
+class Prior:
+    """A small round's organisations as read before its apply (``kg.deltas``)."""
+
+    before: Mapping[URIRef, Before]
+    violations: Future[dict[URIRef, StoredViolation]]
+
+    def covers(self, organisations: Iterable[URIRef]) -> bool:
+        return all(org in self.before for org in organisations)
+
+    def stored_violations(self, organisations: Iterable[URIRef]) -> dict[URIRef, StoredViolation]:
+        wanted = set(organisations)
+        return {iri: stored for iri, stored in self.violations.result().items() if stored.organisation in wanted}
+
+
+@dataclass(frozen=True)
+class ChunkRead:
+    """What step 2 read of a chunk's organisations; the stored violations and role digests when first needed."""
+
+    copied: bytes
+    moments: Mapping[URIRef, datetime]
+    before: Mapping[URIRef, Before]
+    """The organisations as read before the apply, when all were (``Prior``); empty otherwise."""
+    violations: Callable[[], dict[URIRef, StoredViolation]]
+    role_digests: Callable[[], dict[URIRef, str]]
+
+
+def _replayed(outcomes: Sequence[Outcome]) -> dict[URIRef, tuple[str, ...]]:
+    """The update operations each applied event made on its organisation's own triples."""
+    return {iris.organisation(o.event.subject): o.changes for o in outcomes if o.status == "applied"}
+
+
 def _not_before(cause: Cause, judged: datetime | None) -> Cause:
     """An event dated before the moment its organisation was already judged as of is judged as of that moment
     (``kg.judged_moments``), and so is the clock asked for a day before that moment's day: as of the earlier day it
@@ -189,9 +239,17 @@ class Pipeline:
     """One pipeline per store. Calls are serialised by a lock: one writer, as the steps above require."""
 
     def __init__(
-        self, store: Store, checks: Sequence[Check], rules: Sequence[RoleRule], *, outbox: bool = False
+        self,
+        store: Store,
+        checks: Sequence[Check],
+        rules: Sequence[RoleRule],
+        *,
+        outbox: bool = False,
+        by_changes: bool = True,
     ) -> None:
-        """With ``outbox``, step 3 also writes each change's CloudEvent to the outbox (``kg.outbox``)."""
+        """With ``outbox``, step 3 also writes each change's CloudEvent to the outbox (``kg.outbox``). With
+        ``by_changes`` (the default), the organisations of small rounds are judged only on what their events can
+        change (``kg.deltas``); without it, always in full."""
         self._lock = threading.RLock()
         self.outbox = outbox
         self.store = store
@@ -199,6 +257,8 @@ class Pipeline:
         self.roles = RoleDeriver(rules)
         self.workspace = Workspace(store)
         self.validator = Validator(checks)
+        self.by_changes = by_changes
+        self.planner = DeltaPlanner(checks, rules, self.workspace.regulations)
         self.ledger = ViolationLedger(store)
         self.listeners: list[Listener] = []
         self.stats = PipelineStats()
@@ -209,13 +269,13 @@ class Pipeline:
         return self._lock
 
     @classmethod
-    def from_store(cls, store: Store, *, outbox: bool = False) -> Pipeline:
+    def from_store(cls, store: Store, *, outbox: bool = False, by_changes: bool = True) -> Pipeline:
         """Compile the shapes and rules against the regulation graph the store holds."""
         from kg.shapes_loader import load_checks_and_rules
 
         checks, rules = load_checks_and_rules(store)
         cached_reference()  # parsed now, not by the first event that starts a deadline clock (1.5 s)
-        return cls(store, checks, rules, outbox=outbox)
+        return cls(store, checks, rules, outbox=outbox, by_changes=by_changes)
 
     def process(self, events: Sequence[Event], *, also: Also = (), all_or_nothing: bool = False) -> BatchResult:
         """Apply a batch and validate the organisations it touched; ``also`` joins the step-1 transaction.
@@ -243,13 +303,24 @@ class Pipeline:
         for number, indexes in enumerate(rounds):
             last = number == len(rounds) - 1
             clock = StepClock(self.stats.step_seconds)
+            prior = self._before(events[index].subject for index in indexes)
+            clock.lap("read")
             applied = self.applier.apply(
                 [events[index] for index in indexes], also=_whole_batch(also, done, indexes) if last else ()
             )
             clock.lap("apply")
             done.update(zip(indexes, applied, strict=True))
-            changes += self._validate(_causes(applied))
+            changes += self._validate(_causes(applied), prior, _replayed(applied))
         return BatchResult([done[index] for index in range(len(events))], changes)
+
+    def _before(self, subjects: Iterable[str]) -> Prior | None:
+        """A small round's organisations as judged so far, read before its apply (``kg.deltas``); their stored
+        violations are read meanwhile on the query threads (applying events does not change them either)."""
+        organisations = list({iris.organisation(subject) for subject in subjects})
+        if not self.by_changes or len(organisations) > DELTA_UP_TO:
+            return None
+        violations = QUERIES.submit(self.ledger.stored_violations, organisations)
+        return Prior(read_before(self.store, organisations), violations)
 
     def revalidate(
         self,
@@ -313,7 +384,12 @@ class Pipeline:
         )
         return [URIRef(row["org"].value) for row in rows]  # type: ignore[union-attr]
 
-    def _validate(self, causes: Mapping[URIRef, Cause]) -> list[ViolationChange]:
+    def _validate(
+        self,
+        causes: Mapping[URIRef, Cause],
+        prior: Prior | None = None,
+        replayed: Mapping[URIRef, Sequence[str]] | None = None,
+    ) -> list[ViolationChange]:
         """Steps 2–3 in chunks of up to ``VALIDATION_CHUNK`` organisations. A query costs ~0.3 ms to parse and
         plan whatever its size, and pyoxigraph plans the checks' joins from their constant triples rather than
         from ``VALUES ?this`` (so their cost grows with the workspace): large chunks in a workspace that holds
@@ -321,36 +397,106 @@ class Pipeline:
         items = list(causes.items())
         changes: list[ViolationChange] = []
         for start in range(0, len(items), VALIDATION_CHUNK):
-            changes += self._validate_chunk(dict(items[start : start + VALIDATION_CHUNK]))
+            changes += self._validate_chunk(dict(items[start : start + VALIDATION_CHUNK]), prior, replayed or {})
         return changes
 
-    def _validate_chunk(self, asked: Mapping[URIRef, Cause]) -> list[ViolationChange]:
+    def _deltas(
+        self,
+        before: Mapping[URIRef, Before],
+        copied: bytes,
+        derived: Mapping[URIRef, bytes],
+        focus: Mapping[URIRef, date],
+    ) -> dict[URIRef, Delta]:
+        """The organisations that can be judged by their changes, with those changes; ``copied`` is what the
+        workspace copied of them."""
+        deltas = {}
+        for org, day in focus.items():
+            if org in before:
+                after = copied if len(focus) == 1 else self.workspace.owned(org)
+                delta = self.planner.plan(before[org], after, derived.get(org, b""), day)
+                if delta is not None:
+                    deltas[org] = delta
+        return deltas
+
+    def _rederived(
+        self,
+        before: Mapping[URIRef, Before],
+        deltas: Mapping[URIRef, Delta],
+        stored: Mapping[URIRef, bytes],
+        derived: bytes,
+        focus: Mapping[URIRef, date],
+    ) -> dict[URIRef, Delta]:
+        """The deltas once the rules ran again: those whose changes a rule reads take in what the roles changed."""
+        if not any(delta.rules for delta in deltas.values()):
+            return dict(deltas)
+        lines = by_organisation(derived, focus)
+        return {
+            org: self.planner.rederived(before[org], delta, stored[org], as_ntriples(lines[org]))
+            if delta.rules
+            else delta
+            for org, delta in deltas.items()
+        }
+
+    def _read(
+        self, asked: Mapping[URIRef, Cause], prior: Prior | None, replayed: Mapping[URIRef, Sequence[str]]
+    ) -> ChunkRead:
+        """Step 2's reads: the organisations copied into the workspace, and what the main store holds of them."""
+        wanted = list(asked)
+        if prior is not None and prior.covers(asked):
+            # Read before the apply (kg.deltas): the workspace is made from the organisations as they were and their
+            # events' operations, and no read of the main store waits here.
+            before = prior.before
+            operations = [operation for org in asked for operation in replayed.get(org, ())]
+            return ChunkRead(
+                copied=self.workspace.load_changed(asked, [before[org].triples for org in asked], operations),
+                moments={org: moment for org in asked if (moment := before[org].judged) is not None},
+                before=before,
+                violations=lambda: prior.stored_violations(asked),
+                role_digests=lambda: stored_role_digests(self.store, wanted),
+            )
+        # The main store's judged moments, role digests and violations of these organisations are read on the query
+        # threads (kg.parallel) while this thread copies the organisations into the workspace.
+        held_moments = QUERIES.submit(judged_moments, self.store, wanted)
+        held_roles = QUERIES.submit(stored_role_digests, self.store, wanted)
+        held_violations = QUERIES.submit(self.ledger.stored_violations, wanted)
+        copied = self.workspace.load(asked)
+        return ChunkRead(copied, held_moments.result(), {}, held_violations.result, held_roles.result)
+
+    def _validate_chunk(
+        self, asked: Mapping[URIRef, Cause], prior: Prior | None, replayed: Mapping[URIRef, Sequence[str]]
+    ) -> list[ViolationChange]:
         if not asked:
             return []
         clock = StepClock(self.stats.step_seconds)
-        # The main store's judged moments, role digests and violations of these organisations are read on the query
-        # threads (kg.parallel) while this thread copies the organisations into the workspace.
-        held_moments = QUERIES.submit(judged_moments, self.store, list(asked))
-        held_roles = QUERIES.submit(stored_role_digests, self.store, list(asked))
-        held_violations = QUERIES.submit(self.ledger.stored_violations, list(asked))
-        self.workspace.load(asked)
-        moments = held_moments.result()
+        read = self._read(asked, prior, replayed)
         clock.lap("read")
-        causes = {org: _not_before(cause, moments.get(org)) for org, cause in asked.items()}
+        causes = {org: _not_before(cause, read.moments.get(org)) for org, cause in asked.items()}
         focus = {org: as_of_date(cause.at) for org, cause in causes.items()}
-        changed_roles, derived = self.roles.derive(self.workspace.store, focus, held_roles.result())
+        stored_derived = {org: before.derived for org, before in read.before.items()}
+        deltas = self._deltas(read.before, read.copied, stored_derived, focus)
+        if len(deltas) == len(focus) and not any(delta.rules for delta in deltas.values()):
+            changed_roles: dict[URIRef, set[bytes]] = {}
+            derived = b"".join(stored_derived[org] for org in focus)  # no rule reads what changed
+        else:
+            changed_roles, derived = self.roles.derive(self.workspace.store, focus, read.role_digests())
+            deltas = self._rederived(read.before, deltas, stored_derived, derived, focus)
         self.workspace.add_derived(derived)
         roles_written = role_update(self.store, changed_roles)
+        only = {org: delta.obligations for org, delta in deltas.items()}
         clock.lap("roles")
-        findings = self.validator.validate(self.workspace.store, focus)
+        findings = self.validator.validate(self.workspace.store, focus, only)
         clock.lap("checks")
-        operations, changes = self.ledger.reconcile(findings, causes, held_violations.result())
+        operations, changes = self.ledger.reconcile(findings, causes, read.violations(), only)
         if self.outbox:
             operations += outbox_operations(changes)
-        judged = record_judged({org: cause.at for org, cause in causes.items()}, moments, not_after=datetime.now(CHINA))
+        judged = record_judged(
+            {org: cause.at for org, cause in causes.items()}, read.moments, not_after=datetime.now(CHINA)
+        )
         clock.lap("reconcile")
-        self.store.update(" ;\n".join([*roles_written, *operations, *judged, clear_pending_marks(causes)]))
+        validated = record_validated(focus, self.planner.fingerprint)
+        self.store.update(" ;\n".join([*roles_written, *operations, *judged, *validated, clear_pending_marks(causes)]))
         self.stats.organisations_validated += len(causes)
+        self.stats.organisations_validated_by_changes += len(only)
         self.stats.count_changes(changes)
         if changes:
             for listener in self.listeners:

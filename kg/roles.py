@@ -79,13 +79,13 @@ class RoleDeriver:
         triples = b"".join(constructed(store, queries, on_pool=len(rows) >= RULES_ON_POOL_FROM))
         changed = {
             org: lines
-            for org, lines in _by_organisation(triples, focus).items()
+            for org, lines in by_organisation(triples, focus).items()
             if digests.get(org) != roles_digest(lines)
         }
         return changed, triples
 
 
-def _by_organisation(triples: bytes, focus: Iterable[URIRef]) -> dict[URIRef, set[bytes]]:
+def by_organisation(triples: bytes, focus: Iterable[URIRef]) -> dict[URIRef, set[bytes]]:
     """The derived lines of each organisation: those about it, and those about its role assignments (each names
     its organisation with ``og:isAssignedTo``)."""
     owners = {org.n3().encode(): org for org in focus}

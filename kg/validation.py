@@ -58,19 +58,30 @@ class Validator:
 
     def __init__(self, checks: Sequence[Check]) -> None:
         self.checks = tuple(checks)
+        self.queries_run = 0
+        """Check queries run so far (one per check a batch's organisations call for)."""
 
-    def validate(self, store: Store, focus: Mapping[URIRef, date]) -> dict[URIRef, list[Finding]]:
-        """Findings per organisation of ``focus``, judged on ``store`` (a workspace holding them)."""
+    def validate(
+        self, store: Store, focus: Mapping[URIRef, date], only: Mapping[URIRef, frozenset[URIRef]] | None = None
+    ) -> dict[URIRef, list[Finding]]:
+        """Findings per organisation of ``focus``, judged on ``store`` (a workspace holding them); an organisation
+        in ``only`` is judged on those obligations alone (``kg.deltas``)."""
         findings: dict[URIRef, list[Finding]] = {organisation: [] for organisation in focus}
         if not focus:
             return findings
         types = _types(store, focus)
+        only = only or {}
         iri: dict[str, URIRef] = {}  # one URIRef per IRI (rdflib checks each new one)
         runs = []
         for check in self.checks:
-            targets = [(org, day) for org, day in focus.items() if types.get(org, frozenset()) & check.roles]
+            targets = [
+                (org, day)
+                for org, day in focus.items()
+                if types.get(org, frozenset()) & check.roles and (org not in only or check.obligation in only[org])
+            ]
             if targets:
                 runs.append((check, check.query_for(targets)))
+        self.queries_run += len(runs)
         for (check, _), rows in zip(runs, selected(store, [query for _, query in runs]), strict=True):
             for bindings in rows:
                 this = bindings.get("this")

@@ -214,12 +214,16 @@ class ViolationLedger:
         findings: Mapping[URIRef, Sequence[Finding]],
         causes: Mapping[URIRef, Cause],
         stored: Mapping[URIRef, StoredViolation] | None = None,
+        judged: Mapping[URIRef, frozenset[URIRef]] | None = None,
     ) -> tuple[list[str], list[ViolationChange]]:
         """The update operations that bring the stored violations in line, and the changes they make; ``stored``
-        is what ``stored_violations`` read of the same organisations, when the caller read it ahead."""
+        is what ``stored_violations`` read of the same organisations, when the caller read it ahead. An
+        organisation in ``judged`` was judged on those obligations only, so its other violations stand."""
         if not findings:
             return [], []
         current = dict(stored) if stored is not None else self.stored_violations(findings.keys())
+        if judged:
+            current = self._judged_only(current, judged)
         grouped: dict[tuple[URIRef, str, URIRef], list[Finding]] = defaultdict(list)
         for organisation_findings in findings.values():
             for finding in organisation_findings:
@@ -244,6 +248,26 @@ class ViolationLedger:
             operations.append(self._resolve(violation, existing.episodes, cause))
             changes.append(self._resolved_change(violation, existing.episodes, cause, details[violation]))
         return operations, changes
+
+    def _judged_only(
+        self, current: dict[URIRef, StoredViolation], judged: Mapping[URIRef, frozenset[URIRef]]
+    ) -> dict[URIRef, StoredViolation]:
+        """``current`` without the open violations of obligations their organisation was not judged on. (A resolved
+        one may stay: reconciling re-opens it only if a finding names it, and findings name judged obligations.)"""
+        partial = [v for v, existing in current.items() if existing.open and existing.organisation in judged]
+        if not partial:
+            return current
+        values = " ".join(f"<{violation}>" for violation in partial)
+        rows = self.store.select_fields(
+            f"SELECT ?v ?obligation WHERE {{ GRAPH {VIOLATIONS} {{ VALUES ?v {{ {values} }} "
+            f"?v {_T['isViolationOf']} ?obligation }} }}"
+        )
+        obligation = {URIRef(solutions.iri(v)): URIRef(solutions.iri(o)) for v, o in rows}
+        return {
+            violation: existing
+            for violation, existing in current.items()
+            if violation not in obligation or obligation[violation] in judged[existing.organisation]
+        }
 
     def stored_violations(self, organisations: Iterable[URIRef]) -> dict[URIRef, StoredViolation]:
         """The organisations' violations as the store holds them: status and number of episodes.

@@ -82,6 +82,7 @@ def build_pipeline(store: Store) -> Pipeline:
     from kg.pipeline import Pipeline
 
     pipeline = Pipeline.from_store(store)
+    pipeline.planner.prepare_in_background()
     pipeline.recover()
     return pipeline
 

@@ -120,6 +120,7 @@ def worker(
         from kafka.errors import KafkaError
 
         pipeline = Pipeline.from_store(store, outbox=True)
+        pipeline.planner.prepare_in_background()
         console.print(f"connecting to Kafka at {config.bootstrap}")
         # kafka-python logs each failed attempt of its bootstrap at ERROR and WARNING (four lines an attempt, a
         # dozen attempts); until it is connected, the one line that matters is ours.
