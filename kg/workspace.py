@@ -48,6 +48,11 @@ it was the slowest 1 % of one-event batches."""
 _BUILDER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="obligraph-workspace")
 
 
+def _release(store: OxigraphStore) -> None:
+    """Holds the last reference to a retired store until the builder's thread runs it, and drops it there."""
+    del store
+
+
 class Workspace:
     """Holds the regulation graph; ``load`` replaces the organisations being judged."""
 
@@ -101,8 +106,13 @@ class Workspace:
     def _clear(self) -> None:
         """Drop the last batch's organisations, or move to a fresh store (``ROTATE_AFTER_QUADS``)."""
         if self._quads_written > ROTATE_AFTER_QUADS:
-            self.store, self._quads_written = self._spare.result(), 0
+            retired, self.store, self._quads_written = self.store, self._spare.result(), 0
             self._spare = _BUILDER.submit(self._fresh_store)
+            # Freeing a used store takes 5–8 ms (measured alone), so the builder's thread drops the last reference,
+            # after it built the next spare (measured, 3,000 one-event batches: the 30 that rotated took 15.7 ms at
+            # the median against 17.3 ms freeing it here; the others 14.8 ms both ways).
+            _BUILDER.submit(_release, retired)
+            del retired
         else:
             self.store.drop_graph(Graphs.ORGANISATIONS)
             self.store.drop_graph(Graphs.DERIVED)
