@@ -206,6 +206,8 @@ class ChunkRead:
     """What step 2 read of a chunk's organisations; the stored violations and role digests when first needed."""
 
     copied: bytes
+    """The organisations' own triples as the workspace holds them, when they were read before the apply (``Prior``);
+    empty otherwise."""
     moments: Mapping[URIRef, datetime]
     before: Mapping[URIRef, Before]
     """The organisations as read before the apply, when all were (``Prior``); empty otherwise."""
@@ -459,8 +461,8 @@ class Pipeline:
         held_moments = QUERIES.submit(judged_moments, self.store, wanted)
         held_roles = QUERIES.submit(stored_role_digests, self.store, wanted)
         held_violations = QUERIES.submit(self.ledger.stored_violations, wanted)
-        copied = self.workspace.load(asked)
-        return ChunkRead(copied, held_moments.result(), {}, held_violations.result, held_roles.result)
+        self.workspace.load(asked)
+        return ChunkRead(b"", held_moments.result(), {}, held_violations.result, held_roles.result)
 
     def _validate_chunk(
         self, asked: Mapping[URIRef, Cause], prior: Prior | None, replayed: Mapping[URIRef, Sequence[str]]

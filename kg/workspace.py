@@ -68,8 +68,8 @@ class Workspace:
         store.add_copy(Graphs.REGULATIONS, self._regulations, ox.RdfFormat.N_TRIPLES)
         return store
 
-    def load(self, organisations: Iterable[URIRef]) -> bytes:
-        """Copy the organisations' own triples from the main store (derived roles are recomputed here); return them.
+    def load(self, organisations: Iterable[URIRef]) -> None:
+        """Copy the organisations' own triples from the main store (derived roles are recomputed here).
 
         Two CONSTRUCTs, each over half the organisations, on the query threads (``kg.parallel``): the store reads
         without the GIL, so on disk the halves and the pipeline's other reads of the batch overlap (measured, 480
@@ -78,12 +78,9 @@ class Workspace:
         self._clear()
         wanted = list(organisations)
         halves = [half for half in (wanted[::2], wanted[1::2]) if half]
-        copied = []
         for triples in constructed(self.main, [copy_query(half) for half in halves]):
             self.store.add_copy(Graphs.ORGANISATIONS, triples, ox.RdfFormat.N_TRIPLES)
             self._quads_written += triples.count(b"\n")
-            copied.append(triples)
-        return b"".join(copied)
 
     def load_changed(self, organisations: Iterable[URIRef], before: Iterable[bytes], changes: Sequence[str]) -> bytes:
         """Load the organisations as ``load`` would, from their triples as read before ``changes`` (the update
