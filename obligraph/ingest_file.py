@@ -42,7 +42,9 @@ def _open(path: Path) -> Iterator[IO[bytes]]:
 
 
 def ingest_file(store: Store, path: Path, *, batch_size: int, console: Console) -> IngestReport:
-    pipeline = Pipeline.from_store(store)
+    # A file is applied in batches: judging the few small rounds by their changes (kg.deltas) would first make a
+    # one-off command parse the read sets (~3 s; the getting-started file took 7.7 s instead of 4.0 s).
+    pipeline = Pipeline.from_store(store, by_changes=False)
     pipeline.recover()
     report = IngestReport()
     total = path.stat().st_size if str(path) != "-" else None
