@@ -1,11 +1,13 @@
-"""Benchmark: one event at a time judged by its changes (``kg.deltas``) beside the same events judged in full.
+"""Benchmark: small batches judged by their changes (``kg.deltas``) beside the same batches judged in full.
 
 The machine's speed drifts by up to 2× between runs, so the two are measured side by side: two pipelines on copies
 of one on-disk store of ``--orgs`` generated organisations (ingested as in ``bench_validation.py``, then judged by
-the clock as of the stream day), taking the same stream of single events in turn (which goes first alternates).
-Prints progress and one table; it is not a test.
+the clock as of the stream day), taking the same stream of batches (one event each by default) in turn (which goes
+first alternates). ``--batch`` and ``--up-to`` (the pipeline's ``delta_up_to``) show where judging by changes stops
+paying: a round of more organisations than ``--up-to`` is judged in full by both. Prints progress and one table; it
+is not a test.
 
-Run: ``.venv/bin/python bench/bench_by_changes.py [--orgs 1000] [--events 1000]``.
+Run: ``.venv/bin/python bench/bench_by_changes.py [--orgs 1000] [--events 1000] [--batch 1] [--up-to 16]``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -27,6 +28,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project's packages, when run as a script
 
 from kg.build import ensure_built
+from kg.deltas import DELTA_UP_TO
 from kg.pipeline import Pipeline
 from kg.store import open_store
 
@@ -36,8 +38,13 @@ def main() -> None:
     parser.add_argument("--orgs", type=int, default=1_000, help="organisations to load (default 1,000)")
     parser.add_argument("--events", type=int, default=1_000, help="measured events (default 1,000)")
     parser.add_argument("--warm", type=int, default=300, help="events before measuring (default 300)")
+    parser.add_argument("--batch", type=int, default=1, help="events a batch (default 1)")
+    parser.add_argument(
+        "--up-to", type=int, default=DELTA_UP_TO, help=f"largest round judged by changes (default {DELTA_UP_TO})"
+    )
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args()
+    args.warm = -(-args.warm // args.batch) * args.batch  # whole batches
     rng = random.Random(args.seed)
 
     with tempfile.TemporaryDirectory(prefix="obligraph-bench-") as scratch:
@@ -50,7 +57,9 @@ def main() -> None:
         store.close()
         shutil.copytree(first, Path(scratch) / "in-full")
         pipelines = {
-            mode: Pipeline.from_store(open_store("oxigraph", data_dir=Path(scratch) / name), by_changes=mode)
+            mode: Pipeline.from_store(
+                open_store("oxigraph", data_dir=Path(scratch) / name), by_changes=mode, delta_up_to=args.up_to
+            )
             for mode, name in ((True, "by-changes"), (False, "in-full"))
         }
         for pipeline in pipelines.values():
@@ -59,24 +68,31 @@ def main() -> None:
         say(f"{args.warm:,} events to warm up, then {args.events:,} measured, each judged both ways in turn")
         latencies: dict[bool, list[float]] = {True: [], False: []}
         before: dict[bool, Counts] = {}
-        for number, event in enumerate(population.stream(args.warm + args.events, rng, "turns")):
-            if number == args.warm:
+        stream = list(population.stream(args.warm + args.events, rng, "turns"))
+        for number, start in enumerate(range(0, len(stream), args.batch)):
+            if start == args.warm:
                 before = {mode: Counts.of(pipeline) for mode, pipeline in pipelines.items()}
             for mode in (True, False) if number % 2 else (False, True):
                 started = time.perf_counter()
-                result = pipelines[mode].process([event])
-                if number >= args.warm:
+                result = pipelines[mode].process(stream[start : start + args.batch])
+                if start >= args.warm:
                     latencies[mode].append(time.perf_counter() - started)
                 if result.rejected:
                     raise RuntimeError(f"stream event rejected: {result.rejected[0].reason}")
-        columns = {mode: _column(latencies[mode], Counts.of(pipelines[mode]), before[mode]) for mode in pipelines}
+        events = len(stream) - args.warm
+        columns = {
+            mode: _column(latencies[mode], events, Counts.of(pipelines[mode]), before[mode]) for mode in pipelines
+        }
         for pipeline in pipelines.values():
             pipeline.store.close()
 
     table = Table(
-        "measure", "by changes", "in full", title=f"obligraph: one event at a time, {args.orgs:,} organisations"
+        "measure",
+        "by changes",
+        "in full",
+        title=f"obligraph: batches of {args.batch:,}, {args.orgs:,} organisations, rounds of ≤ {args.up_to} by changes",
     )
-    labels = ("mean event→verdict", "p50 / p95 / p99", "per event by step, ms", "check queries an event",
+    labels = ("mean time an event", "batch p50 / p95 / p99", "per event by step, ms", "check queries an event",
               "judged by their changes")  # fmt: skip
     for number, label in enumerate(labels):
         table.add_row(label, columns[True][number], columns[False][number])
@@ -103,11 +119,11 @@ class Counts:
         )
 
 
-def _column(samples: list[float], now: Counts, then: Counts) -> list[str]:
-    events = len(samples)
+def _column(samples: list[float], events: int, now: Counts, then: Counts) -> list[str]:
+    """``samples``: each batch's time, event→verdict for each of its events."""
     steps = {f"step:{step}": (now.steps[step] - then.steps[step]) / events for step in now.steps}
     return [
-        ms(statistics.mean(samples)),
+        ms(sum(samples) / events),
         " / ".join(ms(percentile(samples, q)) for q in (50, 95, 99)),
         by_step(steps),
         f"{(now.queries - then.queries) / events:.1f}",

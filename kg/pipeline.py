@@ -20,11 +20,11 @@ steps. So the violations and their history do not depend on how the events were 
 recorded. What the caller adds (``also``) joins the last round's step 1; if the process dies before that, the replay
 finds the earlier rounds' events applied (duplicates) and applies the rest.
 
-A round of at most ``kg.deltas.DELTA_UP_TO`` organisations (one event, a small HTTP batch, the later rounds of a
-large one) is judged by its changes: its organisations are read before the apply, the workspace is made from that
-copy and the events' operations, and only the rules and checks that read what the events changed run again
-(``kg.deltas``); the stored violations of the other obligations stand. Larger rounds, the clock and recovery judge
-in full.
+A round of at most ``kg.deltas.DELTA_UP_TO`` organisations (one event, a Kafka poll of one or two records, the later
+rounds of a batch holding several events of one organisation) is judged by its changes: its organisations are read
+before the apply, the workspace is made from that copy and the events' operations, and only the rules and checks
+that read what the events changed run again (``kg.deltas``); the stored violations of the other obligations stand.
+Larger rounds, the clock and recovery judge in full.
 """
 
 from __future__ import annotations
@@ -248,10 +248,11 @@ class Pipeline:
         *,
         outbox: bool = False,
         by_changes: bool = True,
+        delta_up_to: int = DELTA_UP_TO,
     ) -> None:
         """With ``outbox``, step 3 also writes each change's CloudEvent to the outbox (``kg.outbox``). With
-        ``by_changes`` (the default), the organisations of small rounds are judged only on what their events can
-        change (``kg.deltas``); without it, always in full."""
+        ``by_changes`` (the default), the organisations of rounds of at most ``delta_up_to`` organisations are
+        judged only on what their events can change (``kg.deltas``); without it, always in full."""
         self._lock = threading.RLock()
         self.outbox = outbox
         self.store = store
@@ -260,6 +261,7 @@ class Pipeline:
         self.workspace = Workspace(store)
         self.validator = Validator(checks)
         self.by_changes = by_changes
+        self.delta_up_to = delta_up_to
         self.planner = DeltaPlanner(checks, rules, self.workspace.regulations)
         self.ledger = ViolationLedger(store)
         self.listeners: list[Listener] = []
@@ -271,13 +273,15 @@ class Pipeline:
         return self._lock
 
     @classmethod
-    def from_store(cls, store: Store, *, outbox: bool = False, by_changes: bool = True) -> Pipeline:
+    def from_store(
+        cls, store: Store, *, outbox: bool = False, by_changes: bool = True, delta_up_to: int = DELTA_UP_TO
+    ) -> Pipeline:
         """Compile the shapes and rules against the regulation graph the store holds."""
         from kg.shapes_loader import load_checks_and_rules
 
         checks, rules = load_checks_and_rules(store)
         cached_reference()  # parsed now, not by the first event that starts a deadline clock (1.5 s)
-        return cls(store, checks, rules, outbox=outbox, by_changes=by_changes)
+        return cls(store, checks, rules, outbox=outbox, by_changes=by_changes, delta_up_to=delta_up_to)
 
     def process(self, events: Sequence[Event], *, also: Also = (), all_or_nothing: bool = False) -> BatchResult:
         """Apply a batch and validate the organisations it touched; ``also`` joins the step-1 transaction.
@@ -319,7 +323,7 @@ class Pipeline:
         """A small round's organisations as judged so far, read before its apply (``kg.deltas``); their stored
         violations are read meanwhile on the query threads (applying events does not change them either)."""
         organisations = list({iris.organisation(subject) for subject in subjects})
-        if not self.by_changes or len(organisations) > DELTA_UP_TO:
+        if not self.by_changes or len(organisations) > self.delta_up_to:
             return None
         violations = QUERIES.submit(self.ledger.stored_violations, organisations)
         return Prior(read_before(self.store, organisations), violations)
@@ -403,11 +407,7 @@ class Pipeline:
         return changes
 
     def _deltas(
-        self,
-        before: Mapping[URIRef, Before],
-        copied: bytes,
-        derived: Mapping[URIRef, bytes],
-        focus: Mapping[URIRef, date],
+        self, before: Mapping[URIRef, Before], copied: bytes, focus: Mapping[URIRef, date]
     ) -> dict[URIRef, Delta]:
         """The organisations that can be judged by their changes, with those changes; ``copied`` is what the
         workspace copied of them."""
@@ -415,7 +415,7 @@ class Pipeline:
         for org, day in focus.items():
             if org in before:
                 after = copied if len(focus) == 1 else self.workspace.owned(org)
-                delta = self.planner.plan(before[org], after, derived.get(org, b""), day)
+                delta = self.planner.plan(before[org], after, day)
                 if delta is not None:
                     deltas[org] = delta
         return deltas
@@ -424,7 +424,6 @@ class Pipeline:
         self,
         before: Mapping[URIRef, Before],
         deltas: Mapping[URIRef, Delta],
-        stored: Mapping[URIRef, bytes],
         derived: bytes,
         focus: Mapping[URIRef, date],
     ) -> dict[URIRef, Delta]:
@@ -433,9 +432,7 @@ class Pipeline:
             return dict(deltas)
         lines = by_organisation(derived, focus)
         return {
-            org: self.planner.rederived(before[org], delta, stored[org], as_ntriples(lines[org]))
-            if delta.rules
-            else delta
+            org: self.planner.rederived(before[org], delta, as_ntriples(lines[org])) if delta.rules else delta
             for org, delta in deltas.items()
         }
 
@@ -474,14 +471,13 @@ class Pipeline:
         clock.lap("read")
         causes = {org: _not_before(cause, read.moments.get(org)) for org, cause in asked.items()}
         focus = {org: as_of_date(cause.at) for org, cause in causes.items()}
-        stored_derived = {org: before.derived for org, before in read.before.items()}
-        deltas = self._deltas(read.before, read.copied, stored_derived, focus)
+        deltas = self._deltas(read.before, read.copied, focus)
         if len(deltas) == len(focus) and not any(delta.rules for delta in deltas.values()):
             changed_roles: dict[URIRef, set[bytes]] = {}
-            derived = b"".join(stored_derived[org] for org in focus)  # no rule reads what changed
+            derived = b"".join(read.before[org].derived for org in focus)  # no rule reads what changed
         else:
             changed_roles, derived = self.roles.derive(self.workspace.store, focus, read.role_digests())
-            deltas = self._rederived(read.before, deltas, stored_derived, derived, focus)
+            deltas = self._rederived(read.before, deltas, derived, focus)
         self.workspace.add_derived(derived)
         roles_written = role_update(self.store, changed_roles)
         only = {org: delta.obligations for org, delta in deltas.items()}

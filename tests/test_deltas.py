@@ -111,8 +111,9 @@ def _with_rejected(events: list[dict[str, object]]) -> list[dict[str, object]]:
 
 
 def test_small_batches_of_several_organisations_end_the_same() -> None:
-    """Rounds of several organisations (an HTTP batch), with rejected events among them, judged both ways."""
-    by_changes = Pipeline.from_store(_built())
+    """Rounds of several organisations (an HTTP batch), with rejected events among them, judged both ways (by their
+    changes up to seven organisations a round, above the default)."""
+    by_changes = Pipeline.from_store(_built(), delta_up_to=7)
     in_full = Pipeline.from_store(_built(), by_changes=False)
     events = generated_data.as_events(_with_rejected(_one_day_stream()))
     for start in range(0, len(events), 7):
