@@ -298,9 +298,10 @@ _TEXT_SOURCES: Final = (
     "UNION { ?o og:hasLegalBasis/rdfs:label ?text } "
     "UNION { ?o og:hasCompetentAuthority/skos:prefLabel ?text }"
 )
-"""Where the free text is looked for: the obligation's own texts (English), and, in English and Chinese, its
-instrument's titles and short name, its articles' labels (``第二十四条``) and its authorities' names, so a search
-in Chinese (``数据安全法``, ``网信``) finds what the titles, in English only, would not."""
+"""Where the free text is looked for: the obligation's id, its titles (English and Chinese) and its own texts
+(English), and, in English and Chinese, its instrument's titles and short name, its articles' labels
+(``第二十四条``) and its authorities' names, so a search in Chinese (``数据安全法``, ``算法备案``, ``网信``) finds
+what the English texts would not."""
 
 
 def _string(text: str) -> str:

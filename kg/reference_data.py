@@ -156,6 +156,7 @@ class Provision(_Record):
 class ObligationProvisions(_Record):
     obligation: str
     title: str
+    title_zh: str
     provisions: tuple[Provision, ...]
     unlinked_instruments: tuple[str, ...] = ()
     note: str | None = None

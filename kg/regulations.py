@@ -412,7 +412,7 @@ class _Builder:
         self.add(node, RDF.type, OG.Obligation)
         self.add(node, RDF.type, odrl_class)
         self.add(node, SKOS.notation, Literal(ob.id))
-        self.labels(node, f"{ob.id} {curated.title}")
+        self.labels(node, curated.title, curated.title_zh)  # the id is its skos:notation
         self.add(node, OG.hasInstrument, iris.instrument(ob.instrument))
         self.add(node, OG.articleReference, Literal(ob.articles))
         for provision in curated.provisions:

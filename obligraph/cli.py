@@ -579,7 +579,7 @@ def obligations(
             "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
             f"SELECT ?id ?title ?checkable ?force WHERE {{ VALUES ?o {{ {values} }} ?o a og:Obligation ; "
             "skos:notation ?id ; rdfs:label ?title ; og:isMachineCheckable ?checkable ; "
-            "og:hasBindingForce/skos:notation ?force } ORDER BY ?id"
+            'og:hasBindingForce/skos:notation ?force FILTER(LANG(?title) = "en") } ORDER BY ?id'
         )
         rows = [
             {name: str(getattr(term, "value", term)) for name, term in row.items()}

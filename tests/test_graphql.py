@@ -45,7 +45,8 @@ def q(base_url: str, query: str, **variables: Any) -> Any:
 def test_an_obligation_by_reference_id_carries_its_law_from_the_graph(base_url: str) -> None:
     data = q(
         base_url,
-        """{ obligation(id: "GAI-12") { __typename ... on Obligation { id title deonticKind { notation }
+        """{ obligation(id: "GAI-12") { __typename ... on Obligation { id title title_zh: title(lang: ZH)
+             deonticKind { notation }
              instrument { id title(lang: ZH) status { notation } effectiveOn issuers { code } }
              articles { label label_zh: label(lang: ZH) instrument { id } } rolesBound { notation }
              authorities { code } penalty { text } deadline { text rules { anchor { notation } countedIn { notation }
@@ -54,6 +55,7 @@ def test_an_obligation_by_reference_id_carries_its_law_from_the_graph(base_url: 
     )["obligation"]
     assert data["__typename"] == "Obligation"
     assert data["id"] == "GAI-12"
+    assert (data["title"], data["title_zh"]) == ("Security assessment and algorithm filing", "安全评估与算法备案")
     assert data["instrument"]["id"] == "CN-GENAI-2023"
     assert data["instrument"]["title"] == "生成式人工智能服务管理暂行办法"
     assert {"label": "Art. 17", "label_zh": "第十七条", "instrument": {"id": "CN-GENAI-2023"}} in data["articles"]
@@ -98,6 +100,7 @@ def test_obligations_page_through_a_filter_in_id_order(base_url: str) -> None:
         ('{text: "数据安全法"}', "DSL-03", "GAI-12"),  # the instrument's Chinese title
         ('{text: "网信"}', "GAI-12", "ETH-01"),  # an authority's Chinese name (国家互联网信息办公室 …)
         ('{text: "第二十四条"}', "ALG-09", "ALG-05"),  # an article's Chinese label
+        ('{text: "注销备案"}', "ALG-09", "GAI-12"),  # the obligation's Chinese title
         ('{sector: "finance"}', None, None),
     ],
 )

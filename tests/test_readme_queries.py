@@ -33,6 +33,7 @@ def test_cac_obligations_with_articles(store: Store) -> None:
     rows = store.select(QUERIES[0])
     ids = values(rows, "id")
     assert {"GAI-12", "ALG-09", "PIPL-04"} <= set(ids)
+    assert len(ids) == len(set(ids)), "one row an obligation (its English title)"
     articles = {str(getattr(row["id"], "value", "")): str(getattr(row.get("articles"), "value", "")) for row in rows}
     assert "Generative AI Interim Measures Art. 17" in articles["GAI-12"]
 

@@ -78,8 +78,9 @@ def test_every_reference_obligation_is_complete(graph: Graph, ref: ReferenceData
         assert set(graph.objects(node, OG.hasSource)) == {iris.source(k) for k in ob.sources}, ob.id
         assert len(set(graph.objects(node, OG.hasDeonticKind))) == 1, ob.id
         assert len(set(graph.objects(node, OG.bindsRole))) == len(ob.binds) >= 1, ob.id
-        title = Literal(f"{ob.id} {ref.provisions_of(ob.id).title}", lang="en")
-        assert title in set(graph.objects(node, RDFS.label)), ob.id
+        curated = ref.provisions_of(ob.id)
+        titles = {Literal(curated.title, lang="en"), Literal(curated.title_zh, lang="zh")}
+        assert set(graph.objects(node, RDFS.label)) == titles, ob.id
 
 
 def test_every_obligation_has_an_article_unless_none_is_specified(graph: Graph, ref: ReferenceData) -> None:

@@ -147,7 +147,7 @@ class Obligation:
     id: strawberry.ID = strawberry.field(description="The reference id, such as GAI-08.")
     iri: str
     titles: strawberry.Private[Labels]
-    title: str | None = in_language("titles", description="Titles exist in English only; ZH falls back to English.")
+    title: str | None = in_language("titles", description="A short title (the id is not part of it).")
     deontic_kind: Concept | None
     instrument: Instrument | None
     articles: list[Article] = strawberry.field(description="Its legal basis: only the articles the reference names.")
