@@ -121,7 +121,12 @@ def violation_count(store: Store, criteria: ViolationFilter) -> int:
     with all four, as a page is, counting every organisation's violations took seconds at 100,000 organisations.
     The status is a constant unless an organisation or obligation is named: beside one, pyoxigraph started from the
     status (every open violation; an organisation's open ones took 2 s, 4.5 ms with the status tested), while beside
-    an authority the tested status took minutes (CAC's open ones: 2.7–3.6 s as a constant)."""
+    an authority the tested status took minutes (CAC's open ones: 2.7–3.6 s as a constant); with an authority alone,
+    ``_count_of_authority``."""
+    if criteria.authority and not (
+        criteria.organisation or criteria.obligation or criteria.opened_after or criteria.opened_before
+    ):
+        return _count_of_authority(store, criteria.authority, criteria)
     narrowed = criteria.organisation or criteria.obligation
     status = "?status" if narrowed else _status_term(criteria)
     graph = f"GRAPH {VIOLATIONS} {{ ?v {OG.hasViolationStatus.n3()} {status} "
@@ -139,6 +144,42 @@ def violation_count(store: Store, criteria: ViolationFilter) -> int:
         graph += f"FILTER({' && '.join(tests)}) "
     authority = f"{obligation} {OG.hasCompetentAuthority.n3()} <{criteria.authority}> ." if criteria.authority else ""
     rows = store.select(f"SELECT (COUNT(?v) AS ?n) WHERE {{ {authority} {graph}}} }}")
+    return int(_lexical(rows[0]["n"]))
+
+
+def _count_of_authority(store: Store, authority: str, criteria: ViolationFilter) -> int:
+    """The violations of an authority's obligations with the criteria's status. Each obligation's violations are
+    counted from the index alone (no join); only the smaller side, the authority's obligations or the others, is
+    then joined with the status, and the other side's count follows from the status's own count. Joining every
+    violation with its status and obligation cost ~10 µs a violation: at 100,000 organisations (300,047
+    violations, CAC the competent authority of every obligation broken), CAC's open ones took 2.5–3.4 s, and
+    0.2–0.3 s this way (2026-12-04)."""
+    rows = store.select(
+        f"SELECT ?o (COUNT(?v) AS ?n) WHERE {{ GRAPH {VIOLATIONS} {{ ?v {OG.isViolationOf.n3()} ?o }} }} GROUP BY ?o"
+    )
+    totals = {_lexical(row["o"]): int(_lexical(row["n"])) for row in rows}
+    competent = store.select(f"SELECT ?o WHERE {{ ?o {OG.hasCompetentAuthority.n3()} <{authority}> }}")
+    ours = {_lexical(row["o"]) for row in competent} & totals.keys()
+    theirs = totals.keys() - ours
+    mine, others = sum(totals[o] for o in ours), sum(totals[o] for o in theirs)
+    if criteria.status == "all" or mine == 0:
+        return mine
+    if mine <= others:
+        return _count_with_status(store, criteria, ours)
+    return _count_with_status(store, criteria, None) - _count_with_status(store, criteria, theirs)
+
+
+def _count_with_status(store: Store, criteria: ViolationFilter, obligations: set[str] | None) -> int:
+    """The violations with the criteria's status (not "all"), of ``obligations`` when given."""
+    if obligations is not None and not obligations:
+        return 0
+    status = f"?v {OG.hasViolationStatus.n3()} {_status_term(criteria)}"
+    if obligations is None:
+        where = f"GRAPH {VIOLATIONS} {{ {status} }}"
+    else:
+        values = " ".join(f"<{iri}>" for iri in sorted(obligations))
+        where = f"VALUES ?o {{ {values} }} GRAPH {VIOLATIONS} {{ ?v {OG.isViolationOf.n3()} ?o . {status} }}"
+    rows = store.select(f"SELECT (COUNT(?v) AS ?n) WHERE {{ {where} }}")
     return int(_lexical(rows[0]["n"]))
 
 
