@@ -63,7 +63,7 @@ def test_a_fault_is_logged_with_its_traceback(served: tuple[str, BrokenDisk], ca
     store.broken = True
     try:
         with caplog.at_level(logging.INFO):
-            answer = _post(url, "{ violations(first: 5) { __typename } }")
+            answer = _post(url, "{ violations(first: 5) { ... on ViolationConnection { nodes { id } } } }")
     finally:
         store.broken = False
     assert "the disk is on fire" in answer.json()["errors"][0]["message"]
