@@ -260,8 +260,8 @@ class Pipeline:
         self.roles = RoleDeriver(rules)
         self.workspace = Workspace(store)
         self.validator = Validator(checks)
-        self.by_changes = by_changes
-        self.delta_up_to = delta_up_to
+        self.delta_up_to = delta_up_to if by_changes else 0
+        """The largest round judged by its changes (0: none)."""
         self.planner = DeltaPlanner(checks, rules, self.workspace.regulations)
         self.ledger = ViolationLedger(store)
         self.listeners: list[Listener] = []
@@ -323,7 +323,7 @@ class Pipeline:
         """A small round's organisations as judged so far, read before its apply (``kg.deltas``); their stored
         violations are read meanwhile on the query threads (applying events does not change them either)."""
         organisations = list({iris.organisation(subject) for subject in subjects})
-        if not self.by_changes or len(organisations) > self.delta_up_to:
+        if len(organisations) > self.delta_up_to:
             return None
         violations = QUERIES.submit(self.ledger.stored_violations, organisations)
         return Prior(read_before(self.store, organisations), violations)
