@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_validation import SEED, STREAM_DAY, Population, by_step, load, ms
-from report import console, percentile, say
+from bench_validation import SEED, STREAM_DAY, Population, by_step, load
+from report import console, ms, percentile, say
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project's packages, when run as a script

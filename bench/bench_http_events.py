@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 from bench_validation import SEED, STREAM_DAY, Population, load
-from report import console, percentile, say
+from report import console, ms, percentile, say
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support, when run as a script
@@ -79,10 +79,6 @@ def run_clients(url: str, bodies: list[str], count: int) -> dict[str, object]:
         )
     answer: dict[str, object] = json.loads(done.stdout)
     return answer
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
 
 
 def main() -> None:

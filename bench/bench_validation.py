@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from report import console, percentile, say, validation_progress
+from report import console, ms, percentile, say, validation_progress
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support, when run as a script
@@ -312,10 +312,6 @@ def _seconds(work: Callable[[], object]) -> float:
 def by_step(result: dict[str, float]) -> str:
     """A stream's time per event in each pipeline step, as "apply 0.61 · read 1.52 · …" (ms)."""
     return " · ".join(f"{key[5:]} {value * 1000:.2f}" for key, value in result.items() if key.startswith("step:"))
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:,.1f} ms"
 
 
 def main() -> None:

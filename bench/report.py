@@ -15,6 +15,11 @@ def say(message: str) -> None:
     console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {message}")
 
 
+def ms(seconds: float) -> str:
+    """``seconds`` as milliseconds, for a table cell."""
+    return f"{seconds * 1000:,.1f} ms"
+
+
 def percentile(samples: Sequence[float], q: float) -> float:
     """The nearest-rank ``q``-th percentile (0–100) of ``samples``."""
     ordered = sorted(samples)
