@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -188,10 +189,11 @@ DASHBOARD = """query($id: ID!, $asOf: Date) { organisation(id: $id) { __typename
   ... on Organisation { id name systems { id name }
     applicableObligations(asOf: $asOf) { obligationId status dueOn obligation { title }
       reasons { boundRole { notation } assignment { role { notation label(lang: ZH) } reasons { kind id }
-      rules { label comment } } } }
+      rules { label comment zhLabel: label(lang: ZH) zhComment: comment(lang: ZH) } } } }
     violations(first: 50) { ... on ViolationConnection { nodes { id obligationId status message(lang: ZH)
       causedBy history { number causedBy resolvedBy } focusSystem { id }
-      trace { shapes { iri } obligation { id } articles { label } authorities { code } penalty { text } } } } }
+      trace { shapes { iri label zhLabel: label(lang: ZH) } obligation { id } articles { label } authorities { code }
+        penalty { text } } } } }
     complianceSummary(asOf: $asOf) { byStatus { status count } openViolations
       openViolationsByAuthority { authority { code } count } openViolationsByInstrument { instrument { id } count } } }
   ... on OrganisationNotFound { organisationId } } }"""
@@ -206,7 +208,9 @@ def test_the_dashboard_says_what_binds_why_and_what_is_broken(base_url: str) -> 
     assert alg09["status"] == "VIOLATED"
     reason = alg09["reasons"][0]
     assert reason["assignment"]["reasons"] == [{"kind": "AI_SYSTEM", "id": "feed"}]
-    assert "Art." in reason["assignment"]["rules"][0]["comment"]
+    rule = reason["assignment"]["rules"][0]
+    assert "24" in rule["comment"] and "第二十四条" in rule["zhComment"]  # in the language asked for
+    assert rule["label"] != rule["zhLabel"] and "舆论" in rule["zhLabel"]
     assert reason["assignment"]["role"]["label"]  # Chinese role label from the ontology
     assert by_id["ALG-01"]["status"] == "NOT_CHECKABLE"
     violations = org["violations"]["nodes"]
@@ -216,6 +220,9 @@ def test_the_dashboard_says_what_binds_why_and_what_is_broken(base_url: str) -> 
     assert alg09_violation["focusSystem"] == {"id": "feed"}
     assert "第二十四条" in alg09_violation["message"]
     assert alg09_violation["trace"]["obligation"] == {"id": "ALG-09"}
+    (shape,) = alg09_violation["trace"]["shapes"]
+    assert shape["label"].startswith("ALG-09") and shape["zhLabel"].startswith("ALG-09")
+    assert re.search(r"[\u4e00-\u9fff]", shape["zhLabel"]) and not re.search(r"[\u4e00-\u9fff]", shape["label"])
     assert alg09_violation["trace"]["articles"] and alg09_violation["trace"]["penalty"]["text"]
     summary = org["complianceSummary"]
     counts = {row["status"]: row["count"] for row in summary["byStatus"]}
