@@ -172,6 +172,8 @@ class DeadlineRule(_Record):
     counting: Literal["working-days", "calendar-days"] | None
     anchor: str | None
     text: str
+    text_zh: str
+    """Our Chinese rendering of ``text``: a label, not a quotation of the law."""
     note: str | None = None
 
 

@@ -446,6 +446,7 @@ class _Builder:
         self.add(obligation, OG.hasPenalty, node)
         self.add(node, RDF.type, OG.Penalty)
         self.add(node, RDFS.label, Literal(f"Penalty for {ob.id}", lang="en"))
+        self.add(node, RDFS.label, Literal(f"{ob.id} 罚则", lang="zh"))
         self.add(node, OG.penaltyText, Literal(ob.penalty))
         if (fines := fine_range(ob.penalty)) is not None:
             self.add(node, OG.minimumFineCNY, Literal(fines[0], datatype=XSD.decimal))
@@ -471,6 +472,7 @@ class _Builder:
                 self.add(obligation, OG.hasPeriodicity, node)
                 self.add(node, RDF.type, OG.Periodicity)
             self.add(node, RDFS.label, Literal(f"{obligation_id}: {rule.text}", lang="en"))
+            self.add(node, RDFS.label, Literal(f"{obligation_id}：{rule.text_zh}", lang="zh"))
             self.notes(node, rule.note)
             if rule.counting is not None:
                 self.add(node, OG.isCountedIn, self.vocab.concept(OG.DayCountingRules, rule.counting))
@@ -495,6 +497,8 @@ class _Builder:
             self.add(statement, RDF.object, subdomain)
             label = f"{obligation_id} addresses MIT AI risk subdomain {link.notation} (editorial classification)"
             self.add(statement, RDFS.label, Literal(label, lang="en"))
+            label_zh = f"{obligation_id} 涉及MIT人工智能风险子领域 {link.notation}（编辑分类）"
+            self.add(statement, RDFS.label, Literal(label_zh, lang="zh"))
             self.add(statement, OG.hasConfidence, _CONFIDENCE[self.ref.risk.confidence])
             self.sources(statement, [self.ref.risk.source.key])
             self.notes(statement, f'{link.rationale} Cites the obligation\'s text: "{link.cites}"')

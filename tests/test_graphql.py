@@ -50,8 +50,9 @@ def test_an_obligation_by_reference_id_carries_its_law_from_the_graph(base_url: 
              deonticKind { notation }
              instrument { id title(lang: ZH) status { notation } effectiveOn issuers { code } }
              articles { label label_zh: label(lang: ZH) instrument { id } } rolesBound { notation }
-             authorities { code } penalty { text } deadline { text rules { anchor { notation } countedIn { notation }
-             amount unit } } confidence { notation } sources { key } lifecycleStages { notation }
+             authorities { code } penalty { text } deadline { text rules { label(lang: ZH)
+             anchor { notation label(lang: ZH) } countedIn { notation } amount unit } } confidence { notation }
+             sources { key } lifecycleStages { notation }
              riskSubdomains { notation } bindingForce { notation } machineCheckable } } }""",
     )["obligation"]
     assert data["__typename"] == "Obligation"
@@ -66,6 +67,8 @@ def test_an_obligation_by_reference_id_carries_its_law_from_the_graph(base_url: 
     assert data["machineCheckable"] is True
     working = [r for r in data["deadline"]["rules"] if r["countedIn"]]
     assert working and working[0]["countedIn"]["notation"] and float(working[0]["amount"]) == 10
+    assert working[0]["label"].startswith("GAI-12：") and "工作日" in working[0]["label"]  # the rule in Chinese
+    assert all(re.search(r"[\u4e00-\u9fff]", rule["anchor"]["label"]) for rule in data["deadline"]["rules"])
     assert data["riskSubdomains"] == []  # a filing duty: the editorial risk classification leaves it unmapped
 
 

@@ -364,6 +364,19 @@ def test_generation_refuses_an_undeclared_term(ontology: Graph) -> None:
         generate_namespaces.render(broken)
 
 
+def test_every_concept_is_labelled_once_in_english_and_once_in_chinese(ontology: Graph) -> None:
+    """A Chinese dashboard shows codes (risk subdomains, lifecycle stages, statuses, anchors …) by their labels."""
+    concepts = set(ontology.subjects(RDF.type, SKOS.Concept))
+    assert len(concepts) >= 116
+    for concept in concepts:
+        for predicate in (RDFS.label, SKOS.prefLabel):
+            english = _literal(ontology, concept, predicate, "en")
+            chinese = _literal(ontology, concept, predicate, "zh")
+            assert len(english) == 1 and len(chinese) == 1, (concept, predicate, english, chinese)
+            assert re.search(r"[\u4e00-\u9fff]", chinese[0]), (concept, chinese)
+        assert _literal(ontology, concept, RDFS.label, "zh") == _literal(ontology, concept, SKOS.prefLabel, "zh")
+
+
 # Role classes and the reference
 
 

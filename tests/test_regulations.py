@@ -353,6 +353,25 @@ def test_every_obligation_has_a_penalty_node(graph: Graph) -> None:
         assert _one(graph, penalty, OG.penaltyText)
 
 
+def test_deadlines_penalties_and_risk_links_are_labelled_in_english_and_chinese(graph: Graph) -> None:
+    """What a Chinese dashboard shows of an obligation's timing reads in Chinese (the deadline's own words rendered
+    from ``deadlines.yaml``'s ``text_zh``)."""
+    timings = [*graph.subjects(RDF.type, OG.Deadline), *graph.subjects(RDF.type, OG.Periodicity)]
+    assert len(timings) == 32
+    links = list(graph.subjects(RDF.predicate, OG.hasRiskSubdomain))
+    penalties = list(graph.subjects(RDF.type, OG.Penalty))
+    assert len(penalties) == 77 and links
+    for node in [*timings, *penalties, *links]:
+        assert isinstance(node, URIRef)
+        labels = _labels(graph, node)
+        assert set(labels) == {"en", "zh"}, node
+        obligation_id = re.findall(r"\b[A-Z]{2,6}-\d{2}\b", labels["en"])[0]  # the first id: its own
+        assert labels["zh"].startswith(obligation_id) and re.search(r"[\u4e00-\u9fff]", labels["zh"]), labels
+    alg09 = _labels(graph, iris.deadline("ALG-09"))
+    assert alg09["zh"].startswith("ALG-09：") and "十个工作日" in alg09["zh"], alg09
+    assert _labels(graph, iris.penalty("ALG-09")) == {"en": "Penalty for ALG-09", "zh": "ALG-09 罚则"}
+
+
 def test_confidence_text_with_two_levels_reads_the_lower() -> None:
     assert confidence("medium (plan inclusion) / low (first-reading date)") == OG.ConfidenceLow
 

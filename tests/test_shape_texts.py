@@ -14,7 +14,7 @@ from ontology.namespaces import OG, SH
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 ARTICLE_ZH = re.compile(r"第[一二三四五六七八九十百零]+条")
-OBLIGATION_ID = re.compile(r"\b[A-Z]{2,4}-\d{2}\b")
+OBLIGATION_ID = re.compile(r"\b[A-Z]{2,6}-\d{2}\b")
 
 
 @pytest.fixture(scope="module")
