@@ -49,7 +49,7 @@ def test_an_obligation_by_reference_id_carries_its_law_from_the_graph(base_url: 
         """{ obligation(id: "GAI-12") { __typename ... on Obligation { id title title_zh: title(lang: ZH)
              deonticKind { notation }
              instrument { id title(lang: ZH) status { notation } effectiveOn issuers { code } }
-             articles { label label_zh: label(lang: ZH) instrument { id } } rolesBound { notation }
+             articles { label label_zh: label(lang: ZH) instrument { id } } rolesBound { notation definition(lang: ZH) }
              authorities { code } penalty { text } deadline { text rules { label(lang: ZH)
              anchor { notation label(lang: ZH) } countedIn { notation } amount unit } } confidence { notation }
              sources { key } lifecycleStages { notation }
@@ -62,6 +62,7 @@ def test_an_obligation_by_reference_id_carries_its_law_from_the_graph(base_url: 
     assert data["instrument"]["title"] == "生成式人工智能服务管理暂行办法"
     assert {"label": "Art. 17", "label_zh": "第十七条", "instrument": {"id": "CN-GENAI-2023"}} in data["articles"]
     assert [r["notation"] for r in data["rolesBound"]] == ["genai_service_provider"]
+    assert "生成式人工智能服务" in data["rolesBound"][0]["definition"]  # the role defined in Chinese
     assert {a["code"] for a in data["authorities"]} >= {"CAC"}
     assert data["confidence"]["notation"] == "high"
     assert data["machineCheckable"] is True

@@ -377,6 +377,19 @@ def test_every_concept_is_labelled_once_in_english_and_once_in_chinese(ontology:
         assert _literal(ontology, concept, RDFS.label, "zh") == _literal(ontology, concept, SKOS.prefLabel, "zh")
 
 
+def test_every_concept_and_role_is_defined_in_english_and_in_chinese(ontology: Graph) -> None:
+    """``Concept.definition(lang: ZH)`` on a dashboard: the Chinese renders the English, articles included."""
+    defined = set(ontology.subjects(RDF.type, SKOS.Concept)) | _role_classes(ontology)
+    assert len(defined) >= 116 + 31
+    for term in defined:
+        english = _literal(ontology, term, SKOS.definition, "en")
+        chinese = _literal(ontology, term, SKOS.definition, "zh")
+        assert len(english) == 1 and len(chinese) == 1, (term, english, chinese)
+        assert re.search(r"[\u4e00-\u9fff]", chinese[0]), (term, chinese)
+        if re.search(r"\bArts?\.", english[0]):
+            assert re.search(r"第[一二三四五六七八九十百零]+条", chinese[0]), (term, chinese)
+
+
 # Role classes and the reference
 
 
