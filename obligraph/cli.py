@@ -254,6 +254,16 @@ class ListFormat(StrEnum):
     csv = "csv"
 
 
+class Language(StrEnum):
+    """The language of titles and messages in a table (JSON and CSV carry both languages where the graph has both)."""
+
+    en = "en"
+    zh = "zh"
+
+
+LANG_HELP: Final = "Language of titles and messages: en or zh (Chinese)"
+
+
 def _write_csv(columns: list[str], rows: list[dict[str, Any]]) -> None:
     """One line a row, for a spreadsheet; a list becomes its items joined by "; " (UTF-8, RFC 4180 quoting)."""
     import csv
@@ -313,6 +323,7 @@ def violations(
         typer.Option(min=0, help="At most this many, newest first (0: all; default: 100 in a table, all in JSON, CSV)"),
     ] = None,
     output: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format")] = ListFormat.table,
+    lang: Annotated[Language, typer.Option("--lang", help=LANG_HELP + " (JSON and CSV carry both)")] = Language.en,
 ) -> None:
     """List violations with their obligation, focus node, dates, message and trace, newest first."""
     import json
@@ -348,7 +359,7 @@ def violations(
             _write_csv(VIOLATION_COLUMNS, [{**entry, **entry["trace"]} for entry in found])
         judged = judged_as_of(store, str(organisation(org))) if org else None
     if output is ListFormat.table:
-        _print_violations(found, organisation=org)
+        _print_violations(found, organisation=org, message="messageZh" if lang is Language.zh else "message")
     moment = f", judged as of {judged.isoformat()}" if judged else ""  # what "open" holds for
     console.print(f"{len(found)} violation{'s' if len(found) != 1 else ''}{moment}{more}")  # stderr: data stays data
 
@@ -378,9 +389,10 @@ gets each violation as a line of columns with its message below (in a table, an 
 message one word a line)."""
 
 
-def _print_violations(found: list[dict[str, Any]], *, organisation: str | None) -> None:
+def _print_violations(found: list[dict[str, Any]], *, organisation: str | None, message: str = "message") -> None:
     """The violations as a table on a wide terminal, as records on a narrow one; dates without their time (the
-    JSON format has the moments, ids, trace and history)."""
+    JSON format has the moments, ids, trace and history). ``message`` names the entry's message in the language
+    wanted; where a shape has none in it, the English one is shown."""
     rows = [_violation_columns(entry) for entry in found]
     names = ["obligation", "status", "severity", "focus", "opened", "resolved"]
     if organisation is None:
@@ -391,19 +403,26 @@ def _print_violations(found: list[dict[str, Any]], *, organisation: str | None) 
             table.add_column(name, no_wrap=True)
         table.add_column("message", ratio=1)
         for row, entry in zip(rows, found, strict=True):
-            table.add_row(*(Text(row[name]) for name in names), Text(entry["message"]))
+            table.add_row(*(Text(row[name]) for name in names), Text(entry.get(message) or entry["message"]))
         out.print(table)
         return
     for row, entry in zip(rows, found, strict=True):
         out.print("  ".join(row[name] for name in names if row[name]), highlight=False, markup=False)
-        _print_indented(entry["message"])
+        _print_indented(entry.get(message) or entry["message"])
         out.print("", highlight=False)
+
+
+_CJK: Final = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 
 
 def _print_indented(text: str, *, hanging: str = "", names: bool = False) -> None:
     """``text`` wrapped to the terminal, four spaces in (``hanging`` more for its continuation lines); with
     ``names``, never broken inside a hyphenated name (``rule-generative-ai-service-provider``)."""
     indent = " " * 4
+    if _CJK.search(text):  # no spaces to break at, and two columns a character: wrapped by display width
+        for line in Text(text).wrap(out, max(out.width, 40) - len(indent), overflow="fold"):
+            out.print(indent + line.plain.rstrip(), highlight=False, markup=False)
+        return
     wrapped = textwrap.fill(
         text, max(out.width, 40), initial_indent=indent, subsequent_indent=indent + hanging, break_on_hyphens=not names
     )
@@ -549,6 +568,7 @@ def obligations(
         typer.Option(help="Text in the id, title or texts, or in the instrument's, articles' or authorities' names"),
     ] = None,
     output: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format")] = ListFormat.table,
+    lang: Annotated[Language, typer.Option("--lang", help=LANG_HELP)] = Language.en,
 ) -> None:
     """List the obligations, and whether events can evidence them (machine-checkable) or not.
 
@@ -579,7 +599,7 @@ def obligations(
             "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
             f"SELECT ?id ?title ?checkable ?force WHERE {{ VALUES ?o {{ {values} }} ?o a og:Obligation ; "
             "skos:notation ?id ; rdfs:label ?title ; og:isMachineCheckable ?checkable ; "
-            'og:hasBindingForce/skos:notation ?force FILTER(LANG(?title) = "en") } ORDER BY ?id'
+            f'og:hasBindingForce/skos:notation ?force FILTER(LANG(?title) = "{lang.value}") }} ORDER BY ?id'
         )
         rows = [
             {name: str(getattr(term, "value", term)) for name, term in row.items()}

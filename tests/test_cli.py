@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -454,6 +455,36 @@ def test_violations_table_fits_a_narrow_terminal_and_uses_a_wide_one(tmp_path: P
         "message",
     ]
     assert max(len(line) for line in wide.stdout.splitlines()) <= 160
+
+
+def _display_width(line: str) -> int:
+    """Columns a terminal gives ``line``: two for each wide (CJK) character."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in line)
+
+
+def test_violations_and_obligations_read_in_chinese_with_lang_zh(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert run("ingest", str(GETTING_STARTED), data_dir=data).returncode == 0
+    narrow = run("violations", "--org", "91110108MA01EXAMPL", "--lang", "zh", data_dir=data, columns=80)
+    assert narrow.returncode == 0, narrow.stderr
+    lines = narrow.stdout.splitlines()
+    assert "DS-02  open  Violation  system/chat-assistant  2026-03-16" in lines
+    message = lines[lines.index("DS-02  open  Violation  system/chat-assistant  2026-03-16") + 1 :]
+    text = "".join(line.strip() for line in message[: message.index("")])
+    assert text.startswith("深度合成服务 chat-assistant") and "第九条" in text, text  # the whole message, wrapped
+    assert max(_display_width(line) for line in lines) <= 80
+    assert all(line == line.rstrip() for line in lines)
+    wide = run("violations", "--lang", "zh", data_dir=data, columns=200)
+    assert "《互联网信息服务深度合成管理规定》" in wide.stdout and "Deep synthesis" not in wide.stdout
+    titles = {
+        row["id"]: row["title"]
+        for row in json.loads(run("obligations", "--lang", "zh", "--format", "json", data_dir=data).stdout)
+    }
+    assert len(titles) == 77 and titles["GAI-12"] == "安全评估与算法备案"
+    english = {row["id"]: row["title"] for row in json.loads(run("obligations", "-f", "json", data_dir=data).stdout)}
+    assert english["GAI-12"] == "Security assessment and algorithm filing"  # English unless asked
+    refused = run("violations", "--lang", "fr", data_dir=data)
+    assert refused.returncode == 2 and "--lang" in refused.stderr
 
 
 def test_applicable_says_why_each_obligation_binds_and_agrees_with_the_violations(tmp_path: Path) -> None:
