@@ -26,8 +26,8 @@ Labels = Mapping[str, str]
 
 
 def label_in(labels: Labels, lang: str) -> str | None:
-    """The text in ``lang``; else English; else a plain literal; else any. Titles of obligations exist only in
-    English, so a Chinese dashboard shows the English one rather than nothing."""
+    """The text in ``lang``; else English; else a plain literal; else any. A text with no Chinese version (a
+    source's label) shows in English on a Chinese dashboard rather than not at all."""
     for key in (lang, "en", ""):
         if key in labels:
             return labels[key]

@@ -7,9 +7,15 @@ a narrower one) from the organisation's facts, and the derived role assignment n
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
 
 from kg.compliance import Applicability, Reason
+from kg.nodes import describe, label_in
+from kg.store import Store
+
+ORGANISATION: Final = "(organisation)"
+"""How a reason names the organisation itself among its facts."""
 
 
 def applicability_row(entry: Applicability, organisation: str) -> dict[str, Any]:
@@ -22,19 +28,30 @@ def applicability_row(entry: Applicability, organisation: str) -> dict[str, Any]
     }
 
 
-def because(reason: dict[str, Any]) -> str:
-    """``binds X, derived from <facts> (rule …)``, or ``binds X through Y, derived …`` for a narrower role."""
+def because(reason: dict[str, Any], names: Mapping[str, str] | None = None) -> str:
+    """``binds X, derived from <facts> (rule …)``, or ``binds X through Y, derived …`` for a narrower role. With
+    ``names`` (each role's Chinese label by its local name, ``role_names``), the same in Chinese."""
     role, assigned = reason["boundRole"], reason["assignedRole"]
+    rules = ", ".join(reason["rules"])
+    if names is not None:
+        through = "" if assigned == role else f"（经由{names.get(assigned, assigned)}）"
+        facts = "、".join("本组织" if fact == ORGANISATION else fact for fact in reason["facts"]) or "该组织的基本信息"
+        return f"约束{names.get(role, role)}{through}，源于 {facts}" + (f"（规则 {rules}）" if rules else "")
     through = "" if assigned == role else f" through {assigned}"
     facts = ", ".join(reason["facts"]) or "the organisation's profile"
-    rules = ", ".join(reason["rules"])
     return f"binds {role}{through}, derived from {facts}" + (f" (rule {rules})" if rules else "")
+
+
+def role_names(store: Store, entries: Iterable[Applicability], lang: str) -> dict[str, str]:
+    """The label in ``lang`` of every role the entries' reasons name, by the role's local name."""
+    roles = {iri for entry in entries for r in entry.reasons for iri in (r.bound_role, r.assignment.role)}
+    return {_local(iri): label_in(node.labels(), lang) or _local(iri) for iri, node in describe(store, roles).items()}
 
 
 def relative_to(node: str, organisation: str) -> str:
     """A node of an organisation named from it (``system/chat-assistant``), the organisation itself
     ``(organisation)``; both IRIs."""
-    return "(organisation)" if node == organisation else node.removeprefix(f"{organisation}/")
+    return ORGANISATION if node == organisation else node.removeprefix(f"{organisation}/")
 
 
 def _reason(reason: Reason, organisation: str) -> dict[str, Any]:

@@ -457,13 +457,14 @@ def applicable(
         str | None, typer.Option("--as-of", help="The day the status is judged (YYYY-MM-DD; default today in China)")
     ] = None,
     output: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format")] = ListFormat.table,
+    lang: Annotated[Language, typer.Option("--lang", help="Language of the table's reasons: en or zh")] = Language.en,
 ) -> None:
     """Which obligations bind an organisation, their status as of a day, and the facts that make them apply."""
     import json
 
     from kg import iris
     from kg.compliance import applicable_obligations
-    from obligraph.applicability_view import applicability_row, because
+    from obligraph.applicability_view import applicability_row, because, role_names
 
     day = _as_of_day(as_of)
     with opened_store(ctx.obj) as store:
@@ -472,6 +473,7 @@ def applicable(
         if obligation is not None:
             obligation = _require_obligation(store, obligation)
         found = applicable_obligations(store, str(organisation), day)
+        names = role_names(store, found, "zh") if lang is Language.zh and output is ListFormat.table else None
     if obligation is not None:
         found = [entry for entry in found if entry.obligation_id == obligation]
         if not found:
@@ -495,7 +497,7 @@ def applicable(
         due = f"  due {row['dueOn']}" if row["dueOn"] else ""
         out.print(f"{row['obligation']}  {row['status']}{due}", highlight=False, markup=False)
         for reason in row["reasons"]:
-            _print_indented(because(reason), hanging="  ", names=True)
+            _print_indented(because(reason, names), hanging="  ", names=True)
         out.print("", highlight=False)
     console.print(f"{len(rows)} obligation{' binds' if len(rows) == 1 else 's bind'} {org} as of {day}")
 

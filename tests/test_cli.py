@@ -483,6 +483,16 @@ def test_violations_and_obligations_read_in_chinese_with_lang_zh(tmp_path: Path)
     assert len(titles) == 77 and titles["GAI-12"] == "安全评估与算法备案"
     english = {row["id"]: row["title"] for row in json.loads(run("obligations", "-f", "json", data_dir=data).stdout)}
     assert english["GAI-12"] == "Security assessment and algorithm filing"  # English unless asked
+    why = run("applicable", "--org", "91110108MA01EXAMPL", "--lang", "zh", data_dir=data, columns=200).stdout
+    alg05 = why.split("ALG-05  VIOLATED\n", 1)[1].split("\n\n", 1)[0]
+    rule = "rule-algorithmic-recommendation-provider"
+    assert alg05.strip() == f"约束算法推荐服务提供者，源于 system/chat-assistant（规则 {rule}）"
+    assert "（经由数据处理者 / 网络数据处理者），源于 本组织、system/chat-assistant" in why
+    assert (
+        "binds" not in why
+        and "binds AlgorithmicRecommendationProvider"
+        in run("applicable", "--org", "91110108MA01EXAMPL", data_dir=data, columns=200).stdout
+    )
     refused = run("violations", "--lang", "fr", data_dir=data)
     assert refused.returncode == 2 and "--lang" in refused.stderr
 
