@@ -93,7 +93,11 @@ def create_app(
 def index(request: Request) -> dict[str, Any]:
     """What this server offers, for whoever opens its address first (the README sends them here)."""
     offered = {
-        "sparql": ("/sparql", "SPARQL 1.1 Protocol: GET ?query=… or POST; the service description without a query"),
+        "sparql": (
+            "/sparql",
+            "SPARQL 1.1 Protocol: GET ?query=… or POST; the service description without a query; a query page in a "
+            "browser",
+        ),
         "graphql": ("/graphql", "GraphQL for compliance dashboards; GraphiQL in a browser"),
     }
     if getattr(request.app.state, "pipeline", None) is not None:  # create_app adds these routes with a pipeline

@@ -6,7 +6,8 @@ Updates: ``POST`` a form with ``update=`` or an ``application/sparql-update`` bo
 ``default-graph-uri``/``named-graph-uri`` are refused in favour of ``FROM``/``FROM NAMED``. Updates are
 different: their WHERE clauses see the store's own default graph (empty, as obligraph writes only to
 named graphs), so an update that matches data says ``GRAPH ?g { … }``. ``GET`` with no parameter answers the
-service description (``api.service_description``).
+service description (``api.service_description``), except to a browser, which gets the query page
+(``api.sparql_page``).
 
 Handlers are plain ``def``: FastAPI runs them in its threadpool, so pyoxigraph never blocks the event loop.
 A query past the configured timeout answers 503 at once; the query itself stops at its next row, or, if
@@ -31,7 +32,17 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from api.config import ConfigDep, SparqlEndpointConfig, StoreDep
 from api.federation import calls_service
 from api.service_description import PREFIXES, service_description
-from kg.sparql_answers import GRAPH_FORMATS, NotAcceptableError, QueryTimeoutError, answer_query, negotiate
+from api.sparql_page import ANSWER_ACCEPT, HTML, ROWS_SHOWN, wants_page
+from api.sparql_page import HEADERS as PAGE_HEADERS
+from api.sparql_page import render as render_page
+from kg.sparql_answers import (
+    GRAPH_FORMATS,
+    Answer,
+    NotAcceptableError,
+    QueryTimeoutError,
+    answer_query,
+    negotiate,
+)
 from kg.store import QuerySyntaxError, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -97,7 +108,10 @@ def sparql_get(
 ) -> Response:
     """Run a read-only SPARQL query given in the URL (``query`` is declared for the OpenAPI page; the
     URL is read whole so that a repeated or misplaced parameter is refused, not ignored). With no parameter at
-    all, describe the service (SPARQL 1.1 Service Description)."""
+    all, describe the service (SPARQL 1.1 Service Description). A browser (Accept preferring HTML) gets the query
+    page instead (``api.sparql_page``)."""
+    if wants_page(accept):
+        return _page(request, store, config)
     try:
         if not request.query_params:
             return _description(request, store, config, accept)
@@ -195,6 +209,14 @@ def _decode(body: bytes) -> str:
 
 
 def _query(store: Store, config: SparqlEndpointConfig, text: str, accept: str | None) -> Response:
+    answer = _answered(store, config, text, accept, cap=config.result_cap)
+    headers = {"Vary": "Accept", "X-Obligraph-Result-Cap": str(config.result_cap)}
+    if answer.truncated:
+        headers["X-Obligraph-Truncated"] = "true"
+    return Response(answer.body, media_type=answer.media_type, headers=headers)
+
+
+def _answered(store: Store, config: SparqlEndpointConfig, text: str, accept: str | None, *, cap: int) -> Answer:
     if not config.allow_service and calls_service(text):
         raise ProtocolError(
             403,
@@ -203,7 +225,7 @@ def _query(store: Store, config: SparqlEndpointConfig, text: str, accept: str | 
         )
     deadline = time.monotonic() + config.query_timeout_s
     try:
-        answer = answer_query(store, text, accept=accept, cap=config.result_cap, deadline=deadline)
+        return answer_query(store, text, accept=accept, cap=cap, deadline=deadline)
     except QuerySyntaxError as error:
         raise ProtocolError(400, f"malformed query: {error}") from None
     except NotAcceptableError as error:
@@ -219,10 +241,27 @@ def _query(store: Store, config: SparqlEndpointConfig, text: str, accept: str | 
     except Exception as error:
         log.exception("SPARQL query failed")
         raise ProtocolError(500, f"the query failed while running: {error}") from None
-    headers = {"Vary": "Accept", "X-Obligraph-Result-Cap": str(config.result_cap)}
-    if answer.truncated:
-        headers["X-Obligraph-Truncated"] = "true"
-    return Response(answer.body, media_type=answer.media_type, headers=headers)
+
+
+def _page(request: Request, store: Store, config: SparqlEndpointConfig) -> Response:
+    """The query page, with the answer to the query in the URL or the reason there is none (the status an
+    answer would have had, so a refused query is still a 4xx)."""
+    fields = _fields(request.query_params.multi_items())
+    if not fields:
+        return _html(render_page(None))
+    queries = fields.get("query", [])
+    text = queries[0] if len(queries) == 1 else None
+    started = time.monotonic()
+    try:
+        operation = _operation(fields, allow_update=False)
+        answer = _answered(store, config, operation.text, ANSWER_ACCEPT, cap=min(config.result_cap, ROWS_SHOWN))
+    except ProtocolError as refusal:
+        return _html(render_page(text, error=refusal.message), refusal.status)
+    return _html(render_page(text, answer=answer, elapsed_ms=(time.monotonic() - started) * 1000))
+
+
+def _html(page: str, status: int = 200) -> Response:
+    return Response(page, status_code=status, media_type=HTML, headers=dict(PAGE_HEADERS))
 
 
 def _description(request: Request, store: Store, config: SparqlEndpointConfig, accept: str | None) -> Response:

@@ -48,6 +48,13 @@ def answer_prefixes(query: str, triples: Iterable[ox.Triple]) -> dict[str, str]:
     """The query's declared prefixes over the standard ones, those that some IRI of ``triples`` starts with (a
     three-triple answer is not headed by seventeen declarations). An IRI pyoxigraph would refuse is skipped: this
     only abbreviates, so a declaration the regular expression misreads costs nothing but a longer name."""
+    prefixes = query_prefixes(query)
+    used = sorted(_iris(triples))
+    return {name: iri for name, iri in prefixes.items() if _starts_one(used, iri)}
+
+
+def query_prefixes(query: str) -> dict[str, str]:
+    """The standard prefixes, overridden and extended by those the query declares (the names people will read)."""
     prefixes = dict(STANDARD)
     for name, iri in _DECLARATION.findall(query):
         try:
@@ -55,8 +62,7 @@ def answer_prefixes(query: str, triples: Iterable[ox.Triple]) -> dict[str, str]:
         except ValueError:
             continue
         prefixes[name] = iri
-    used = sorted(_iris(triples))
-    return {name: iri for name, iri in prefixes.items() if _starts_one(used, iri)}
+    return prefixes
 
 
 def _starts_one(ordered: list[str], namespace: str) -> bool:
