@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from kg.compliance import Applicability, Reason
+from kg.iris import Graphs
 from kg.nodes import describe, label_in
 from kg.store import Store
 
@@ -18,10 +19,13 @@ ORGANISATION: Final = "(organisation)"
 """How a reason names the organisation itself among its facts."""
 
 
-def applicability_row(entry: Applicability, organisation: str) -> dict[str, Any]:
-    """One obligation as plain data (the JSON format); ``organisation`` is the organisation's IRI."""
+def applicability_row(entry: Applicability, organisation: str, title: Mapping[str, str]) -> dict[str, Any]:
+    """One obligation as plain data (the JSON format); ``organisation`` is the organisation's IRI, ``title`` the
+    obligation's title by language (``titles``)."""
     return {
         "obligation": entry.obligation_id,
+        "title": label_in(title, "en"),
+        "titleZh": label_in(title, "zh"),
         "status": entry.status.value,
         "dueOn": entry.due_on.isoformat() if entry.due_on else None,
         "reasons": [_reason(reason, organisation) for reason in entry.reasons],
@@ -40,6 +44,12 @@ def because(reason: dict[str, Any], names: Mapping[str, str] | None = None) -> s
     through = "" if assigned == role else f" through {assigned}"
     facts = ", ".join(reason["facts"]) or "the organisation's profile"
     return f"binds {role}{through}, derived from {facts}" + (f" (rule {rules})" if rules else "")
+
+
+def titles(store: Store, entries: Iterable[Applicability]) -> dict[str, dict[str, str]]:
+    """Each entry's obligation title by language, by the obligation's IRI, in one read."""
+    found = describe(store, (entry.obligation for entry in entries), Graphs.REGULATIONS)
+    return {iri: node.labels() for iri, node in found.items()}
 
 
 def role_names(store: Store, entries: Iterable[Applicability], lang: str) -> dict[str, str]:

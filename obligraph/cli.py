@@ -415,13 +415,14 @@ def _print_violations(found: list[dict[str, Any]], *, organisation: str | None, 
 _CJK: Final = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 
 
-def _print_indented(text: str, *, hanging: str = "", names: bool = False) -> None:
-    """``text`` wrapped to the terminal, four spaces in (``hanging`` more for its continuation lines); with
+def _print_indented(text: str, *, indent: str = " " * 4, hanging: str = "", names: bool = False) -> None:
+    """``text`` wrapped to the terminal, ``indent`` in (``hanging`` more for its continuation lines); with
     ``names``, never broken inside a hyphenated name (``rule-generative-ai-service-provider``)."""
-    indent = " " * 4
     if _CJK.search(text):  # no spaces to break at, and two columns a character: wrapped by display width
-        for line in Text(text).wrap(out, max(out.width, 40) - len(indent), overflow="fold"):
-            out.print(indent + line.plain.rstrip(), highlight=False, markup=False)
+        lines = Text(text).wrap(out, max(out.width, 40) - len(indent + hanging), overflow="fold")
+        for number, line in enumerate(lines):
+            lead = indent if number == 0 else indent + hanging
+            out.print(lead + line.plain.rstrip(), highlight=False, markup=False)
         return
     wrapped = textwrap.fill(
         text, max(out.width, 40), initial_indent=indent, subsequent_indent=indent + hanging, break_on_hyphens=not names
@@ -464,7 +465,7 @@ def applicable(
 
     from kg import iris
     from kg.compliance import applicable_obligations
-    from obligraph.applicability_view import applicability_row, because, role_names
+    from obligraph.applicability_view import applicability_row, because, role_names, titles
 
     day = _as_of_day(as_of)
     with opened_store(ctx.obj) as store:
@@ -474,11 +475,12 @@ def applicable(
             obligation = _require_obligation(store, obligation)
         found = applicable_obligations(store, str(organisation), day)
         names = role_names(store, found, "zh") if lang is Language.zh and output is ListFormat.table else None
+        titled = titles(store, found)
     if obligation is not None:
         found = [entry for entry in found if entry.obligation_id == obligation]
         if not found:
             raise fail(f"{obligation} does not bind {org} as of {day} (see: obligraph applicable --org {org})")
-    rows = [applicability_row(entry, str(organisation)) for entry in found]
+    rows = [applicability_row(entry, str(organisation), titled[entry.obligation]) for entry in found]
     if output is ListFormat.json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return
@@ -491,11 +493,12 @@ def applicable(
             }
             for row in rows
         ]
-        _write_csv(["obligation", "status", "dueOn", "roles", "facts"], flat)
+        _write_csv(["obligation", "title", "titleZh", "status", "dueOn", "roles", "facts"], flat)
         return
     for row in rows:
         due = f"  due {row['dueOn']}" if row["dueOn"] else ""
-        out.print(f"{row['obligation']}  {row['status']}{due}", highlight=False, markup=False)
+        title = row["titleZh" if lang is Language.zh else "title"]
+        _print_indented(f"{row['obligation']}  {row['status']}{due}  {title}", indent="", hanging=" " * 4)
         for reason in row["reasons"]:
             _print_indented(because(reason, names), hanging="  ", names=True)
         out.print("", highlight=False)

@@ -484,7 +484,7 @@ def test_violations_and_obligations_read_in_chinese_with_lang_zh(tmp_path: Path)
     english = {row["id"]: row["title"] for row in json.loads(run("obligations", "-f", "json", data_dir=data).stdout)}
     assert english["GAI-12"] == "Security assessment and algorithm filing"  # English unless asked
     why = run("applicable", "--org", "91110108MA01EXAMPL", "--lang", "zh", data_dir=data, columns=200).stdout
-    alg05 = why.split("ALG-05  VIOLATED\n", 1)[1].split("\n\n", 1)[0]
+    alg05 = why.split("ALG-05  VIOLATED  算法推荐服务情况告知与基本原理公示\n", 1)[1].split("\n\n", 1)[0]
     rule = "rule-algorithmic-recommendation-provider"
     assert alg05.strip() == f"约束算法推荐服务提供者，源于 system/chat-assistant（规则 {rule}）"
     assert "（经由数据处理者 / 网络数据处理者），源于 本组织、system/chat-assistant" in why
@@ -515,6 +515,7 @@ def test_applicable_says_why_each_obligation_binds_and_agrees_with_the_violation
     assert {entry["status"] for entry in by_obligation.values()} == {"VIOLATED", "COMPLIANT", "NOT_CHECKABLE"}
     gai12 = by_obligation["GAI-12"]
     assert gai12["status"] == "COMPLIANT"
+    assert (gai12["title"], gai12["titleZh"]) == ("Security assessment and algorithm filing", "安全评估与算法备案")
     assert {
         "boundRole": "GenerativeAIServiceProvider",
         "assignedRole": "GenerativeAIServiceProvider",
@@ -526,7 +527,7 @@ def test_applicable_says_why_each_obligation_binds_and_agrees_with_the_violation
     one = run("applicable", "--org", org, "--obligation", "GAI-12", "--as-of", "2026-12-01", data_dir=data)
     assert one.returncode == 0, one.stderr
     assert one.stdout.splitlines()[:3] == [
-        "GAI-12  COMPLIANT",
+        "GAI-12  COMPLIANT  Security assessment and algorithm filing",
         "    binds GenerativeAIServiceProvider, derived from system/chat-assistant (rule",
         "      rule-generative-ai-service-provider)",
     ]
@@ -543,8 +544,12 @@ def test_applicable_says_why_each_obligation_binds_and_agrees_with_the_violation
     assert set(rows) == set(by_obligation)
     assert rows["GAI-12"]["roles"] == "GenerativeAIServiceProvider"
     assert rows["GAI-12"]["facts"] == "system/chat-assistant"
+    assert (rows["ALG-05"]["title"], rows["ALG-05"]["titleZh"]) == (
+        "Disclosure of algorithmic recommendation and its basic principles",
+        "算法推荐服务情况告知与基本原理公示",
+    )
     lower_case = run("applicable", "--org", org, "--obligation", "gai-12", "--as-of", "2026-12-01", data_dir=data)
-    assert lower_case.returncode == 0 and lower_case.stdout.startswith("GAI-12  COMPLIANT"), lower_case.stderr
+    assert lower_case.returncode == 0 and lower_case.stdout.startswith("GAI-12  COMPLIANT  "), lower_case.stderr
     no_such = run("applicable", "--org", org, "--obligation", "XX-99", data_dir=data)
     assert no_such.returncode == 2 and "no obligation 'XX-99' in the graph" in no_such.stderr
     bad_day = run("applicable", "--org", org, "--as-of", "1/12/2026", data_dir=data)
