@@ -15,15 +15,18 @@ Every opened-at outside the candidates sorts after all of them (it is older than
 so when step 2 fills the page it is the page the whole sort gives. When it does not, ``K`` grows (the window had
 more) or the window widens (it had no more), eight times over each time, until the page fills or everything was
 read. One ``MAX``/``MIN``/``COUNT`` scan sizes the first window for 64 pages, as if opened-at values were spread
-evenly: sorting a window is cheap, and each further round scans again. (The steps are separate queries on purpose:
+evenly: sorting a window is cheap, and each further round scans again. That scan of every opened-at is reused for a
+minute (``SPAN_TTL_S``), as it only sizes the window. (The steps are separate queries on purpose:
 written as one, with a sub-select for the window, pyoxigraph sometimes joined every violation first, and took
 seconds again.)
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Final
+from weakref import WeakKeyDictionary
 
 import pyoxigraph as ox
 from rdflib import Literal as Lit
@@ -31,6 +34,17 @@ from rdflib import Literal as Lit
 from kg.store import Store
 from kg.violations import VIOLATIONS, ViolationFilter, ViolationKey
 from ontology.namespaces import OG, XSD
+
+Span = tuple[datetime, datetime, int]
+"""The newest and the oldest opened-at of some violations, and how many opened-at values lie between."""
+
+SPAN_TTL_S: Final = 60.0
+"""How long the span of every opened-at sizes the first window of later pages before it is read again. It only
+sizes: a window starts below the newest value the span knows and has no upper bound, and it widens until a page
+fills or everything was read, so a violation opened since (newer, older or between) is on its page all the same.
+Measured at 100,000 organisations on disk (300,047 violations), the span's scan took 0.38–0.54 s of a page's
+0.74–0.93 s (2026-12-04)."""
+_spans: WeakKeyDictionary[Store, tuple[float, Span]] = WeakKeyDictionary()
 
 GROWTH: Final = 8
 """Candidates per page in the first round (episodes share ``og:openedAt``, and a status or date filter keeps only
@@ -230,10 +244,44 @@ def _opened_tests(criteria: ViolationFilter, after: ViolationKey | None) -> list
     return tests
 
 
-def _opened_span(
-    store: Store, criteria: ViolationFilter, after: ViolationKey | None
-) -> tuple[datetime, datetime, int] | None:
-    """The newest and oldest opened-at a page could hold, and how many values (episodes' too) lie between."""
+def _opened_span(store: Store, criteria: ViolationFilter, after: ViolationKey | None) -> Span | None:
+    """The newest and oldest opened-at a page could hold, and about how many values (episodes' too) lie between:
+    cut from the span of every opened-at (``_whole_span``) when it leaves some, else asked of the store."""
+    whole = _whole_span(store)
+    if whole is None:
+        return None  # read just now (an empty span is never kept): there is no violation
+    return _narrowed(whole, criteria, after) or _exact_span(store, criteria, after)
+
+
+def _whole_span(store: Store) -> Span | None:
+    """The span of every opened-at, read again once it is ``SPAN_TTL_S`` old (an empty one is never kept)."""
+    kept = _spans.get(store)
+    if kept is not None and time.monotonic() - kept[0] < SPAN_TTL_S:
+        return kept[1]
+    span = _exact_span(store, ViolationFilter(), None)
+    if span is not None:
+        _spans[store] = (time.monotonic(), span)
+    return span
+
+
+def _narrowed(whole: Span, criteria: ViolationFilter, after: ViolationKey | None) -> Span | None:
+    """The part of ``whole`` within the criteria's dates and before the cursor, its count in proportion to its
+    length; None where it would be empty (the store's answer decides then: the span may be older than the data)
+    or a bound has no time zone to compare."""
+    newest, oldest, count = whole
+    upper = [bound for bound in (criteria.opened_before, after and datetime.fromisoformat(after[0])) if bound]
+    lower = [criteria.opened_after] if criteria.opened_after else []
+    if any(bound.tzinfo is None for bound in (*upper, *lower)):
+        return None
+    top, bottom = min([newest, *upper]), max([oldest, *lower])
+    if top <= bottom:
+        return None
+    share = (top - bottom) / (newest - oldest) if newest > oldest else 1.0
+    return top, bottom, max(1, round(count * share))
+
+
+def _exact_span(store: Store, criteria: ViolationFilter, after: ViolationKey | None) -> Span | None:
+    """The span as the store has it now: one scan of every opened-at."""
     bounds = _opened_tests(criteria, None)
     if after is not None:
         bounds.append(f"?opened <= {Lit(after[0], datatype=XSD.dateTime).n3()}")

@@ -104,6 +104,7 @@ def test_violations_across_organisations_batch_the_same_way(served: tuple[str, Q
     url, counter = served
     query = """query($first: Int!) { violations(first: $first) { ... on ViolationConnection { nodes { id
       organisation { ... on Organisation { name } } history { number } trace { obligation { id } } } } } }"""
+    run(url, query, {"first": 5})  # the first page of a minute also reads the span of every opened-at (kept a minute)
     counts = []
     for first in (5, 50):
         before = counter.calls

@@ -231,3 +231,69 @@ def test_pages_across_organisations_are_cut_from_windows(data: tuple[Store, list
         store.select = original  # type: ignore[method-assign]
     assert first == _oracle(violations, ViolationFilter())[:5]
     assert any("FILTER(?opened >= " in query for query in queries)
+
+
+def _recording(store: Store) -> list[str]:
+    """The SELECTs the store runs from now on (the store's own ``select`` is wrapped)."""
+    queries: list[str] = []
+    original = store.select
+
+    def recorded(sparql: str) -> list[Row]:
+        queries.append(sparql)
+        return original(sparql)
+
+    store.select = recorded  # type: ignore[method-assign]
+    return queries
+
+
+SPAN_SCAN = "(MAX(?opened) AS ?newest)"
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_a_span_read_before_violations_opened_since_still_gives_every_page(
+    status: Status, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The span sizes windows for a minute; violations opened after it was read (newer than its newest, older than
+    its oldest, between) are on their pages all the same."""
+    monkeypatch.setattr(violation_pages, "GROWTH", 2)  # small windows: the stale span is really used to cut them
+    violations = _stored(3, 600)
+    middle = [
+        v for v in violations if datetime(2026, 2, 1, tzinfo=CHINA) < v.opened < datetime(2026, 3, 1, tzinfo=CHINA)
+    ]
+    since = [v for v in violations if v not in middle]
+    assert min(v.opened for v in since) < min(v.opened for v in middle)
+    assert max(v.opened for v in since) > max(v.opened for v in middle)
+    store = open_store("memory")
+    _load(store, middle)
+    assert violation_page(store, ViolationFilter(), after=None, limit=3) == _oracle(middle, ViolationFilter())[:3]
+    _load(store, since)
+    queries = _recording(store)
+    for criteria in (
+        ViolationFilter(status=status),
+        ViolationFilter(status=status, opened_after=datetime(2026, 3, 16, tzinfo=CHINA)),
+        ViolationFilter(status=status, opened_before=datetime(2026, 2, 15, tzinfo=CHINA)),
+    ):
+        for limit in (1, 7, 51):
+            assert [key for page in _walk(store, criteria, limit) for key in page] == _oracle(violations, criteria)
+    assert not any(SPAN_SCAN in query and "FILTER" not in query for query in queries), "the span was kept"
+    store.close()
+
+
+def test_the_span_is_kept_a_minute_and_an_empty_one_not_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = open_store("memory")
+    queries = _recording(store)
+    assert violation_page(store, ViolationFilter(), after=None, limit=5) == []
+    violations = _stored(4, 200)
+    _load(store, violations)
+    expected = _oracle(violations, ViolationFilter())
+    assert violation_page(store, ViolationFilter(), after=None, limit=5) == expected[:5], "nothing was kept"
+    first = _walk(store, ViolationFilter(), 20)
+    assert [key for page in first for key in page] == expected
+    whole = [query for query in queries if SPAN_SCAN in query and "FILTER" not in query]
+    assert len(whole) == 2, "the empty span, then the one kept for the walk"
+    monkeypatch.setattr(violation_pages, "SPAN_TTL_S", 0.0)
+    queries.clear()
+    pages = _walk(store, ViolationFilter(), 30)
+    assert len(pages) == 7 and len(pages[-1]) == 20  # seven calls
+    assert sum(SPAN_SCAN in query and "FILTER" not in query for query in queries) == 7
+    store.close()
