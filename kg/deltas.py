@@ -30,11 +30,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Final
 
 from rdflib import URIRef
 
-from kg import read_sets
+from kg import read_set_file, read_sets
 from kg.checks import Check
 from kg.iris import BASE, Graphs
 from kg.parallel import QUERIES, constructed
@@ -163,9 +164,23 @@ def _read_set(query: str) -> frozenset[Key]:
     return read_sets.read_set(query)
 
 
+def _read_sets_of(queries: Sequence[str], saved: Path | None) -> dict[str, frozenset[Key]]:
+    """Each query's read set: from the file ``saved`` where it holds it, else parsed (and the file written again
+    with the current queries' sets)."""
+    if saved is None:
+        return {query: _read_set(query) for query in queries}
+    known = read_set_file.load(saved)
+    keys = {query: read_set_file.entry_key(query) for query in queries}
+    found = {query: known[key] if key in known else _read_set(query) for query, key in keys.items()}
+    if not set(keys.values()) <= known.keys():
+        read_set_file.save(saved, {keys[query]: found[query] for query in queries})
+    return found
+
+
 class DeltaPlanner:
     """Which rules and checks an organisation's changes call for. The read sets are parsed on first use (rdflib
-    takes ~80 ms a query; once per process, shared by every pipeline with the same shapes)."""
+    takes ~80 ms a query; once per process, shared by every pipeline with the same shapes), or read from the file
+    ``prepare`` is given (``kg.read_set_file``)."""
 
     def __init__(self, checks: Sequence[Check], rules: Sequence[RoleRule], regulations: bytes) -> None:
         self.checks = tuple(checks)
@@ -177,21 +192,25 @@ class DeltaPlanner:
         self._lock = threading.Lock()
         self._indexes: tuple[read_sets.ReadIndex[URIRef], read_sets.ReadIndex[int]] | None = None
 
-    def prepare(self) -> None:
-        """Parse the read sets now (~3 s for the shipped shapes) rather than when the first event needs them."""
-        self._read_sets()
+    def prepare(self, saved: Path | None = None) -> None:
+        """Read the read sets now (parsed in ~3 s for the shipped shapes, or from the file ``saved`` where it holds
+        them: ``kg.read_set_file``) rather than when the first event needs them."""
+        self._read_sets(saved)
 
-    def prepare_in_background(self) -> None:
+    def prepare_in_background(self, saved: Path | None = None) -> None:
         """``prepare`` on a thread of its own, so that a long-running process starts at once and its first event
         judged by its changes does not wait for the parse (unless it comes within the first seconds)."""
-        threading.Thread(target=self.prepare, name="obligraph-read-sets", daemon=True).start()
+        threading.Thread(target=self.prepare, args=(saved,), name="obligraph-read-sets", daemon=True).start()
 
-    def _read_sets(self) -> tuple[read_sets.ReadIndex[URIRef], read_sets.ReadIndex[int]]:
+    def _read_sets(self, saved: Path | None = None) -> tuple[read_sets.ReadIndex[URIRef], read_sets.ReadIndex[int]]:
         """The checks' read sets by obligation, and the rules' by position."""
         with self._lock:
             if self._indexes is None:
-                checks = [(check.obligation, _read_set(check.query_for(_ANY_DAY))) for check in self.checks]
-                rules = [(number, _read_set(rule.query_for(_ANY_DAY))) for number, rule in enumerate(self.rules)]
+                check_queries = [check.query_for(_ANY_DAY) for check in self.checks]
+                rule_queries = [rule.query_for(_ANY_DAY) for rule in self.rules]
+                found = _read_sets_of([*check_queries, *rule_queries], saved)
+                checks = [(check.obligation, found[q]) for check, q in zip(self.checks, check_queries, strict=True)]
+                rules = [(number, found[query]) for number, query in enumerate(rule_queries)]
                 self._indexes = read_sets.ReadIndex(checks), read_sets.ReadIndex(rules)
             return self._indexes
 

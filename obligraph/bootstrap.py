@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kg.store import RemoteEndpoints, Store, StoreError, open_store
@@ -77,14 +78,21 @@ def violation_feed_config(settings: Settings) -> ViolationFeedConfig | None:
     return ViolationFeedConfig(bootstrap=settings.kafka_bootstrap, topic=settings.violations_topic)
 
 
-def build_pipeline(store: Store) -> Pipeline:
+def build_pipeline(settings: Settings, store: Store) -> Pipeline:
     """The validation pipeline, after finishing any validation a crash interrupted."""
     from kg.pipeline import Pipeline
 
     pipeline = Pipeline.from_store(store)
-    pipeline.planner.prepare_in_background()
+    pipeline.planner.prepare_in_background(read_set_path(settings))
     pipeline.recover()
     return pipeline
+
+
+def read_set_path(settings: Settings) -> Path:
+    """Where a long-running process keeps its read sets between runs (``kg.read_set_file``)."""
+    from kg.read_set_file import FILE_NAME
+
+    return settings.data_dir / FILE_NAME
 
 
 def start_clock(

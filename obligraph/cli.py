@@ -155,7 +155,7 @@ def serve(
     except AddressUnavailableError as error:
         raise fail(str(error)) from None
     with listening, opened_store(settings) as store:
-        pipeline = build_pipeline(store)
+        pipeline = build_pipeline(settings, store)
         clock = (
             start_clock(pipeline, settings.clock_interval_s, compact_daily=settings.compact_daily)
             if settings.clock_interval_s > 0

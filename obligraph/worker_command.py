@@ -74,7 +74,7 @@ def worker(
     from ingest.config import WorkerConfig
     from ingest.worker import Worker, WorkerStopped
     from kg.pipeline import Pipeline
-    from obligraph.bootstrap import start_clock, stop_clock
+    from obligraph.bootstrap import read_set_path, start_clock, stop_clock
     from obligraph.cli import console, fail, opened_store
     from obligraph.heap import settle_heap
 
@@ -120,7 +120,7 @@ def worker(
         from kafka.errors import KafkaError
 
         pipeline = Pipeline.from_store(store, outbox=True)
-        pipeline.planner.prepare_in_background()
+        pipeline.planner.prepare_in_background(read_set_path(settings))
         console.print(f"connecting to Kafka at {config.bootstrap}")
         # kafka-python logs each failed attempt of its bootstrap at ERROR and WARNING (four lines an attempt, a
         # dozen attempts); until it is connected, the one line that matters is ours.
