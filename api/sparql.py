@@ -36,10 +36,13 @@ from api.sparql_page import ANSWER_ACCEPT, HTML, ROWS_SHOWN, wants_page
 from api.sparql_page import HEADERS as PAGE_HEADERS
 from api.sparql_page import render as render_page
 from kg.sparql_answers import (
+    EXTENSIONS,
+    FORMAT_NAMES,
     GRAPH_FORMATS,
     Answer,
     NotAcceptableError,
     QueryTimeoutError,
+    accept_for_name,
     answer_query,
     negotiate,
 )
@@ -105,18 +108,30 @@ def sparql_get(
     config: ConfigDep,
     accept: AcceptHeader = None,
     query: Annotated[str | None, Query(description="A SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE)")] = None,
+    download: Annotated[
+        str | None,
+        Query(alias="download", description=f"The answer as a file in this format: {', '.join(FORMAT_NAMES)}"),
+    ] = None,
 ) -> Response:
-    """Run a read-only SPARQL query given in the URL (``query`` is declared for the OpenAPI page; the
-    URL is read whole so that a repeated or misplaced parameter is refused, not ignored). With no parameter at
+    """Run a read-only SPARQL query given in the URL (``query`` and ``download`` are declared for the OpenAPI page;
+    the URL is read whole so that a repeated or misplaced parameter is refused, not ignored). With no parameter at
     all, describe the service (SPARQL 1.1 Service Description). A browser (Accept preferring HTML) gets the query
-    page instead (``api.sparql_page``)."""
-    if wants_page(accept):
+    page instead (``api.sparql_page``), unless it asks for a ``download``, as the page's links to save an answer
+    do: a format by name, answered as a file, whatever Accept says. (Not ``format`` or ``output``: SPARQLWrapper
+    sends those to every endpoint, with names of its own.)"""
+    if download is None and wants_page(accept):
         return _page(request, store, config)
     try:
         if not request.query_params:
             return _description(request, store, config, accept)
-        operation = _operation(_fields(request.query_params.multi_items()), allow_update=False)
-        return _query(store, config, operation.text, accept)
+        fields = _fields(request.query_params.multi_items())
+        operation = _operation(fields, allow_update=False)
+        if "download" not in fields:
+            return _query(store, config, operation.text, accept)
+        answer = _query(store, config, operation.text, _named_format(fields["download"]))
+        extension = EXTENSIONS[answer.media_type or ""]
+        answer.headers["Content-Disposition"] = f'attachment; filename="answer.{extension}"'
+        return answer
     except ProtocolError as refusal:
         return refusal.response()
 
@@ -186,6 +201,17 @@ def _operation(fields: Mapping[str, list[str]], *, allow_update: bool = True) ->
         problem = "no query was given" if not queries and not updates else "give exactly one query or update"
         raise ProtocolError(400, f"{problem}; {USAGE}")
     return Operation("query", queries[0]) if queries else Operation("update", updates[0])
+
+
+def _named_format(given: list[str]) -> str:
+    """The Accept header a ``download`` parameter stands for."""
+    if len(given) != 1:
+        raise ProtocolError(400, "give download once")
+    try:
+        return accept_for_name(given[0])
+    except NotAcceptableError:
+        names = ", ".join(FORMAT_NAMES)
+        raise ProtocolError(400, f"unknown download format {given[0]!r}; use one of: {names}") from None
 
 
 def _refuse_graph_parameters(fields: Mapping[str, list[str]]) -> None:

@@ -88,7 +88,7 @@ def render(
     if error is not None:
         shown = f'<p class="error" role="alert">{escape(error)}</p>'
     elif answer is not None:
-        shown = _answer(answer, prefixes, elapsed_ms)
+        shown = _answer(answer, prefixes, elapsed_ms) + _saving(text, answer)
     else:
         shown = ""
     examples = "\n".join(
@@ -124,13 +124,28 @@ def _answer(answer: Answer, prefixes: Mapping[str, str], elapsed_ms: float | Non
     if answer.truncated:
         status = (
             f"The first {count}{took}; there are more. Narrow the query (LIMIT, OFFSET, more specific patterns), or "
-            "read the whole answer as CSV: <code>curl -H 'Accept: text/csv' --data-urlencode query@q.rq "
-            "…/sparql</code> (up to the endpoint's result cap)."
+            "save the whole answer below (up to the endpoint's result cap)."
         )
     head = "".join(f"<th>{escape(name)}</th>" for name in names)
     body = "\n".join("<tr>" + "".join(f"<td>{_term(value, prefixes)}</td>" for value in row) + "</tr>" for row in rows)
     table = f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
     return f'<p class="status">{status}</p>\n{table}'
+
+
+SAVED_AS: Final = {
+    SPARQL_JSON: (("CSV", "csv"), ("TSV", "tsv"), ("SPARQL JSON", "json"), ("SPARQL XML", "xml")),
+    N_TRIPLES: (("Turtle", "turtle"), ("N-Triples", "ntriples"), ("RDF/XML", "rdfxml"), ("JSON-LD", "jsonld")),
+}
+"""The formats the page offers an answer's download in (the endpoint's ``download`` parameter), by the page's own."""
+
+
+def _saving(query: str, answer: Answer) -> str:
+    """Links that fetch the whole answer again as a file (up to the endpoint's cap, not the page's)."""
+    links = " · ".join(
+        f'<a href="?{escape(urlencode({"query": query, "download": name}, safe=":/"))}">{label}</a>'
+        for label, name in SAVED_AS[answer.media_type]
+    )
+    return f'\n<p class="tag">Save the whole answer: {links}</p>'
 
 
 def _term(term: object, prefixes: Mapping[str, str]) -> str:

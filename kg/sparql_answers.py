@@ -147,25 +147,41 @@ def negotiate(accept: str | None, offered: Sequence[str]) -> str:
     return best[1]
 
 
+_NAMED: Final[Mapping[str, str]] = {
+    "json": f"{SPARQL_JSON}, {JSON_LD}",
+    "xml": f"{SPARQL_XML}, {RDF_XML}",
+    "csv": CSV,
+    "tsv": TSV,
+    "turtle": TURTLE,
+    "ttl": TURTLE,
+    "ntriples": N_TRIPLES,
+    "nt": N_TRIPLES,
+    "nquads": N_QUADS,
+    "rdfxml": RDF_XML,
+    "jsonld": JSON_LD,
+}
+FORMAT_NAMES: Final = tuple(sorted(_NAMED))
+"""The short format names command lines and the endpoint's ``download`` parameter take."""
+EXTENSIONS: Final[Mapping[str, str]] = {
+    SPARQL_JSON: "json",
+    SPARQL_XML: "xml",
+    CSV: "csv",
+    TSV: "tsv",
+    TURTLE: "ttl",
+    N_TRIPLES: "nt",
+    N_QUADS: "nq",
+    RDF_XML: "rdf",
+    JSON_LD: "jsonld",
+}
+"""The file name extension of an answer saved in each format."""
+
+
 def accept_for_name(name: str) -> str:
-    """An Accept header for a short format name (``json``, ``csv``, ``turtle``…), for command lines."""
-    names = {
-        "json": f"{SPARQL_JSON}, {JSON_LD}",
-        "xml": f"{SPARQL_XML}, {RDF_XML}",
-        "csv": CSV,
-        "tsv": TSV,
-        "turtle": TURTLE,
-        "ttl": TURTLE,
-        "ntriples": N_TRIPLES,
-        "nt": N_TRIPLES,
-        "nquads": N_QUADS,
-        "rdfxml": RDF_XML,
-        "jsonld": JSON_LD,
-    }
+    """An Accept header for a short format name (``json``, ``csv``, ``turtle``…), for command lines and links."""
     try:
-        return names[name.lower()]
+        return _NAMED[name.lower()]
     except KeyError:
-        raise NotAcceptableError(name, sorted(names)) from None
+        raise NotAcceptableError(name, FORMAT_NAMES) from None
 
 
 # Step 2. SPARQL JSON for kept rows.

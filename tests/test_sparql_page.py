@@ -40,6 +40,7 @@ class Page(HTMLParser):
         self.headers: list[str] = []
         self.rows: list[list[tuple[str, list[str]]]] = []
         self.examples: list[tuple[str, str]] = []
+        self.saves: list[tuple[str, str]] = []
         self._in: list[str] = []
         self._section = False
         self._list = False
@@ -59,7 +60,7 @@ class Page(HTMLParser):
             self.rows[-1].append(("", []))
         elif tag == "a":
             self._href = found.get("href")
-            if self._section and self.rows and self.rows[-1] and self._href:
+            if self._section and "td" in self._in and self.rows and self.rows[-1] and self._href:
                 self.rows[-1][-1][1].append(self._href)
         elif tag == "p" and found.get("class") == "error":
             self._in[-1] = "error"
@@ -88,6 +89,8 @@ class Page(HTMLParser):
             self.rows[-1][-1] = (text + data, links)
         elif self._list and "a" in self._in and self._href:
             self.examples.append((data, self._href))
+        elif self._section and "a" in self._in and self._href:
+            self.saves.append((data, self._href))
 
     def cells(self) -> list[list[str]]:
         return [[" ".join(text.split()) for text, _ in row] for row in self.rows]
@@ -253,3 +256,30 @@ def test_short_names() -> None:
     assert short_name(f"{og}Obligation", {**STANDARD, "law": og}) == "law:Obligation", "the query's own name wins"
     assert short_name(f"{og}A.b", STANDARD) == "og:A.b"
     assert short_name(f"{og}A.", STANDARD) == f"<{og}A.>", "a local name cannot end with a dot"
+
+
+def test_an_answer_is_saved_whole_in_the_format_a_link_names(endpoint: str) -> None:
+    everything = "SELECT * WHERE { ?s ?p ?o }"
+    page = Page(browse(endpoint, everything).text)
+    assert [label for label, _ in page.saves] == ["CSV", "TSV", "SPARQL JSON", "SPARQL XML"]
+    saved = httpx.get(endpoint + dict(page.saves)["CSV"], headers={"Accept": BROWSER})
+    assert saved.status_code == 200 and saved.headers["content-type"].startswith("text/csv")
+    assert saved.headers["content-disposition"] == 'attachment; filename="answer.csv"'
+    assert set(saved.text.splitlines()[0].split(",")) == {"s", "p", "o"}
+    assert len(saved.text.splitlines()) > 1001, "the whole answer, not the page's thousand rows"
+
+    graph = Page(browse(endpoint, PREFIXES + "CONSTRUCT { ?o og:x ?n } WHERE { ?o skos:notation ?n }").text)
+    assert [label for label, _ in graph.saves] == ["Turtle", "N-Triples", "RDF/XML", "JSON-LD"]
+    turtle = httpx.get(endpoint + dict(graph.saves)["Turtle"], headers={"Accept": BROWSER})
+    assert turtle.headers["content-type"].startswith("text/turtle")
+    assert turtle.headers["content-disposition"] == 'attachment; filename="answer.ttl"'
+    assert "@prefix og: <https://w3id.org/obligraph/ontology#>" in turtle.text
+
+    asked = httpx.get(endpoint, params={"query": everything, "download": "json"}, headers={"Accept": "text/csv"})
+    assert asked.headers["content-type"].startswith("application/sparql-results+json"), "the name wins over Accept"
+    wrapper = httpx.get(endpoint, params={"query": everything, "format": "json-ld", "output": "n3"})
+    assert wrapper.status_code == 200 and "content-disposition" not in wrapper.headers, "SPARQLWrapper's are ignored"
+    unknown = httpx.get(endpoint, params={"query": everything, "download": "xlsx"}, headers={"Accept": BROWSER})
+    assert unknown.status_code == 400 and "unknown download format 'xlsx'; use one of: csv, json" in unknown.text
+    twice = httpx.get(endpoint, params=[("query", everything), ("download", "csv"), ("download", "tsv")])
+    assert twice.status_code == 400 and "download once" in twice.text
