@@ -229,7 +229,8 @@ links to it.</p>
 <ol>
 {examples}
 </ol>
-<details><summary>Prefixes the answers are shown with (besides the query's own)</summary>
+<details><summary>Prefixes a query may use without declaring them, and answers are shown with (a query's own
+<code>PREFIX</code> of the same name holds)</summary>
 <table>
 {prefixes}
 </table>

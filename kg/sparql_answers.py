@@ -19,7 +19,7 @@ from typing import Any, Final, TypeAlias, TypeVar
 
 import pyoxigraph as ox
 
-from kg.answer_prefixes import answer_prefixes
+from kg.answer_prefixes import STANDARD, answer_prefixes
 from kg.store import QueryResult, Store
 
 _T = TypeVar("_T")
@@ -267,6 +267,10 @@ def answer_query(
 ) -> Answer:
     """Run ``query`` and serialise at most ``cap`` rows in the format ``accept`` prefers.
 
+    The usual prefixes (``kg.answer_prefixes.STANDARD``: ``og:``, ``rdfs:``, ``skos:``, ``obligation:`` …) are
+    declared for the query, as GraphDB and Stardog declare theirs, so a query may use them without its own
+    ``PREFIX`` lines; one it declares itself holds over the usual one of the same name.
+
     ``accept`` is an Accept header or a single media type; ``deadline`` is a ``time.monotonic()`` instant.
     With a deadline the work runs in a daemon thread and this call returns or raises by the deadline.
     What a timeout does to a query still computing: a streaming query stops at its next row; a step that
@@ -276,7 +280,7 @@ def answer_query(
     raises while evaluating (``StoreError``, pyoxigraph's ``OSError``/``ValueError``) pass through.
     """
     if deadline is None:
-        return _write(store.query(query), query, accept, cap, lambda: None)
+        return _write(store.query(query, prefixes=STANDARD), query, accept, cap, lambda: None)
     job = _Job(store, query, accept, cap, deadline)
     worker = threading.Thread(target=job.run, name="sparql-answer", daemon=True)
     worker.start()
@@ -305,7 +309,8 @@ class _Job:
 
     def run(self) -> None:
         try:
-            self.answer = _write(self.store.query(self.query), self.query, self.accept, self.cap, self.check)
+            result = self.store.query(self.query, prefixes=STANDARD)
+            self.answer = _write(result, self.query, self.accept, self.cap, self.check)
         except BaseException as error:  # handed to the waiting caller, who re-raises it
             _release_frames(error)
             self.error = error

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal, TypeAlias, cast
@@ -63,8 +63,9 @@ class Store(ABC):
     backend: BackendName
 
     @abstractmethod
-    def query(self, sparql: str) -> QueryResult:
-        """Run a SPARQL query over the union of the named graphs."""
+    def query(self, sparql: str, *, prefixes: Mapping[str, str] | None = None) -> QueryResult:
+        """Run a SPARQL query over the union of the named graphs; ``prefixes`` (name → namespace IRI) are
+        declared for it, under any the query declares itself."""
 
     @abstractmethod
     def update(self, sparql: str) -> None:
@@ -213,9 +214,11 @@ class OxigraphStore(Store):
         except OSError as error:
             raise StoreError(_explain_open_error(path, error)) from error
 
-    def query(self, sparql: str) -> QueryResult:
+    def query(self, sparql: str, *, prefixes: Mapping[str, str] | None = None) -> QueryResult:
         try:
-            return self._store.query(sparql, use_default_graph_as_union=True)
+            return self._store.query(
+                sparql, use_default_graph_as_union=True, prefixes=dict(prefixes) if prefixes else None
+            )
         except SyntaxError as error:
             raise QuerySyntaxError(str(error)) from error
 
@@ -403,11 +406,14 @@ class RemoteStore(Store):
             raise StoreError(f"the SPARQL server at {url} answered {response.status_code}: {response.text[:500]}")
         return response
 
-    def query(self, sparql: str) -> QueryResult:
+    def query(self, sparql: str, *, prefixes: Mapping[str, str] | None = None) -> QueryResult:
+        """The ``prefixes`` are declared in front of the query's text, where its own declarations override them
+        (SPARQL lets a prologue declare a name again; the later declaration holds)."""
+        declared = "".join(f"PREFIX {name}: {ox.NamedNode(iri)}\n" for name, iri in (prefixes or {}).items())
         response = self._send(
             "POST",
             self.endpoints.query_url,
-            content=sparql.encode(),
+            content=(declared + sparql).encode(),
             headers={
                 "Content-Type": "application/sparql-query",
                 "Accept": "application/sparql-results+json, application/n-triples;q=0.9",

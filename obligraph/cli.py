@@ -182,12 +182,15 @@ def sparql(
     query: Annotated[str, typer.Argument(help="A SPARQL query; '-' reads it from standard input, @FILE from a file")],
     output: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format")] = OutputFormat.table,
 ) -> None:
-    """Run a SPARQL query against the local store and print the answer."""
+    """Run a SPARQL query against the local store and print the answer (og:, rdfs:, skos: and the other usual
+    prefixes need no PREFIX line)."""
+    from kg.answer_prefixes import STANDARD
+
     text = _read_query(query)
     with opened_store(ctx.obj) as store:
         try:
             if output is OutputFormat.table:
-                _print_table(store.query(text))
+                _print_table(store.query(text, prefixes=STANDARD))
             else:
                 from kg.sparql_answers import NotAcceptableError, answer_query
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import httpx
 import pytest
@@ -20,10 +20,10 @@ class BrokenDisk(OxigraphStore):
 
     broken = False
 
-    def query(self, sparql: str) -> QueryResult:
+    def query(self, sparql: str, *, prefixes: Mapping[str, str] | None = None) -> QueryResult:
         if self.broken:
             raise RuntimeError("the disk is on fire")
-        return super().query(sparql)
+        return super().query(sparql, prefixes=prefixes)
 
 
 @pytest.fixture(scope="module")

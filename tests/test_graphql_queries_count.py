@@ -6,7 +6,7 @@ catalogue)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -47,10 +47,10 @@ class QueryCounter:
         with self._lock:
             self.calls += 1
 
-    def query(self, sparql: str) -> Any:
+    def query(self, sparql: str, *, prefixes: Mapping[str, str] | None = None) -> Any:
         self._count()
         self.queries.append(sparql)
-        return self._query(sparql)
+        return self._query(sparql, prefixes=prefixes)
 
     def outgoing(self, subjects: Any, *args: Any) -> Any:
         self._count()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -47,9 +47,9 @@ class SlowReads(OxigraphStore):
             self.reads += 1
         time.sleep(self.delay_s)
 
-    def query(self, sparql: str) -> QueryResult:
+    def query(self, sparql: str, *, prefixes: Mapping[str, str] | None = None) -> QueryResult:
         self._read()
-        return super().query(sparql)
+        return super().query(sparql, prefixes=prefixes)
 
     def outgoing(self, subjects: Any, graph: str | None = None, predicate: str | None = None) -> Any:
         self._read()

@@ -283,3 +283,14 @@ def test_an_answer_is_saved_whole_in_the_format_a_link_names(endpoint: str) -> N
     assert unknown.status_code == 400 and "unknown download format 'xlsx'; use one of: csv, json" in unknown.text
     twice = httpx.get(endpoint, params=[("query", everything), ("download", "csv"), ("download", "tsv")])
     assert twice.status_code == 400 and "download once" in twice.text
+
+
+def test_the_usual_prefixes_need_no_declaration(endpoint: str) -> None:
+    bare = "SELECT (COUNT(?o) AS ?n) WHERE { ?o a og:Obligation ; og:hasCompetentAuthority authority:CAC }"
+    answer = httpx.get(endpoint, params={"query": bare})
+    assert answer.status_code == 200, answer.text
+    assert int(answer.json()["results"]["bindings"][0]["n"]["value"]) > 20
+    shown = Page(browse(endpoint, "SELECT ?title WHERE { obligation:GAI-12 rdfs:label ?title } ORDER BY ?title").text)
+    assert shown.cells() == [["Security assessment and algorithm filing @en"], ["安全评估与算法备案 @zh"]]
+    own = httpx.get(endpoint, params={"query": "PREFIX og: <urn:nothing#> ASK { ?o a og:Obligation }"})
+    assert own.json()["boolean"] is False, "a query's own declaration holds"

@@ -60,6 +60,17 @@ def test_literals_keep_language_and_datatype(store: Store) -> None:
     assert date.datatype == ox.NamedNode("http://www.w3.org/2001/XMLSchema#date")
 
 
+def test_prefixes_are_declared_under_the_querys_own(store: Store) -> None:
+    insert(store, G1, "ex:a ex:p 1 .")
+    bare = "SELECT ?o WHERE { ex:a ex:p ?o }"
+    found = store.query(bare, prefixes={"ex": EX, "other": "https://example.org/other#"})
+    assert isinstance(found, ox.QuerySolutions) and [row["o"] for row in found] == [ox.Literal(1)]
+    own = store.query(f"PREFIX ex: <{EX}elsewhere/>\n{bare}", prefixes={"ex": EX})
+    assert isinstance(own, ox.QuerySolutions) and list(own) == [], "the query's own ex: holds"
+    with pytest.raises(QuerySyntaxError):
+        store.query(bare)
+
+
 def test_ask_and_construct(store: Store) -> None:
     insert(store, G1, "ex:a ex:p ex:b .")
     assert store.ask(f"ASK {{ <{EX}a> <{EX}p> <{EX}b> }}")
