@@ -1,9 +1,10 @@
 """The prefixes a graph answer (CONSTRUCT, DESCRIBE) is written with, so Turtle and RDF/XML read as people write them.
 
 The query's own ``PREFIX`` declarations come first (the names its author chose, as Fuseki does), then the
-vocabularies of the ontology under their usual names, and the obligations' and authorities' namespaces. Only
-formats that abbreviate use them; N-Triples, N-Quads and JSON-LD are written in full either way.
-"""
+vocabularies of the ontology under their usual names, and obligraph's own namespaces (obligations, authorities,
+sources, violations, graphs). Only formats that abbreviate use them; N-Triples, N-Quads and JSON-LD are written in
+full either way. The same standard prefixes are declared for every query the endpoint answers
+(``kg.sparql_answers``)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ STANDARD: Final[dict[str, str]] = {
     "airo": str(AIRO),
     "obligation": f"{BASE}obligation/",
     "authority": f"{BASE}authority/",
+    "source": f"{BASE}source/",
+    "violation": f"{BASE}violation/",
+    "graph": f"{BASE}graph/",
 }
 
 _DECLARATION: Final = re.compile(r"\bPREFIX\s+([A-Za-z][\w.-]*)?\s*:\s*<([^<>\"{}|^`\\\s]*)>", re.IGNORECASE)
