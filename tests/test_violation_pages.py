@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -214,9 +215,9 @@ def test_past_the_most_candidates_a_round_may_read_the_filter_leads_the_join(
         assert [key for page in _walk(store, criteria, 7) for key in page] == _oracle(violations, criteria)
 
 
-def test_pages_across_organisations_are_cut_from_windows(data: tuple[Store, list[Stored]]) -> None:
-    """The window path is the one taken (else the tests above would only test the whole sort)."""
-    store, violations = data
+@contextmanager
+def recording(store: Store) -> Iterator[list[str]]:
+    """The SELECTs the store runs inside the block."""
     queries: list[str] = []
     original = store.select
 
@@ -226,24 +227,18 @@ def test_pages_across_organisations_are_cut_from_windows(data: tuple[Store, list
 
     store.select = recorded  # type: ignore[method-assign]
     try:
-        first = violation_page(store, ViolationFilter(), after=None, limit=5)
+        yield queries
     finally:
         store.select = original  # type: ignore[method-assign]
+
+
+def test_pages_across_organisations_are_cut_from_windows(data: tuple[Store, list[Stored]]) -> None:
+    """The window path is the one taken (else the tests above would only test the whole sort)."""
+    store, violations = data
+    with recording(store) as queries:
+        first = violation_page(store, ViolationFilter(), after=None, limit=5)
     assert first == _oracle(violations, ViolationFilter())[:5]
     assert any("FILTER(?opened >= " in query for query in queries)
-
-
-def _recording(store: Store) -> list[str]:
-    """The SELECTs the store runs from now on (the store's own ``select`` is wrapped)."""
-    queries: list[str] = []
-    original = store.select
-
-    def recorded(sparql: str) -> list[Row]:
-        queries.append(sparql)
-        return original(sparql)
-
-    store.select = recorded  # type: ignore[method-assign]
-    return queries
 
 
 SPAN_SCAN = "(MAX(?opened) AS ?newest)"
@@ -267,33 +262,33 @@ def test_a_span_read_before_violations_opened_since_still_gives_every_page(
     _load(store, middle)
     assert violation_page(store, ViolationFilter(), after=None, limit=3) == _oracle(middle, ViolationFilter())[:3]
     _load(store, since)
-    queries = _recording(store)
-    for criteria in (
-        ViolationFilter(status=status),
-        ViolationFilter(status=status, opened_after=datetime(2026, 3, 16, tzinfo=CHINA)),
-        ViolationFilter(status=status, opened_before=datetime(2026, 2, 15, tzinfo=CHINA)),
-    ):
-        for limit in (1, 7, 51):
-            assert [key for page in _walk(store, criteria, limit) for key in page] == _oracle(violations, criteria)
+    with recording(store) as queries:
+        for criteria in (
+            ViolationFilter(status=status),
+            ViolationFilter(status=status, opened_after=datetime(2026, 3, 16, tzinfo=CHINA)),
+            ViolationFilter(status=status, opened_before=datetime(2026, 2, 15, tzinfo=CHINA)),
+        ):
+            for limit in (1, 7, 51):
+                assert [key for page in _walk(store, criteria, limit) for key in page] == _oracle(violations, criteria)
     assert not any(SPAN_SCAN in query and "FILTER" not in query for query in queries), "the span was kept"
     store.close()
 
 
 def test_the_span_is_kept_a_minute_and_an_empty_one_not_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
     store = open_store("memory")
-    queries = _recording(store)
-    assert violation_page(store, ViolationFilter(), after=None, limit=5) == []
     violations = _stored(4, 200)
-    _load(store, violations)
     expected = _oracle(violations, ViolationFilter())
-    assert violation_page(store, ViolationFilter(), after=None, limit=5) == expected[:5], "nothing was kept"
-    first = _walk(store, ViolationFilter(), 20)
+    with recording(store) as queries:
+        assert violation_page(store, ViolationFilter(), after=None, limit=5) == []
+        _load(store, violations)
+        assert violation_page(store, ViolationFilter(), after=None, limit=5) == expected[:5], "nothing was kept"
+        first = _walk(store, ViolationFilter(), 20)
     assert [key for page in first for key in page] == expected
     whole = [query for query in queries if SPAN_SCAN in query and "FILTER" not in query]
     assert len(whole) == 2, "the empty span, then the one kept for the walk"
     monkeypatch.setattr(violation_pages, "SPAN_TTL_S", 0.0)
-    queries.clear()
-    pages = _walk(store, ViolationFilter(), 30)
+    with recording(store) as queries:
+        pages = _walk(store, ViolationFilter(), 30)
     assert len(pages) == 7 and len(pages[-1]) == 20  # seven calls
     assert sum(SPAN_SCAN in query and "FILTER" not in query for query in queries) == 7
     store.close()
