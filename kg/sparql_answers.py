@@ -309,8 +309,11 @@ class _Job:
 
     def run(self) -> None:
         try:
-            result = self.store.query(self.query, prefixes=STANDARD)
-            self.answer = _write(result, self.query, self.accept, self.cap, self.check)
+            # no local name for the result: a frame that raises keeps its locals, and pyoxigraph's results must
+            # be dropped on the thread that made them, not with the error on the caller's
+            self.answer = _write(
+                self.store.query(self.query, prefixes=STANDARD), self.query, self.accept, self.cap, self.check
+            )
         except BaseException as error:  # handed to the waiting caller, who re-raises it
             _release_frames(error)
             self.error = error

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +22,14 @@ from api.app import create_app
 from api.config import SparqlEndpointConfig
 from kg import iris
 from kg.iris import Graphs
-from kg.sparql_answers import NotAcceptableError, accept_for_name, negotiate, solutions_json, term_json
+from kg.sparql_answers import (
+    NotAcceptableError,
+    accept_for_name,
+    answer_query,
+    negotiate,
+    solutions_json,
+    term_json,
+)
 from kg.store import Store, open_store
 from tests.support.live_server import live_server
 
@@ -213,6 +222,21 @@ def test_negotiate_refuses_when_every_offer_has_q_zero() -> None:
     with pytest.raises(NotAcceptableError, match="text/turtle"):
         negotiate("text/turtle;q=0, image/png", ["text/turtle"])
     assert accept_for_name("xml") == "application/sparql-results+xml, application/rdf+xml"
+
+
+def test_a_refused_answer_leaves_its_result_on_the_thread_that_made_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query answered with a deadline runs on a thread of its own; when it fails after its result exists (no format
+    fits), the error reaches the caller without that result, which pyoxigraph refuses to drop on another thread."""
+    store = open_store("memory")
+    fill(store)
+    dropped: list[str] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda raised: dropped.append(str(raised.exc_value)))
+    for query in (LABELS, CONSTRUCT):
+        with pytest.raises(NotAcceptableError):
+            answer_query(store, query, accept="image/png", deadline=time.monotonic() + 10)
+        gc.collect()
+    store.close()
+    assert not [text for text in dropped if "unsendable" in text], dropped
 
 
 def test_sparql_json_encodes_every_kind_of_term() -> None:
