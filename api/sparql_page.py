@@ -88,7 +88,9 @@ def render(
     if error is not None:
         shown = f'<p class="error" role="alert">{escape(error)}</p>'
     elif answer is not None:
-        shown = _answer(answer, prefixes, elapsed_ms) + _saving(text, answer)
+        shown, table = _answer(answer, prefixes, elapsed_ms)
+        if table and answer.rows:  # rows or triples to save, not an ASK's one word
+            shown += _saving(text, answer)
     else:
         shown = ""
     examples = "\n".join(
@@ -103,12 +105,14 @@ def render(
     )
 
 
-def _answer(answer: Answer, prefixes: Mapping[str, str], elapsed_ms: float | None) -> str:
+def _answer(answer: Answer, prefixes: Mapping[str, str], elapsed_ms: float | None) -> tuple[str, bool]:
+    """The answer as HTML, and whether it is a table (an ASK's is one word)."""
     took = f" in {elapsed_ms:,.0f} ms" if elapsed_ms is not None else ""
     if answer.media_type == SPARQL_JSON:
         result = ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON)
         if isinstance(result, ox.QueryBoolean):
-            return f'<p class="status">ASK answered{took}:</p><p class="boolean">{"true" if result else "false"}</p>'
+            word = "true" if result else "false"
+            return f'<p class="status">ASK answered{took}:</p><p class="boolean">{word}</p>', False
         names = [variable.value for variable in result.variables]
         rows: list[Sequence[object]] = [[solution[name] for name in names] for solution in result]
         noun = "row"
@@ -129,7 +133,7 @@ def _answer(answer: Answer, prefixes: Mapping[str, str], elapsed_ms: float | Non
     head = "".join(f"<th>{escape(name)}</th>" for name in names)
     body = "\n".join("<tr>" + "".join(f"<td>{_term(value, prefixes)}</td>" for value in row) + "</tr>" for row in rows)
     table = f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
-    return f'<p class="status">{status}</p>\n{table}'
+    return f'<p class="status">{status}</p>\n{table}', True
 
 
 SAVED_AS: Final = {

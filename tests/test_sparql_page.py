@@ -219,6 +219,9 @@ def test_refusals_are_shown_with_their_status_and_the_query_kept(endpoint: str) 
 def test_ask_and_graph_answers(endpoint: str) -> None:
     asked = Page(browse(endpoint, PREFIXES + 'ASK { ?o skos:notation "GAI-12" }').text)
     assert asked.status.startswith("ASK answered in ") and asked.status.endswith(":true")
+    assert asked.saves == [], "one word: nothing to save"
+    nothing = Page(browse(endpoint, 'SELECT ?o WHERE { ?o skos:notation "XX-99" }').text)
+    assert nothing.status.startswith("0 rows in ") and nothing.saves == []
     built = Page(
         browse(endpoint, PREFIXES + "CONSTRUCT { ?o og:x ?n } WHERE { ?o skos:notation ?n ; a og:Obligation }").text
     )
