@@ -517,7 +517,11 @@ def _transfer_started(event: Event, data: p.TransferStarted, known: _Known) -> l
     if data.mechanism is not None:
         triples.append((transfer, OG.hasTransferMechanism, n3(vocabulary.mechanism(data.mechanism))))
     known.nodes.add(transfer)
-    return [_delete_values(transfer, _TRANSFER_FIELDS), _insert(triples)]
+    operations = [_delete_values(transfer, _TRANSFER_FIELDS), _insert(triples)]
+    if data.important_data:  # exporting important data makes an important-data processor (shapes/roles.ttl)
+        clocks = clocks_started_by("important-data-processor")
+        operations += [op for clock in clocks for op in _start_clock(org, clock, data.started_on, only_if_new=True)]
+    return operations
 
 
 def _transfer_ended(event: Event, data: p.TransferEnded, known: _Known) -> list[str]:
@@ -525,7 +529,27 @@ def _transfer_ended(event: Event, data: p.TransferEnded, known: _Known) -> list[
     _require(known, org, f"unknown organisation {event.subject!r}: send organisation.registered first")
     transfer = iris.transfer(event.subject, data.transfer_id)
     _require(known, transfer, f"organisation {event.subject!r} has no transfer {data.transfer_id!r}")
-    return [_delete_values(transfer, (OG.endedOn,)), _insert([(transfer, OG.endedOn, lit(data.ended_on))])]
+    operations = [_delete_values(transfer, (OG.endedOn,)), _insert([(transfer, OG.endedOn, lit(data.ended_on))])]
+    operations += [_stop_export_clock(org, transfer, clock) for clock in clocks_started_by("important-data-processor")]
+    return operations
+
+
+def _stop_export_clock(org: URIRef, transfer: URIRef, clock: Clock) -> str:
+    """Stop a clock an export of important data started (``_transfer_started``) once that export ends, unless the
+    organisation is reported as an important-data processor or exports important data otherwise (another transfer
+    with no end): a later export starts a new year rather than finding one long overdue."""
+    node = iris.due_date(org, clock.obligation, clock.anchor)
+    other_export = (
+        f"{n3(org)} {n3(OG.hasTransfer)} ?other . ?other {n3(OG.containsImportantData)} true . "
+        f"FILTER(?other != {n3(transfer)}) FILTER NOT EXISTS {{ ?other {n3(OG.endedOn)} ?ended }}"
+    )
+    return (
+        f"DELETE {{ GRAPH {ORGS} {{ {n3(org)} {n3(OG.hasDueDate)} {n3(node)} . {n3(node)} ?p ?o }} }} "
+        f"WHERE {{ GRAPH {ORGS} {{ {n3(org)} {n3(OG.hasDueDate)} {n3(node)} . {n3(node)} ?p ?o . "
+        f"{n3(transfer)} {n3(OG.containsImportantData)} true . "
+        f"FILTER NOT EXISTS {{ {n3(org)} {n3(OG.isImportantDataProcessor)} true }} "
+        f"FILTER NOT EXISTS {{ {other_export} }} }} }}"
+    )
 
 
 _HANDLERS: Final[dict[type, Callable[[Event, Any, _Known], list[str]]]] = {

@@ -17,7 +17,7 @@ from api.config import SparqlEndpointConfig
 from kg.pipeline import Pipeline
 from kg.reference_data import cached_reference
 from kg.store import Store
-from tests.support.cloudevents import ORG
+from tests.support.cloudevents import ORG, cloudevent
 from tests.support.graphql_client import run
 from tests.support.live_server import live_server
 from tests.support.shape_cases import clear
@@ -357,3 +357,28 @@ def test_graphiql_is_served(base_url: str) -> None:
     page = httpx.get(f"{base_url}/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
+
+
+# Last, since it adds an organisation to the module's graph ---------------------------------------------
+
+EXPORTER = "91110108MA01EXPORT"
+WHY = """query($id: ID!) { organisation(id: $id) { ... on Organisation {
+  applicableObligations(asOf: "2026-03-20") { obligationId status reasons { assignment { role { notation }
+    reasons { kind id } } } } } } }"""
+
+
+def test_an_export_of_personal_information_is_why_the_transfer_duties_apply(base_url: str) -> None:
+    """An organisation that declared no personal information but exports some is a handler, and says why."""
+    registered = {"name": "Exporter", "jurisdiction": "CN"}
+    started = {"transferId": "T1", "destination": "SG", "startedOn": "2026-03-10", "personalInformationSubjects": 5000}
+    for body in (
+        cloudevent("x-1", "organisation.registered", "2026-03-02T09:00:00+08:00", registered, EXPORTER),
+        cloudevent("x-2", "transfer.started", "2026-03-10T09:00:00+08:00", started, EXPORTER),
+    ):
+        answer = httpx.post(f"{base_url}/events", content=json.dumps(body), headers=STRUCTURED)
+        assert answer.status_code == 200, answer.text
+    applicable = q(base_url, WHY, id=EXPORTER)["organisation"]["applicableObligations"]
+    pipl04 = next(item for item in applicable if item["obligationId"] == "PIPL-04")
+    assert pipl04["status"] == "VIOLATED"  # no transfer mechanism declared
+    handler = {"role": {"notation": "pi_handler"}, "reasons": [{"kind": "DATA_TRANSFER", "id": "T1"}]}
+    assert handler in [reason["assignment"] for reason in pipl04["reasons"]]

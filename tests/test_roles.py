@@ -72,6 +72,16 @@ def internal(system: str, *capabilities: str, **data: Any) -> dict[str, Any]:
     return deployed(system, *capabilities, publicFacing=False, **data)
 
 
+def transfer(transfer_id: str, **data: Any) -> dict[str, Any]:
+    fields = {"transferId": transfer_id, "destination": "SG", "startedOn": LAUNCH}
+    return {"type": "transfer.started", "data": {**fields, **data}}
+
+
+def transfer_ended(transfer_id: str, on: str) -> dict[str, Any]:
+    data = {"transferId": transfer_id, "endedOn": on}
+    return {"type": "transfer.ended", "time": f"{on}T12:00:00+08:00", "data": data}
+
+
 @dataclass(frozen=True)
 class Expected:
     """A role ORG-1 must have: the facts it rests on ("organisation" or "system:<id>") and the rules that fired."""
@@ -98,6 +108,7 @@ class RoleCase:
 
 
 S1, S2 = "system:S1", "system:S2"
+T1 = "transfer:T1"
 PUBLIC_TEXT_GENERATOR = (registered(), deployed("S1", "text-generation"))
 GENAI_ROLES = frozenset(
     {
@@ -288,6 +299,42 @@ CASES = [
         absent=frozenset({OG.ImportantDataProcessor, OG.DataProcessor}),
     ),
     RoleCase(
+        "exporting important data makes an important-data processor",
+        (registered(), transfer("T1", importantData=True)),
+        {
+            OG.ImportantDataProcessor: role(T1, "important-data-processor"),
+            OG.DataProcessor: role(T1, ["important-data-processor", "data-processor"]),
+        },
+        absent=frozenset({OG.PersonalInformationHandler}),
+    ),
+    RoleCase(
+        "reported and exporting: both are reasons",
+        (registered(importantDataProcessor=True), transfer("T1", importantData=True)),
+        {OG.ImportantDataProcessor: role(["organisation", T1], "important-data-processor")},
+    ),
+    RoleCase(
+        "a transfer of no important data makes a data processor only",
+        (registered(), transfer("T1", importantData=False)),
+        {OG.DataProcessor: role(T1, "data-processor")},
+        absent=frozenset({OG.ImportantDataProcessor, OG.PersonalInformationHandler}),
+    ),
+    RoleCase(
+        "an export of important data that ended: no role",
+        (registered(), transfer("T1", importantData=True), transfer_ended("T1", "2026-04-01")),
+        absent=frozenset({OG.ImportantDataProcessor, OG.DataProcessor}),
+    ),
+    RoleCase(
+        "an export of important data starting next month: no role yet",
+        (registered(), transfer("T1", importantData=True, startedOn="2026-04-01")),
+        absent=frozenset({OG.ImportantDataProcessor, OG.DataProcessor}),
+    ),
+    RoleCase(
+        "an export of important data reached by the clock",
+        (registered(), transfer("T1", importantData=True, startedOn="2026-04-01")),
+        {OG.ImportantDataProcessor: role(T1, "important-data-processor")},
+        as_of=date(2026, 4, 1),
+    ),
+    RoleCase(
         "CII operator is a network operator",
         (registered(ciiOperator=True),),
         {
@@ -316,6 +363,35 @@ CASES = [
         "a live system processing personal information makes a handler",
         (registered(), internal("S1", "recommendation", processesPersonalInformation=True)),
         {OG.PersonalInformationHandler: role(S1, "personal-information-handler")},
+    ),
+    RoleCase(
+        "a transfer of personal information makes a handler",
+        (registered(), transfer("T1", personalInformationSubjects=5000)),
+        {
+            OG.PersonalInformationHandler: role(T1, "personal-information-handler"),
+            OG.DataProcessor: role(T1, "data-processor"),
+        },
+        absent=frozenset({OG.PersonalInformationHandlerAboveOfficerThreshold, OG.ImportantDataProcessor}),
+    ),
+    RoleCase(
+        "a transfer stated to carry no personal information makes no handler",
+        (registered(), transfer("T1", personalInformationSubjects=0)),
+        {OG.DataProcessor: role(T1, "data-processor")},
+        absent=frozenset({OG.PersonalInformationHandler}),
+    ),
+    RoleCase(
+        "an ended transfer of personal information: no handler",
+        (registered(), transfer("T1", personalInformationSubjects=5000), transfer_ended("T1", "2026-04-01")),
+        absent=frozenset({OG.PersonalInformationHandler, OG.DataProcessor}),
+    ),
+    RoleCase(
+        "a transfer ending later keeps the handler until that day",
+        (
+            registered(),
+            transfer("T1", personalInformationSubjects=5000),
+            {**transfer_ended("T1", "2026-04-01"), "time": "2026-03-20T12:00:00+08:00"},
+        ),
+        {OG.PersonalInformationHandler: role(T1, "personal-information-handler")},
     ),
     RoleCase(
         "no personal information, no handler",
