@@ -365,6 +365,16 @@ CASES = [
         {OG.PersonalInformationHandler: role(S1, "personal-information-handler")},
     ),
     RoleCase(
+        "a live biometric-identification system makes a handler (sensitive personal information)",
+        (registered(), internal("S1", "biometric-identification")),
+        {OG.PersonalInformationHandler: role(S1, "personal-information-handler")},
+    ),
+    RoleCase(
+        "a biometric-identification system declared to process no personal information makes no handler",
+        (registered(), internal("S1", "biometric-identification", processesPersonalInformation=False)),
+        absent=frozenset({OG.PersonalInformationHandler}),
+    ),
+    RoleCase(
         "a transfer of personal information makes a handler",
         (registered(), transfer("T1", personalInformationSubjects=5000)),
         {
