@@ -223,9 +223,14 @@ def _start_clock(owner: URIRef, clock: Clock, start: date, *, only_if_new: bool)
     ]
 
 
-def _stop_clock(owner: URIRef, clock: Clock) -> str:
+def _stop_clock(owner: URIRef, clock: Clock, *, only_where: str = "") -> str:
+    """Delete the clock's due date; with ``only_where`` (graph patterns and filters in the organisation graph), only
+    where they match."""
     node = iris.due_date(owner, clock.obligation, clock.anchor)
-    return f"DELETE WHERE {{ GRAPH {ORGS} {{ {n3(owner)} {n3(OG.hasDueDate)} {n3(node)} . {n3(node)} ?p ?o }} }}"
+    due = f"{n3(owner)} {n3(OG.hasDueDate)} {n3(node)} . {n3(node)} ?p ?o"
+    if not only_where:
+        return f"DELETE WHERE {{ GRAPH {ORGS} {{ {due} }} }}"
+    return f"DELETE {{ GRAPH {ORGS} {{ {due} }} }} WHERE {{ GRAPH {ORGS} {{ {due} . {only_where} }} }}"
 
 
 def _renew_clock(owner: URIRef, clock: Clock, done_on: date) -> str:
@@ -538,18 +543,16 @@ def _stop_export_clock(org: URIRef, transfer: URIRef, clock: Clock) -> str:
     """Stop a clock an export of important data started (``_transfer_started``) once that export ends, unless the
     organisation is reported as an important-data processor or exports important data otherwise (another transfer
     with no end): a later export starts a new year rather than finding one long overdue."""
-    node = iris.due_date(org, clock.obligation, clock.anchor)
     other_export = (
         f"{n3(org)} {n3(OG.hasTransfer)} ?other . ?other {n3(OG.containsImportantData)} true . "
         f"FILTER(?other != {n3(transfer)}) FILTER NOT EXISTS {{ ?other {n3(OG.endedOn)} ?ended }}"
     )
-    return (
-        f"DELETE {{ GRAPH {ORGS} {{ {n3(org)} {n3(OG.hasDueDate)} {n3(node)} . {n3(node)} ?p ?o }} }} "
-        f"WHERE {{ GRAPH {ORGS} {{ {n3(org)} {n3(OG.hasDueDate)} {n3(node)} . {n3(node)} ?p ?o . "
+    condition = (
         f"{n3(transfer)} {n3(OG.containsImportantData)} true . "
         f"FILTER NOT EXISTS {{ {n3(org)} {n3(OG.isImportantDataProcessor)} true }} "
-        f"FILTER NOT EXISTS {{ {other_export} }} }} }}"
+        f"FILTER NOT EXISTS {{ {other_export} }}"
     )
+    return _stop_clock(org, clock, only_where=condition)
 
 
 _HANDLERS: Final[dict[type, Callable[[Event, Any, _Known], list[str]]]] = {

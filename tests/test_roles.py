@@ -750,26 +750,19 @@ def test_pyshacl_derives_the_roles_the_engine_derives(
     assert_well_formed(engine, hierarchy)
 
 
-def _branch_patterns(node: object) -> Iterator[tuple[Any, Any, Any]]:
-    """The triple patterns of an algebra node and the nodes it is made of (not those of its FILTER expressions:
-    inside ``NOT EXISTS`` the outer variables are bound already)."""
+def _pattern_nodes(node: object) -> Iterator[CompValue]:
+    """An algebra node and the nodes its pattern is made of (not its FILTER expressions: inside ``NOT EXISTS``
+    the outer variables are bound already)."""
     if not isinstance(node, CompValue):
         return
-    if node.name == "BGP":
-        yield from node.triples
+    yield node
     for part in ("p", "p1", "p2"):
         if part in node:
-            yield from _branch_patterns(node[part])
+            yield from _pattern_nodes(node[part])
 
 
-def _unions(node: object) -> Iterator[CompValue]:
-    if not isinstance(node, CompValue):
-        return
-    if node.name == "Union":
-        yield node
-    for part in ("p", "p1", "p2"):
-        if part in node:
-            yield from _unions(node[part])
+def _branch_patterns(branch: object) -> Iterator[tuple[Any, Any, Any]]:
+    return (triple for node in _pattern_nodes(branch) if node.name == "BGP" for triple in node.triples)
 
 
 def test_no_rule_matches_a_constant_object_inside_a_union_branch() -> None:
@@ -780,7 +773,8 @@ def test_no_rule_matches_a_constant_object_inside_a_union_branch() -> None:
     constants = {
         (str(rule.rule).rsplit("#", 1)[1], str(predicate), str(obj))
         for rule in compile_rules(shapes.load_obligation_shapes())
-        for union in _unions(prepareQuery(rule.query_for(focus)).algebra)
+        for union in _pattern_nodes(prepareQuery(rule.query_for(focus)).algebra)
+        if union.name == "Union"
         for _, predicate, obj in [*_branch_patterns(union["p1"]), *_branch_patterns(union["p2"])]
         if not isinstance(obj, Variable)
     }
