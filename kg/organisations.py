@@ -280,27 +280,84 @@ def _org_field_triples(org: URIRef, name: str, value: Any) -> list[tuple[Node, N
     return [(org, _ORG_FIELDS[name][0], lit(value))]
 
 
-def _org_conditions(org: URIRef, fields: dict[str, Any], day: date) -> list[str]:
-    """Dates a condition first became true, and the clocks they start; cleared when it becomes false."""
-    operations: list[str] = []
+@dataclass(frozen=True)
+class _Condition:
+    """A condition that starts organisation clocks (``kg.due_dates``), met by the organisation's own profile or by
+    an export under way, as the role rules read it (``shapes/roles.ttl``)."""
+
+    starts: Literal["officer-threshold", "important-data-processor"]
+    since: URIRef  # the day the graph first saw it hold
+    own: str  # patterns on ``{org}`` that meet it
+    export: str  # patterns on ``?export`` that meet it
+
+    def holds(self, org: URIRef, day: date) -> str:
+        """Graph patterns that match while the organisation meets the condition on ``day`` (an export ended after
+        that day is still under way)."""
+        return (
+            f"{{ {self.own.format(org=n3(org))} }} UNION {{ {n3(org)} {n3(OG.hasTransfer)} ?export . {self.export} "
+            f"FILTER NOT EXISTS {{ ?export {n3(OG.endedOn)} ?ended FILTER(?ended <= {lit(day)}) }} }}"
+        )
+
+    def met(self, org: URIRef, start: date) -> list[str]:
+        """Record the first day it held and start its clocks, keeping those already running."""
+        clocks = clocks_started_by(self.starts)
+        return [
+            _insert_unless(org, self.since, lit(start)),
+            *(op for clock in clocks for op in _start_clock(org, clock, start, only_if_new=True)),
+        ]
+
+    def lapsed(self, org: URIRef, day: date) -> list[str]:
+        """Forget the first day and stop the clocks, unless the condition still holds on ``day``: the organisation
+        reports it, or another export meets it. Run before a change that meets the condition again, it also clears
+        what an export that has ended since left running, so the new start begins a new period."""
+        unless = f"FILTER NOT EXISTS {{ {self.holds(org, day)} }}"
+        since = f"{n3(org)} {n3(self.since)} ?since"
+        return [
+            f"DELETE {{ GRAPH {ORGS} {{ {since} }} }} WHERE {{ GRAPH {ORGS} {{ {since} . {unless} }} }}",
+            *(_stop_clock(org, clock, only_where=unless) for clock in clocks_started_by(self.starts)),
+        ]
+
+
+_IMPORTANT_DATA: Final = _Condition(
+    "important-data-processor",
+    OG.importantDataProcessorSince,
+    own=f"{{org}} {n3(OG.isImportantDataProcessor)} true",
+    export=f"?export {n3(OG.containsImportantData)} true",
+)
+_OFFICER_THRESHOLD: Final = _Condition(
+    "officer-threshold",
+    OG.officerThresholdReachedOn,
+    own=f"{{org}} {n3(OG.personalInformationSubjects)} ?count FILTER(?count >= {OFFICER_THRESHOLD})",
+    export=f"?export {n3(OG.personalInformationSubjects)} ?count FILTER(?count >= {OFFICER_THRESHOLD})",
+)
+
+
+def _conditions_changed(
+    org: URIRef, met: Mapping[_Condition, bool], start: date, day: date
+) -> tuple[list[str], list[str]]:
+    """The operations to run before and after an event's facts are written, for the conditions it touches: a
+    condition met is first lapsed if it no longer held (as the graph stands before the event), then met; one not
+    met lapses unless the organisation meets it otherwise."""
+    before: list[str] = []
+    after: list[str] = []
+    for condition, is_met in met.items():
+        if is_met:
+            before += condition.lapsed(org, day)
+            after += condition.met(org, start)
+        else:
+            after += condition.lapsed(org, day)
+    return before, after
+
+
+def _org_conditions(org: URIRef, fields: Mapping[str, Any], day: date) -> tuple[list[str], list[str]]:
+    """The conditions an organisation's profile fields meet or no longer meet."""
+    met: dict[_Condition, bool] = {}
     if "important_data_processor" in fields:
-        clocks = clocks_started_by("important-data-processor")
-        if fields["important_data_processor"]:
-            operations.append(_insert_unless(org, OG.importantDataProcessorSince, lit(day)))
-            operations += [op for clock in clocks for op in _start_clock(org, clock, day, only_if_new=True)]
-        else:
-            operations.append(_delete_values(org, (OG.importantDataProcessorSince,)))
-            operations += [_stop_clock(org, clock) for clock in clocks]
+        met[_IMPORTANT_DATA] = bool(fields["important_data_processor"])
     if "personal_information_subjects" in fields:
-        clocks = clocks_started_by("officer-threshold")
         count = fields["personal_information_subjects"]
-        if count is not None and count >= OFFICER_THRESHOLD:
-            operations.append(_insert_unless(org, OG.officerThresholdReachedOn, lit(day)))
-            operations += [op for clock in clocks for op in _start_clock(org, clock, day, only_if_new=True)]
-        else:
-            operations.append(_delete_values(org, (OG.officerThresholdReachedOn,)))
-            operations += [_stop_clock(org, clock) for clock in clocks]
-    return operations
+        met[_OFFICER_THRESHOLD] = count is not None and count >= OFFICER_THRESHOLD
+    return _conditions_changed(org, met, day, day)
 
 
 def _system_launch_clocks(system: URIRef, launched_on: date) -> list[str]:
@@ -331,11 +388,13 @@ def _organisation_registered(event: Event, data: p.OrganisationRegistered, known
     for name, value in profile.items():
         triples += _org_field_triples(org, name, value)
     known.nodes.add(org)
+    before, after = _org_conditions(org, profile, day)
     return [
+        *before,
         _delete_values(org, predicates),
         _insert(triples),
         _insert_unless(org, OG.registeredOn, lit(day)),
-        *_org_conditions(org, profile, day),
+        *after,
     ]
 
 
@@ -345,10 +404,12 @@ def _organisation_updated(event: Event, data: p.OrganisationUpdated, known: _Kno
     changes = data.changes()
     predicates = [pr for name in changes for pr in _ORG_FIELDS[name]]
     triples = [t for name, value in changes.items() for t in _org_field_triples(org, name, value)]
+    before, after = _org_conditions(org, changes, as_of_date(event.time))
     return [
+        *before,
         _delete_values(org, predicates),
         *([_insert(triples)] if triples else []),
-        *_org_conditions(org, changes, as_of_date(event.time)),
+        *after,
     ]
 
 
@@ -522,11 +583,12 @@ def _transfer_started(event: Event, data: p.TransferStarted, known: _Known) -> l
     if data.mechanism is not None:
         triples.append((transfer, OG.hasTransferMechanism, n3(vocabulary.mechanism(data.mechanism))))
     known.nodes.add(transfer)
-    operations = [_delete_values(transfer, _TRANSFER_FIELDS), _insert(triples)]
-    if data.important_data:  # exporting important data makes an important-data processor (shapes/roles.ttl)
-        clocks = clocks_started_by("important-data-processor")
-        operations += [op for clock in clocks for op in _start_clock(org, clock, data.started_on, only_if_new=True)]
-    return operations
+    met = {  # what the export makes its organisation (shapes/roles.ttl)
+        _IMPORTANT_DATA: bool(data.important_data),
+        _OFFICER_THRESHOLD: (data.personal_information_subjects or 0) >= OFFICER_THRESHOLD,
+    }
+    before, after = _conditions_changed(org, met, data.started_on, as_of_date(event.time))
+    return [*before, _delete_values(transfer, _TRANSFER_FIELDS), _insert(triples), *after]
 
 
 def _transfer_ended(event: Event, data: p.TransferEnded, known: _Known) -> list[str]:
@@ -534,25 +596,12 @@ def _transfer_ended(event: Event, data: p.TransferEnded, known: _Known) -> list[
     _require(known, org, f"unknown organisation {event.subject!r}: send organisation.registered first")
     transfer = iris.transfer(event.subject, data.transfer_id)
     _require(known, transfer, f"organisation {event.subject!r} has no transfer {data.transfer_id!r}")
-    operations = [_delete_values(transfer, (OG.endedOn,)), _insert([(transfer, OG.endedOn, lit(data.ended_on))])]
-    operations += [_stop_export_clock(org, transfer, clock) for clock in clocks_started_by("important-data-processor")]
-    return operations
-
-
-def _stop_export_clock(org: URIRef, transfer: URIRef, clock: Clock) -> str:
-    """Stop a clock an export of important data started (``_transfer_started``) once that export ends, unless the
-    organisation is reported as an important-data processor or exports important data otherwise (another transfer
-    with no end): a later export starts a new year rather than finding one long overdue."""
-    other_export = (
-        f"{n3(org)} {n3(OG.hasTransfer)} ?other . ?other {n3(OG.containsImportantData)} true . "
-        f"FILTER(?other != {n3(transfer)}) FILTER NOT EXISTS {{ ?other {n3(OG.endedOn)} ?ended }}"
-    )
-    condition = (
-        f"{n3(transfer)} {n3(OG.containsImportantData)} true . "
-        f"FILTER NOT EXISTS {{ {n3(org)} {n3(OG.isImportantDataProcessor)} true }} "
-        f"FILTER NOT EXISTS {{ {other_export} }}"
-    )
-    return _stop_clock(org, clock, only_where=condition)
+    day = as_of_date(event.time)
+    return [
+        _delete_values(transfer, (OG.endedOn,)),
+        _insert([(transfer, OG.endedOn, lit(data.ended_on))]),
+        *(op for condition in (_IMPORTANT_DATA, _OFFICER_THRESHOLD) for op in condition.lapsed(org, day)),
+    ]
 
 
 _HANDLERS: Final[dict[type, Callable[[Event, Any, _Known], list[str]]]] = {

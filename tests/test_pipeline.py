@@ -154,6 +154,34 @@ def test_a_retired_system_ends_its_obligations(store: Store, pipeline: Pipeline)
     assert pipeline.revalidate(date(2026, 6, 1)) == []
 
 
+def test_the_officer_duty_names_the_largest_count_of_the_organisation_and_its_exports(
+    store: Store, pipeline: Pipeline
+) -> None:
+    """PIPL-06 counts an export under way (providing personal information is processing it, PIPL Art. 4 para 2);
+    its message names the largest count, and an ended export no longer counts."""
+    profile = {"name": "Shop", "jurisdiction": "CN", "personalInformationSubjects": 1_200_000}
+    export = {"destination": "SG", "startedOn": "2026-03-02", "mechanism": "standard-contract"}
+    register = event(31, "organisation.registered", "2026-03-02T09:00:00+08:00", profile)
+    larger = {**export, "transferId": "T1", "personalInformationSubjects": 3_000_000}
+    smaller = {**export, "transferId": "T2", "personalInformationSubjects": 1_100_000}
+    exports = [
+        event(32 + n, "transfer.started", "2026-03-02T10:00:00+08:00", data) for n, data in enumerate([larger, smaller])
+    ]
+    pipeline.process([register, *exports])
+    opened = [c for c in pipeline.revalidate(date(2026, 4, 15)) if c.obligation == "PIPL-06"]
+    assert [c.kind for c in opened] == ["opened"]
+    [violation] = [v for v in list_violations(store, ORG, "open") if v["obligation"] == "PIPL-06"]
+    assert "3000000 people" in violation["message"], violation["message"]
+    assert violation["focusNode"] == str(iris.organisation(ORG))
+
+    pipeline.process(
+        [event(34, "transfer.ended", "2026-04-20T10:00:00+08:00", {"transferId": "T1", "endedOn": "2026-04-20"})]
+    )
+    findings = pipeline.validator.validate(store, {iris.organisation(ORG): date(2026, 4, 21)})
+    [finding] = [f for f in findings[iris.organisation(ORG)] if f.obligation_id == "PIPL-06"]
+    assert "1200000 people" in finding.messages["en"], finding.messages["en"]
+
+
 def test_replaying_the_same_events_changes_nothing(store: Store, pipeline: Pipeline) -> None:
     pipeline.process([REGISTER, DEPLOY])
     pipeline.revalidate(date(2026, 3, 17))

@@ -466,6 +466,59 @@ CASES = [
         },
         absent=frozenset({OG.PersonalInformationHandlerAboveAuditThreshold}),
     ),
+    RoleCase(
+        "an export of 1,000,000 people's personal information reaches the officer threshold",
+        (registered(), transfer("T1", personalInformationSubjects=1_000_000)),
+        {
+            OG.PersonalInformationHandlerAboveOfficerThreshold: role(
+                T1, "personal-information-handler-above-officer-threshold"
+            ),
+            OG.PersonalInformationHandler: role(T1, "personal-information-handler"),
+        },
+        absent=frozenset({OG.PersonalInformationHandlerAboveAuditThreshold}),
+    ),
+    RoleCase(
+        "an export of more than 10,000,000 people reaches the audit threshold",
+        (registered(personalInformationSubjects=5000), transfer("T1", personalInformationSubjects=10_000_001)),
+        {
+            OG.PersonalInformationHandlerAboveAuditThreshold: role(
+                T1, "personal-information-handler-above-audit-threshold"
+            ),
+            OG.PersonalInformationHandlerAboveOfficerThreshold: role(
+                T1, "personal-information-handler-above-officer-threshold"
+            ),
+            OG.PersonalInformationHandler: role(("organisation", T1), "personal-information-handler"),
+        },
+    ),
+    RoleCase(
+        "the organisation's own count and its export both reach the officer threshold",
+        (registered(personalInformationSubjects=2_000_000), transfer("T1", personalInformationSubjects=1_500_000)),
+        {
+            OG.PersonalInformationHandlerAboveOfficerThreshold: role(
+                ("organisation", T1), "personal-information-handler-above-officer-threshold"
+            ),
+        },
+    ),
+    RoleCase(
+        "the officer threshold an export reached ends with the export",
+        (
+            registered(personalInformationSubjects=5000),
+            transfer("T1", personalInformationSubjects=1_200_000),
+            transfer_ended("T1", "2026-04-01"),
+        ),
+        {OG.PersonalInformationHandler: role("organisation", "personal-information-handler")},
+        absent=frozenset({OG.PersonalInformationHandlerAboveOfficerThreshold}),
+    ),
+    RoleCase(
+        "an export starting on a later day reaches the officer threshold on that day",
+        (registered(), transfer("T1", personalInformationSubjects=1_200_000, startedOn="2026-05-01")),
+        {
+            OG.PersonalInformationHandlerAboveOfficerThreshold: role(
+                T1, "personal-information-handler-above-officer-threshold"
+            )
+        },
+        as_of=date(2026, 5, 1),
+    ),
     # S&T activity institutions (Ethics Review Measures, medium confidence).
     RoleCase(
         "live automated-decision system makes an S&T activity institution",
