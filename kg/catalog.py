@@ -448,7 +448,7 @@ class Unread(Enum):
 UNREAD: Final = Unread.UNREAD
 
 
-class _PerBuild(Generic[T]):
+class PerBuild(Generic[T]):
     """One value kept per build fingerprint: the latest build's, made again when the fingerprint changes; never
     kept for a store without a fingerprint. Thread-safe: made once however many threads ask at once."""
 
@@ -470,7 +470,7 @@ class _PerBuild(Generic[T]):
             return value
 
 
-_FIXED_NODES: Final[_PerBuild[Mapping[str, Node]]] = _PerBuild()
+_FIXED_NODES: Final[PerBuild[Mapping[str, Node]]] = PerBuild()
 """The nodes of the fixed graphs of the latest build read, shared by every ``FixedCache``: reading them is most of
 what making a cached value costs (at 100,000 organisations on disk: ~90–160 ms to read, 6 ms to make the
 applicability index from them), and the catalogue and the applicability index are made from the same build."""
@@ -487,7 +487,7 @@ class FixedCache(Generic[T]):
 
     def __init__(self, make: Callable[[Mapping[str, Node]], T]) -> None:
         self._make = make
-        self._latest: _PerBuild[T] = _PerBuild()
+        self._latest: PerBuild[T] = PerBuild()
 
     def get(self, store: Store, fingerprint: str | Unread | None = UNREAD) -> T:
         """The value for the store's build; ``fingerprint`` when the caller has read it already

@@ -57,6 +57,14 @@ class Check:
     def query_for(self, focus: Sequence[tuple[URIRef, date]]) -> str:
         return f"{self.query_head}{{ {focus_values(focus)} {self.query_body}"
 
+    def dated_query_for(self, focus: Sequence[tuple[URIRef, date]]) -> str:
+        """As ``query_for``, with each solution's ``?asOf`` projected: one query judges an organisation as of
+        several days (``kg.owed_clocks``)."""
+        head = self.query_head.rstrip()
+        if not head.endswith("WHERE"):
+            raise ShapeError(f"{self.shape}: cannot project ?asOf, the compiled head does not end with WHERE")
+        return f"{head[: -len('WHERE')]} ?asOf WHERE {{ {focus_values(focus)} {self.query_body}"
+
 
 def prefix_block(graph: Graph, constraint: Node) -> str:
     lines = []

@@ -8,7 +8,9 @@ role is that role or a narrower one, each with the facts (``og:hasReason``) and 
 1. ``NOT_IN_FORCE``: its instrument is a draft or not yet effective on the day (it never opens a violation);
 2. ``VIOLATED``: a violation of it is open (the stored verdict of the organisation's latest validation);
 3. ``DUE``: a clock for it runs to a due date on or after the day (``og:hasDueDate`` on the organisation or a
-   live system); the earliest such date is given;
+   live system) and is still owed: its check, judged on the facts as they stand as of the day after, would find
+   the clock's owner in breach (``kg.owed_clocks``; a filing made before its deadline leaves nothing due); the
+   earliest such date is given;
 4. ``NOT_CHECKABLE``: no shape checks it (``og:isMachineCheckable false``): events cannot evidence it;
 5. ``COMPLIANT``: checked, in force, nothing open, nothing pending.
 """
@@ -29,11 +31,11 @@ from kg.catalog import PREFIXES, UNREAD, FixedCache, Unread, build_fingerprint
 from kg.iris import Graphs
 from kg.nodes import Node, describe
 from kg.organisations import CHINA
+from kg.owed_clocks import owed_due_dates
 from kg.store import Store
-from ontology.namespaces import OG, RDF, RDFS, SKOS, XSD
+from ontology.namespaces import OG, RDF, RDFS, SKOS
 
 DERIVED: Final = f"<{Graphs.DERIVED}>"
-ORGANISATIONS: Final = f"<{Graphs.ORGANISATIONS}>"
 VIOLATIONS: Final = f"<{Graphs.VIOLATIONS}>"
 
 
@@ -349,21 +351,6 @@ def _broader_roles(index: ApplicabilityIndex, roles: set[str]) -> dict[str, set[
     return {role: set(index.broader_than(role) & roles) for role in roles}
 
 
-def _due_dates(store: Store, organisation: str, as_of: date) -> dict[str, date]:
-    """The next due date of each obligation with a clock running for the organisation or one of its live
-    systems."""
-    day = ox.Literal(as_of.isoformat(), datatype=ox.NamedNode(str(XSD.date)))
-    org = f"<{organisation}>"
-    rows = store.select(
-        f"{PREFIXES}SELECT ?o (MIN(?due) AS ?next) WHERE {{ "
-        f"GRAPH {ORGANISATIONS} {{ {{ {org} og:hasDueDate ?clock }} UNION {{ {org} og:hasAISystem ?system . "
-        "?system og:hasDueDate ?clock "
-        f"FILTER NOT EXISTS {{ ?system og:retiredOn ?retired FILTER(?retired <= {day}) }} }} "
-        f"?clock og:isDueFor ?o ; og:dueOn ?due FILTER(?due >= {day}) }} }} GROUP BY ?o"
-    )
-    return {_value(row["o"]): date.fromisoformat(_value(row["next"])[:10]) for row in rows if "next" in row}
-
-
 def applicable_obligations(
     store: Store, organisation: str, as_of: date, shared: OrganisationReads | None = None
 ) -> list[Applicability]:
@@ -377,7 +364,8 @@ def applicable_obligations(
     assignments = shared.role_assignments(store)
     broader = _broader_roles(index, roles)
     violated = {obligation for (obligation, status), n in shared.violation_tally(store).items() if status == _OPEN}
-    due = _due_dates(store, organisation, as_of)
+    checked = {iri for iri, entry in bound.items() if entry.in_effect and entry.checkable}
+    due = owed_due_dates(store, organisation, as_of, shared.fingerprint(store), among=checked)
     result = []
     for iri, entry in sorted(bound.items(), key=lambda item: item[1].obligation_id):
         if not entry.in_effect:

@@ -382,3 +382,39 @@ def test_an_export_of_personal_information_is_why_the_transfer_duties_apply(base
     assert pipl04["status"] == "VIOLATED"  # no transfer mechanism declared
     handler = {"role": {"notation": "pi_handler"}, "reasons": [{"kind": "DATA_TRANSFER", "id": "T1"}]}
     assert handler in [reason["assignment"] for reason in pipl04["reasons"]]
+
+
+EARLY = "91110108MA01EARLY1"
+STATUS = """query($id: ID!, $asOf: Date) { organisation(id: $id) { ... on Organisation {
+  applicableObligations(asOf: $asOf) { obligationId status dueOn } } } }"""
+
+
+def test_a_deadline_met_early_is_compliant_not_due(base_url: str) -> None:
+    """A recommender with public-opinion attributes must file within 10 working days of launch (ALG-09): DUE with
+    the date until it files, COMPLIANT once it has, though the clock's date is still ahead."""
+    feed = {"systemId": "feed", "name": "Feed", "capabilities": ["recommendation"], "launchedOn": "2026-03-02"}
+    filing = {"systemId": "feed", "kind": "algorithm", "filingNumber": "网信算备-2", "authority": "CAC"}
+
+    def alg09() -> dict[str, Any]:
+        found = q(base_url, STATUS, id=EARLY, asOf="2026-03-05")["organisation"]["applicableObligations"]
+        return next(item for item in found if item["obligationId"] == "ALG-09")
+
+    for body in (
+        cloudevent(
+            "e-1",
+            "organisation.registered",
+            "2026-03-02T09:00:00+08:00",
+            {"name": "Early", "jurisdiction": "CN"},
+            EARLY,
+        ),
+        cloudevent(
+            "e-2", "aisystem.deployed", "2026-03-02T10:00:00+08:00", {**feed, "publicOpinionAttributes": True}, EARLY
+        ),
+    ):
+        assert httpx.post(f"{base_url}/events", content=json.dumps(body), headers=STRUCTURED).status_code == 200
+    assert alg09() == {"obligationId": "ALG-09", "status": "DUE", "dueOn": "2026-03-16"}
+    filed = cloudevent(
+        "e-3", "filing.completed", "2026-03-04T10:00:00+08:00", {**filing, "filedOn": "2026-03-04"}, EARLY
+    )
+    assert httpx.post(f"{base_url}/events", content=json.dumps(filed), headers=STRUCTURED).status_code == 200
+    assert alg09() == {"obligationId": "ALG-09", "status": "COMPLIANT", "dueOn": None}

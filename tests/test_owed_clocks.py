@@ -1,0 +1,71 @@
+"""DUE means owed: an obligation the dashboard calls due on a day is one the clock opens the day after, if nothing
+else happens; a deadline already met leaves it COMPLIANT. Checked on every shape case of an obligation with a
+clock (``tests/test_graphql.py`` shows a filing made early through the API)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+
+from kg import iris
+from kg.compliance import Status, applicable_obligations
+from kg.due_dates import CLOCKS
+from kg.organisations import as_of_date
+from kg.owed_clocks import owed_due_dates
+from kg.pipeline import Pipeline
+from kg.store import Store
+from ontology.namespaces import OG
+from tests.support.shape_cases import DEFAULT_ORG, ShapeCase, case_events, clear, load_cases, open_violations
+
+CLOCKED = frozenset(clock.obligation for clock in CLOCKS)
+CASES = [case for case in load_cases() if case.obligation in CLOCKED]
+ORG = str(iris.organisation(DEFAULT_ORG))
+
+
+def status_of(store: Store, obligation: str, day: date) -> tuple[Status | None, date | None]:
+    found = [item for item in applicable_obligations(store, ORG, day) if item.obligation_id == obligation]
+    return (found[0].status, found[0].due_on) if found else (None, None)
+
+
+def applied(store: Store, pipeline: Pipeline, case: ShapeCase) -> date:
+    """Apply the case's events one by one; the day of the last."""
+    clear(store)
+    day = None
+    for event in case_events(case):
+        assert not pipeline.process([event]).rejected, case.id
+        day = as_of_date(event.time)
+    assert day is not None
+    return day
+
+
+def test_due_is_what_the_clock_opens_when_nothing_else_happens(store: Store, pipeline: Pipeline) -> None:
+    """After each case's events, an obligation DUE on a day opens the day after its due date; one COMPLIANT with
+    clocks ahead (a deadline met early) opens on none of their days."""
+    checked: Counter[Status] = Counter()
+    for case in CASES:
+        day = applied(store, pipeline, case)
+        status, due_on = status_of(store, case.obligation, day)
+        clocks = clocks_ahead(store, case.obligation, day)
+        if status not in {Status.DUE, Status.COMPLIANT} or not clocks:
+            continue  # not bound yet, not in force, or violated already: no clock to ask about
+        checked[status] += 1
+        owed = owed_due_dates(store, ORG, day, None).get(str(iris.obligation(case.obligation)))
+        assert due_on == owed, case.id
+        if status == Status.DUE:
+            assert due_on is not None and due_on >= day, case.id
+            pipeline.revalidate(due_on + timedelta(days=1))
+            assert open_violations(store, case.obligation), f"{case.id}: DUE {due_on}, nothing opened the day after"
+        else:
+            for due in clocks:
+                pipeline.revalidate(due + timedelta(days=1))
+            assert not open_violations(store, case.obligation), f"{case.id}: COMPLIANT, yet a clock ahead opened it"
+    assert checked[Status.DUE] >= 5 and checked[Status.COMPLIANT] >= 5, checked
+
+
+def clocks_ahead(store: Store, obligation: str, day: date) -> list[date]:
+    """The due dates on or after the day of the obligation's clocks (of any owner)."""
+    rows = store.select(
+        f"SELECT DISTINCT ?due WHERE {{ ?clock {OG.isDueFor.n3()} {iris.obligation(obligation).n3()} ; "
+        f"{OG.dueOn.n3()} ?due }}"
+    )
+    return sorted(d for row in rows if (d := date.fromisoformat(row["due"].value)) >= day)  # type: ignore[union-attr]
