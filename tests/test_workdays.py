@@ -18,8 +18,10 @@ from kg.workdays import (
     add_working_days,
     add_working_days_detailed,
     covered_years,
+    fallback_days_off,
     is_covered,
     is_working_day,
+    statutory_holidays,
     working_days_between,
 )
 
@@ -126,12 +128,45 @@ def test_far_future_year_is_estimated_and_skips_new_year_and_weekends() -> None:
     assert add_working_days_detailed(new_years_eve, 2).day == date(2099, 1, 5)  # over the weekend
 
 
-def test_fallback_keeps_the_gregorian_statutory_holidays_only() -> None:
-    year = covered_years().stop + 5
+def test_before_the_covered_years_the_fallback_keeps_the_gregorian_statutory_holidays_only() -> None:
+    year = covered_years().start - 2
     weekdays = [d for d in _days(date(year, 1, 1), date(year, 12, 31)) if d.weekday() < 5]
     off = {(d.month, d.day) for d in weekdays if not is_working_day(d)}
     assert off == {md for md in FALLBACK_HOLIDAYS if date(year, *md).weekday() < 5}
     assert {(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)} == FALLBACK_HOLIDAYS
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_the_statutory_holidays_are_official_holidays_and_count_the_official_working_days(year: int) -> None:
+    """Where the notices are known (the 2024 amendment's first years), the fallback's statutory days are holidays
+    in them, and the fallback counts the year's working days as they do: the bridging days a notice adds are paid
+    back by its weekend make-up days."""
+    holidays = statutory_holidays(year)
+    assert len(holidays) == 13
+    assert not [day for day in holidays if chinese_calendar.is_workday(day)]
+    days = _days(date(year, 1, 1), date(year, 12, 31))
+    off = fallback_days_off(year)
+    assert sum(d.weekday() < 5 and d not in off for d in days) == sum(map(chinese_calendar.is_workday, days))
+
+
+def test_after_the_covered_years_the_lunar_holidays_and_days_in_lieu_are_kept() -> None:
+    """2027 (no notice yet): Lunar New Year's Eve is Friday 5 February, New Year's Day Saturday 6 February; the
+    weekend's two statutory days are made up on the 9th and 10th."""
+    assert covered_years().stop <= 2027
+    assert {date(2027, 2, 5), date(2027, 2, 8), date(2027, 2, 9), date(2027, 2, 10)} <= fallback_days_off(2027)
+    assert statutory_holidays(2027) >= {date(2027, 4, 5), date(2027, 6, 9), date(2027, 9, 15)}  # 清明, 端午, 中秋
+    assert add_working_days_detailed(date(2027, 2, 1), 5) == WorkingDayResult(date(2027, 2, 12), estimated=True)
+    assert [d for d in _days(date(2027, 2, 4), date(2027, 2, 12)) if is_working_day(d)] == [
+        date(2027, 2, 4),
+        date(2027, 2, 11),
+        date(2027, 2, 12),
+    ]
+
+
+def test_beyond_the_solar_term_tables_the_gregorian_statutory_holidays_remain() -> None:
+    off = fallback_days_off(2101)
+    assert off == {day for md in FALLBACK_HOLIDAYS if (day := date(2101, *md)).weekday() < 5}
+    assert add_working_days_detailed(date(2101, 1, 31), 1).estimated
 
 
 def test_span_leaving_the_covered_years_is_estimated() -> None:
