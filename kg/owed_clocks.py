@@ -6,13 +6,13 @@ date has passed. So a clock whose date is still ahead says only that a deadline 
 Whether it is owed is what the obligation's own check says when judged, on the facts as they stand, as of the day
 after the due date: a finding on the clock's owner (the organisation, or its system) means that, if nothing else
 happens, a violation opens then. The checks are the engine's (``kg.checks``), run on the store for this one
-organisation: one query per obligation with clocks ahead, as of every day after one of its due dates at once.
+organisation, each query judging it as of several days at once (``Check.dated_query_for``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Final
 
@@ -58,26 +58,38 @@ def owed_due_dates(
     store: Store, organisation: str, as_of: date, fingerprint: str | None, among: Collection[str] | None = None
 ) -> dict[str, date]:
     """The earliest due date on or after ``as_of`` of each obligation (``among`` these IRIs) with a clock still
-    owed, by obligation IRI."""
-    clocks = sorted(_clocks_ahead(store, organisation, as_of), key=lambda clock: clock[2])
-    if among is not None:
-        clocks = [clock for clock in clocks if clock[0] in among]
+    owed, by obligation IRI. Each obligation's earliest due day is asked first, the later ones only where it is not
+    owed: most often it is (a periodic clock always is), and each day asked is one more evaluation of the check."""
     days: dict[str, set[date]] = defaultdict(set)
+    clocks = sorted(_clocks_ahead(store, organisation, as_of), key=lambda clock: clock[2])
     for obligation, _, due in clocks:
-        days[obligation].add(due + timedelta(days=1))
+        if among is None or obligation in among:
+            days[obligation].add(due + timedelta(days=1))
+    checks = _checks(store, fingerprint)
     subject = URIRef(organisation)
-    checks = [check for check in _checks(store, fingerprint) if str(check.obligation) in days]
+    owed: dict[str, date] = {}
+    first = {obligation: {min(asked)} for obligation, asked in days.items()}
+    later = {obligation: asked - first[obligation] for obligation, asked in days.items()}
+    for asked in (first, later):
+        found = _findings(store, checks, subject, {o: d for o, d in asked.items() if o not in owed and d})
+        for obligation, owner, due in clocks:
+            if obligation not in owed and (obligation, owner, due + timedelta(days=1)) in found:
+                owed[obligation] = due
+    return owed
+
+
+def _findings(
+    store: Store, checks: Sequence[Check], subject: URIRef, days: Mapping[str, set[date]]
+) -> set[tuple[str, str, date]]:
+    """``(obligation, focus, day)`` of each finding of the obligations' checks, judged as of each of their days."""
+    wanted = [check for check in checks if str(check.obligation) in days]
     queries = [
-        check.dated_query_for([(subject, day) for day in sorted(days[str(check.obligation)])]) for check in checks
+        check.dated_query_for([(subject, day) for day in sorted(days[str(check.obligation)])]) for check in wanted
     ]
-    found: set[tuple[str, str, date]] = set()  # (obligation, focus, judged as of)
-    for check, rows in zip(checks, selected(store, queries), strict=True):
+    found: set[tuple[str, str, date]] = set()
+    for check, rows in zip(wanted, selected(store, queries), strict=True):
         for row in rows:
             value, this, day = row.get("value"), row["this"], row["asOf"]
             focus = value if isinstance(value, ox.NamedNode) else this  # as kg.validation reads a finding
             found.add((str(check.obligation), focus.value, date.fromisoformat(day.value)))  # type: ignore[union-attr]
-    owed: dict[str, date] = {}
-    for obligation, owner, due in clocks:
-        if (obligation, owner, due + timedelta(days=1)) in found:
-            owed.setdefault(obligation, due)
-    return owed
+    return found
