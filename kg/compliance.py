@@ -8,9 +8,10 @@ role is that role or a narrower one, each with the facts (``og:hasReason``) and 
 1. ``NOT_IN_FORCE``: its instrument is a draft or not yet effective on the day (it never opens a violation);
 2. ``VIOLATED``: a violation of it is open (the stored verdict of the organisation's latest validation);
 3. ``DUE``: a clock for it runs to a due date on or after the day (``og:hasDueDate`` on the organisation or a
-   live system) and is still owed: its check, judged on the facts as they stand as of the day after, would find
-   the clock's owner in breach (``kg.owed_clocks``; a filing made before its deadline leaves nothing due); the
-   earliest such date is given;
+   live system), or to one between the organisation's latest judgement and the day (so a day asked ahead of the
+   clock sees the deadlines that fall before it), and is still owed: its check, judged on the facts as they stand
+   as of the day after, would find the clock's owner in breach (``kg.owed_clocks``; a filing made before its
+   deadline leaves nothing due); the earliest such date is given, before the day when it is overdue by then;
 4. ``NOT_CHECKABLE``: no shape checks it (``og:isMachineCheckable false``): events cannot evidence it;
 5. ``COMPLIANT``: checked, in force, nothing open, nothing pending.
 """
@@ -29,8 +30,9 @@ from rdflib import URIRef
 
 from kg.catalog import PREFIXES, UNREAD, FixedCache, Unread, build_fingerprint
 from kg.iris import Graphs
+from kg.judged_moments import judged_as_of
 from kg.nodes import Node, describe
-from kg.organisations import CHINA
+from kg.organisations import CHINA, as_of_date
 from kg.owed_clocks import owed_due_dates
 from kg.store import Store
 from ontology.namespaces import OG, RDF, RDFS, SKOS
@@ -365,7 +367,9 @@ def applicable_obligations(
     broader = _broader_roles(index, roles)
     violated = {obligation for (obligation, status), n in shared.violation_tally(store).items() if status == _OPEN}
     checked = {iri for iri, entry in bound.items() if entry.in_effect and entry.checkable}
-    due = owed_due_dates(store, organisation, as_of, shared.fingerprint(store), among=checked)
+    judged = judged_as_of(store, organisation)
+    since = min(as_of, as_of_date(judged)) if judged is not None else as_of  # not yet judged past due from there
+    due = owed_due_dates(store, organisation, as_of, shared.fingerprint(store), among=checked, since=since)
     result = []
     for iri, entry in sorted(bound.items(), key=lambda item: item[1].obligation_id):
         if not entry.in_effect:

@@ -55,13 +55,19 @@ def _clocks_ahead(store: Store, organisation: str, as_of: date) -> list[tuple[st
 
 
 def owed_due_dates(
-    store: Store, organisation: str, as_of: date, fingerprint: str | None, among: Collection[str] | None = None
+    store: Store,
+    organisation: str,
+    as_of: date,
+    fingerprint: str | None,
+    among: Collection[str] | None = None,
+    since: date | None = None,
 ) -> dict[str, date]:
-    """The earliest due date on or after ``as_of`` of each obligation (``among`` these IRIs) with a clock still
-    owed, by obligation IRI. Each obligation's earliest due day is asked first, the later ones only where it is not
-    owed: most often it is (a periodic clock always is), and each day asked is one more evaluation of the check."""
+    """The earliest due date on or after ``since`` (default ``as_of``) of each obligation (``among`` these IRIs)
+    with a clock still owed, by obligation IRI. Each obligation's earliest due day is asked first, the later ones
+    only where it is not owed: most often it is (a periodic clock always is), and each day asked is one more
+    evaluation of the check."""
     days: dict[str, set[date]] = defaultdict(set)
-    clocks = sorted(_clocks_ahead(store, organisation, as_of), key=lambda clock: clock[2])
+    clocks = sorted(_clocks_ahead(store, organisation, since or as_of), key=lambda clock: clock[2])
     for obligation, _, due in clocks:
         if among is None or obligation in among:
             days[obligation].add(due + timedelta(days=1))

@@ -391,12 +391,13 @@ STATUS = """query($id: ID!, $asOf: Date) { organisation(id: $id) { ... on Organi
 
 def test_a_deadline_met_early_is_compliant_not_due(base_url: str) -> None:
     """A recommender with public-opinion attributes must file within 10 working days of launch (ALG-09): DUE with
-    the date until it files, COMPLIANT once it has, though the clock's date is still ahead."""
+    the date until it files (asked for a later day, overdue by then), COMPLIANT once it has, though the clock's date
+    is still ahead."""
     feed = {"systemId": "feed", "name": "Feed", "capabilities": ["recommendation"], "launchedOn": "2026-03-02"}
     filing = {"systemId": "feed", "kind": "algorithm", "filingNumber": "网信算备-2", "authority": "CAC"}
 
-    def alg09() -> dict[str, Any]:
-        found = q(base_url, STATUS, id=EARLY, asOf="2026-03-05")["organisation"]["applicableObligations"]
+    def alg09(as_of: str = "2026-03-05") -> dict[str, Any]:
+        found = q(base_url, STATUS, id=EARLY, asOf=as_of)["organisation"]["applicableObligations"]
         return next(item for item in found if item["obligationId"] == "ALG-09")
 
     for body in (
@@ -413,8 +414,11 @@ def test_a_deadline_met_early_is_compliant_not_due(base_url: str) -> None:
     ):
         assert httpx.post(f"{base_url}/events", content=json.dumps(body), headers=STRUCTURED).status_code == 200
     assert alg09() == {"obligationId": "ALG-09", "status": "DUE", "dueOn": "2026-03-16"}
+    # asked for a day after the deadline, before any clock has judged it: overdue by then
+    assert alg09("2026-03-20") == {"obligationId": "ALG-09", "status": "DUE", "dueOn": "2026-03-16"}
     filed = cloudevent(
         "e-3", "filing.completed", "2026-03-04T10:00:00+08:00", {**filing, "filedOn": "2026-03-04"}, EARLY
     )
     assert httpx.post(f"{base_url}/events", content=json.dumps(filed), headers=STRUCTURED).status_code == 200
     assert alg09() == {"obligationId": "ALG-09", "status": "COMPLIANT", "dueOn": None}
+    assert alg09("2026-03-20") == {"obligationId": "ALG-09", "status": "COMPLIANT", "dueOn": None}

@@ -1,5 +1,6 @@
 """DUE means owed: an obligation the dashboard calls due on a day is one the clock opens the day after, if nothing
-else happens; a deadline already met leaves it COMPLIANT. Checked on every shape case of an obligation with a
+else happens (asked for a later day before the clock has run, it is still DUE, overdue by then); a deadline already
+met leaves it COMPLIANT. Checked on every shape case of an obligation with a
 clock (``tests/test_graphql.py`` shows a filing made early through the API)."""
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def test_due_is_what_the_clock_opens_when_nothing_else_happens(store: Store, pip
         assert due_on == owed, case.id
         if status == Status.DUE:
             assert due_on is not None and due_on >= day, case.id
+            later = due_on + timedelta(days=5)  # asked ahead of the clock: overdue by then
+            assert status_of(store, case.obligation, later) == (Status.DUE, due_on), case.id
             pipeline.revalidate(due_on + timedelta(days=1))
             assert open_violations(store, case.obligation), f"{case.id}: DUE {due_on}, nothing opened the day after"
         else:

@@ -184,7 +184,10 @@ class ApplicableObligation:
     obligation: Obligation | None
     obligation_id: str
     status: ComplianceStatus
-    due_on: dt.date | None = strawberry.field(description="With DUE: the earliest due date on or after asOf.")
+    due_on: dt.date | None = strawberry.field(
+        description="With DUE: the earliest due date of a clock still owed: on or after asOf, or before it when "
+        "asOf is later than the latest judgement (overdue by then; the clock opens the violation the day after)."
+    )
     reasons: list[ApplicabilityReason]
 
 
