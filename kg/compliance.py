@@ -244,6 +244,8 @@ class Applicability:
     status: Status
     due_on: date | None
     reasons: tuple[Reason, ...]
+    due_estimated: bool = False
+    """With ``due_on``: counted in working days past the official holiday calendar (``kg.workdays``' fallback)."""
 
 
 @dataclass(frozen=True)
@@ -383,7 +385,9 @@ def applicable_obligations(
         else:
             status = Status.COMPLIANT
         reasons = tuple(_reasons(entry.roles, assignments, broader))
-        result.append(Applicability(iri, entry.obligation_id, status, due.get(iri), reasons))
+        owed = due.get(iri)
+        day, estimated = (owed.day, owed.estimated) if owed is not None else (None, False)
+        result.append(Applicability(iri, entry.obligation_id, status, day, reasons, estimated))
     return result
 
 

@@ -64,6 +64,12 @@ def clocks_renewed_by(evidence_kind: str) -> tuple[Clock, ...]:
     return tuple(clock for clock in CLOCKS if clock.renewed_by == evidence_kind)
 
 
+def counts_working_days(clock: Clock) -> bool:
+    """Whether the clock's due dates are counted in working days (so, past the official calendar, estimated:
+    ``kg.workdays``)."""
+    return timing_of(clock.obligation, clock.anchor).counting == "working-days"
+
+
 def first_due(clock: Clock, start: date) -> date:
     timing = timing_of(clock.obligation, clock.anchor)
     due = next_due(timing, start) if timing.kind == "periodicity" else due_date(timing, start)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
 
@@ -20,12 +21,15 @@ import pyoxigraph as ox
 from rdflib import URIRef
 
 import shapes
+from kg import iris, vocabulary
 from kg.catalog import PREFIXES, PerBuild
 from kg.checks import Check, compile_checks
+from kg.due_dates import CLOCKS, counts_working_days
 from kg.iris import Graphs
 from kg.parallel import selected
 from kg.shapes_loader import obligation_index
 from kg.store import Store
+from kg.workdays import is_covered
 from ontology.namespaces import XSD
 
 ORGANISATIONS: Final = f"<{Graphs.ORGANISATIONS}>"
@@ -37,21 +41,50 @@ def _checks(store: Store, fingerprint: str | None) -> tuple[Check, ...]:
     return _CHECKS.get(fingerprint, lambda: compile_checks(shapes.load_obligation_shapes(), obligation_index(store)))
 
 
-def _clocks_ahead(store: Store, organisation: str, as_of: date) -> list[tuple[str, str, date]]:
-    """``(obligation, owner, due)`` of every clock of the organisation or a live system due on or after the day."""
+_IN_WORKING_DAYS: Final = frozenset(
+    (str(iris.obligation(clock.obligation)), str(vocabulary.anchor(clock.anchor)))
+    for clock in CLOCKS
+    if counts_working_days(clock)
+)
+"""``(obligation, anchor)`` IRIs of the clocks counted in working days."""
+
+
+@dataclass(frozen=True)
+class OwedDue:
+    """The earliest owed due date of an obligation, and whether it was counted in working days into a year the
+    official holiday calendar does not cover (the fallback rule of ``kg.workdays``: an estimate)."""
+
+    day: date
+    estimated: bool
+
+
+@dataclass(frozen=True)
+class _Clock:
+    obligation: str
+    owner: str
+    due: date
+    estimated: bool
+
+
+def _clocks_ahead(store: Store, organisation: str, as_of: date) -> list[_Clock]:
+    """Every clock of the organisation or a live system due on or after the day."""
     day = ox.Literal(as_of.isoformat(), datatype=ox.NamedNode(str(XSD.date)))
     org = f"<{organisation}>"
     rows = store.select(
-        f"{PREFIXES}SELECT ?o ?owner ?due WHERE {{ GRAPH {ORGANISATIONS} {{ "
+        f"{PREFIXES}SELECT ?o ?owner ?due ?anchor WHERE {{ GRAPH {ORGANISATIONS} {{ "
         f"{{ {org} og:hasDueDate ?clock BIND({org} AS ?owner) }} UNION {{ {org} og:hasAISystem ?owner . "
         "?owner og:hasDueDate ?clock "
         f"FILTER NOT EXISTS {{ ?owner og:retiredOn ?retired FILTER(?retired <= {day}) }} }} "
-        f"?clock og:isDueFor ?o ; og:dueOn ?due FILTER(?due >= {day}) }} }}"
+        f"?clock og:isDueFor ?o ; og:dueOn ?due FILTER(?due >= {day}) "
+        "OPTIONAL { ?clock og:isRelativeTo ?anchor } } }"
     )
-    return [
-        (row["o"].value, row["owner"].value, date.fromisoformat(row["due"].value[:10]))  # type: ignore[union-attr]
-        for row in rows
-    ]
+    clocks = []
+    for row in rows:
+        obligation, anchor = row["o"].value, row["anchor"].value if "anchor" in row else ""  # type: ignore[union-attr]
+        due = date.fromisoformat(row["due"].value[:10])  # type: ignore[union-attr]
+        estimated = (obligation, anchor) in _IN_WORKING_DAYS and not is_covered(due)
+        clocks.append(_Clock(obligation, row["owner"].value, due, estimated))  # type: ignore[union-attr]
+    return clocks
 
 
 def owed_due_dates(
@@ -61,26 +94,27 @@ def owed_due_dates(
     fingerprint: str | None,
     among: Collection[str] | None = None,
     since: date | None = None,
-) -> dict[str, date]:
+) -> dict[str, OwedDue]:
     """The earliest due date on or after ``since`` (default ``as_of``) of each obligation (``among`` these IRIs)
     with a clock still owed, by obligation IRI. Each obligation's earliest due day is asked first, the later ones
     only where it is not owed: most often it is (a periodic clock always is), and each day asked is one more
     evaluation of the check."""
     days: dict[str, set[date]] = defaultdict(set)
-    clocks = sorted(_clocks_ahead(store, organisation, since or as_of), key=lambda clock: clock[2])
-    for obligation, _, due in clocks:
-        if among is None or obligation in among:
-            days[obligation].add(due + timedelta(days=1))
+    clocks = sorted(_clocks_ahead(store, organisation, since or as_of), key=lambda clock: clock.due)
+    for clock in clocks:
+        if among is None or clock.obligation in among:
+            days[clock.obligation].add(clock.due + timedelta(days=1))
     checks = _checks(store, fingerprint)
     subject = URIRef(organisation)
-    owed: dict[str, date] = {}
+    owed: dict[str, OwedDue] = {}
     first = {obligation: {min(asked)} for obligation, asked in days.items()}
     later = {obligation: asked - first[obligation] for obligation, asked in days.items()}
     for asked in (first, later):
         found = _findings(store, checks, subject, {o: d for o, d in asked.items() if o not in owed and d})
-        for obligation, owner, due in clocks:
-            if obligation not in owed and (obligation, owner, due + timedelta(days=1)) in found:
-                owed[obligation] = due
+        for clock in clocks:
+            if clock.obligation in owed or (clock.obligation, clock.owner, clock.due + timedelta(days=1)) not in found:
+                continue
+            owed[clock.obligation] = OwedDue(clock.due, clock.estimated)
     return owed
 
 

@@ -28,6 +28,7 @@ def applicability_row(entry: Applicability, organisation: str, title: Mapping[st
         "titleZh": label_in(title, "zh"),
         "status": entry.status.value,
         "dueOn": entry.due_on.isoformat() if entry.due_on else None,
+        "dueOnEstimated": entry.due_estimated if entry.due_on else None,
         "reasons": [_reason(reason, organisation) for reason in entry.reasons],
     }
 

@@ -496,10 +496,10 @@ def applicable(
             }
             for row in rows
         ]
-        _write_csv(["obligation", "title", "titleZh", "status", "dueOn", "roles", "facts"], flat)
+        _write_csv(["obligation", "title", "titleZh", "status", "dueOn", "dueOnEstimated", "roles", "facts"], flat)
         return
     for row in rows:
-        due = f"  due {row['dueOn']}" if row["dueOn"] else ""
+        due = f"  due {row['dueOn']}{' (estimated)' if row['dueOnEstimated'] else ''}" if row["dueOn"] else ""
         title = row["titleZh" if lang is Language.zh else "title"]
         _print_indented(f"{row['obligation']}  {row['status']}{due}  {title}", indent="", hanging=" " * 4)
         for reason in row["reasons"]:

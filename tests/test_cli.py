@@ -20,6 +20,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from SPARQLWrapper import CSV, JSON, SPARQLWrapper
 
+from tests.support.cloudevents import ORG, cloudevent
 from tests.support.oxigraph_server import free_port
 
 OBLIGRAPH = str(Path(sys.executable).parent / "obligraph")
@@ -551,3 +552,23 @@ def test_applicable_says_why_each_obligation_binds_and_agrees_with_the_violation
     assert no_such.returncode == 2 and "no obligation 'XX-99' in the graph" in no_such.stderr
     bad_day = run("applicable", "--org", org, "--as-of", "1/12/2026", data_dir=data)
     assert bad_day.returncode == 2 and "--as-of expects a date" in bad_day.stderr
+
+
+def test_applicable_says_when_a_due_date_is_an_estimate(tmp_path: Path) -> None:
+    """A deadline counted in working days into 2027, which the official holiday calendar does not cover yet."""
+    feed = {"systemId": "feed", "name": "Feed", "capabilities": ["recommendation"], "launchedOn": "2026-12-28"}
+    events = [
+        cloudevent(
+            "d-1", "organisation.registered", "2026-12-28T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN"}
+        ),
+        cloudevent("d-2", "aisystem.deployed", "2026-12-28T10:00:00+08:00", {**feed, "publicOpinionAttributes": True}),
+    ]
+    history = tmp_path / "december.jsonl"
+    history.write_text("".join(json.dumps(event) + "\n" for event in events), encoding="utf-8")
+    data = tmp_path / "data"
+    assert run("ingest", str(history), data_dir=data).returncode == 0
+    table = run("applicable", "--org", ORG, "--obligation", "ALG-09", "--as-of", "2026-12-28", data_dir=data)
+    assert table.stdout.startswith("ALG-09  DUE  due 2027-01-12 (estimated)  "), table.stderr
+    listed = run("applicable", "--org", ORG, "--as-of", "2026-12-28", "-f", "json", data_dir=data)
+    [alg09] = [entry for entry in json.loads(listed.stdout) if entry["obligation"] == "ALG-09"]
+    assert (alg09["dueOn"], alg09["dueOnEstimated"]) == ("2027-01-12", True)

@@ -386,7 +386,7 @@ def test_an_export_of_personal_information_is_why_the_transfer_duties_apply(base
 
 EARLY = "91110108MA01EARLY1"
 STATUS = """query($id: ID!, $asOf: Date) { organisation(id: $id) { ... on Organisation {
-  applicableObligations(asOf: $asOf) { obligationId status dueOn } } } }"""
+  applicableObligations(asOf: $asOf) { obligationId status dueOn dueOnEstimated } } } }"""
 
 
 def test_a_deadline_met_early_is_compliant_not_due(base_url: str) -> None:
@@ -413,12 +413,22 @@ def test_a_deadline_met_early_is_compliant_not_due(base_url: str) -> None:
         ),
     ):
         assert httpx.post(f"{base_url}/events", content=json.dumps(body), headers=STRUCTURED).status_code == 200
-    assert alg09() == {"obligationId": "ALG-09", "status": "DUE", "dueOn": "2026-03-16"}
+    assert alg09() == {"obligationId": "ALG-09", "status": "DUE", "dueOn": "2026-03-16", "dueOnEstimated": False}
     # asked for a day after the deadline, before any clock has judged it: overdue by then
-    assert alg09("2026-03-20") == {"obligationId": "ALG-09", "status": "DUE", "dueOn": "2026-03-16"}
+    assert alg09("2026-03-20") == {
+        "obligationId": "ALG-09",
+        "status": "DUE",
+        "dueOn": "2026-03-16",
+        "dueOnEstimated": False,
+    }
     filed = cloudevent(
         "e-3", "filing.completed", "2026-03-04T10:00:00+08:00", {**filing, "filedOn": "2026-03-04"}, EARLY
     )
     assert httpx.post(f"{base_url}/events", content=json.dumps(filed), headers=STRUCTURED).status_code == 200
-    assert alg09() == {"obligationId": "ALG-09", "status": "COMPLIANT", "dueOn": None}
-    assert alg09("2026-03-20") == {"obligationId": "ALG-09", "status": "COMPLIANT", "dueOn": None}
+    assert alg09() == {"obligationId": "ALG-09", "status": "COMPLIANT", "dueOn": None, "dueOnEstimated": None}
+    assert alg09("2026-03-20") == {
+        "obligationId": "ALG-09",
+        "status": "COMPLIANT",
+        "dueOn": None,
+        "dueOnEstimated": None,
+    }

@@ -188,6 +188,10 @@ class ApplicableObligation:
         description="With DUE: the earliest due date of a clock still owed: on or after asOf, or before it when "
         "asOf is later than the latest judgement (overdue by then; the clock opens the violation the day after)."
     )
+    due_on_estimated: bool | None = strawberry.field(
+        description="With DUE: whether dueOn was counted in working days into a year the official holiday calendar "
+        "does not cover yet, so by the documented fallback rule (statutory holidays, no make-up days): an estimate."
+    )
     reasons: list[ApplicabilityReason]
 
 
@@ -578,6 +582,7 @@ class Organisation:
                 obligation_id=item.obligation_id,
                 status=ComplianceStatus(item.status.value),
                 due_on=item.due_on,
+                due_on_estimated=item.due_estimated if item.due_on else None,
                 reasons=[
                     ApplicabilityReason(
                         bound_role=self.catalogue.concept(reason.bound_role), assignment=assignment(reason.assignment)
