@@ -20,14 +20,13 @@ from typing import Final
 import pyoxigraph as ox
 from rdflib import URIRef
 
-import shapes
 from kg import iris, vocabulary
 from kg.catalog import PREFIXES, PerBuild
-from kg.checks import Check, compile_checks
+from kg.checks import Check
 from kg.due_dates import CLOCKS, counts_working_days
 from kg.iris import Graphs
 from kg.parallel import selected
-from kg.shapes_loader import obligation_index
+from kg.shapes_loader import load_checks
 from kg.store import Store
 from kg.workdays import is_covered
 from ontology.namespaces import XSD
@@ -38,7 +37,7 @@ _CHECKS: Final[PerBuild[tuple[Check, ...]]] = PerBuild()
 
 def _checks(store: Store, fingerprint: str | None) -> tuple[Check, ...]:
     """The obligation checks, compiled once per build of the fixed graphs (the shapes are part of it)."""
-    return _CHECKS.get(fingerprint, lambda: compile_checks(shapes.load_obligation_shapes(), obligation_index(store)))
+    return _CHECKS.get(fingerprint, lambda: load_checks(store))
 
 
 _IN_WORKING_DAYS: Final = frozenset(

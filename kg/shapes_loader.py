@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pyoxigraph as ox
-from rdflib import URIRef
+from rdflib import Graph, URIRef
 
 import shapes
 from kg.checks import Check, ObligationInfo, compile_checks
@@ -32,6 +32,12 @@ def obligation_index(store: Store) -> dict[URIRef, ObligationInfo]:
     return {iri: ObligationInfo(ids[iri], frozenset(roles[iri])) for iri in ids}
 
 
+def load_checks(store: Store, shapes_graph: Graph | None = None) -> tuple[Check, ...]:
+    """The obligation checks, compiled from ``shapes_graph`` (default: the shapes as ``shapes`` loads them)."""
+    graph = shapes.load_obligation_shapes() if shapes_graph is None else shapes_graph
+    return compile_checks(graph, obligation_index(store))
+
+
 def load_checks_and_rules(store: Store) -> tuple[tuple[Check, ...], tuple[RoleRule, ...]]:
     shapes_graph = shapes.load_obligation_shapes()
-    return compile_checks(shapes_graph, obligation_index(store)), compile_rules(shapes_graph)
+    return load_checks(store, shapes_graph), compile_rules(shapes_graph)
