@@ -11,7 +11,10 @@ role is that role or a narrower one, each with the facts (``og:hasReason``) and 
    live system), or to one between the organisation's latest judgement and the day (so a day asked ahead of the
    clock sees the deadlines that fall before it), and is still owed: its check, judged on the facts as they stand
    as of the day after, would find the clock's owner in breach (``kg.owed_clocks``; a filing made before its
-   deadline leaves nothing due); the earliest such date is given, before the day when it is overdue by then;
+   deadline leaves nothing due); the earliest such date is given, before the day when it is overdue by then. A
+   system launching after the latest judgement is judged with the roles its launch brings (``kg.foresight``), so
+   an obligation owed before launch (GAI-12's security assessment) is listed DUE on the launch day, with those
+   roles as its reasons, before the organisation plays them;
 4. ``NOT_CHECKABLE``: no shape checks it (``og:isMachineCheckable false``): events cannot evidence it;
 5. ``COMPLIANT``: checked, in force, nothing open, nothing pending.
 """
@@ -34,10 +37,10 @@ from kg.judged_moments import judged_as_of
 from kg.nodes import Node, describe
 from kg.organisations import CHINA, as_of_date
 from kg.owed_clocks import owed_due_dates
+from kg.role_assignments import RoleAssignment, role_assignments
 from kg.store import Store
 from ontology.namespaces import OG, RDF, RDFS, SKOS
 
-DERIVED: Final = f"<{Graphs.DERIVED}>"
 VIOLATIONS: Final = f"<{Graphs.VIOLATIONS}>"
 
 
@@ -149,42 +152,12 @@ def today() -> date:
 
 
 @dataclass(frozen=True)
-class RoleAssignment:
-    """One derived role of an organisation and what produced it."""
-
-    iri: str
-    role: str
-    reasons: tuple[str, ...]
-    rules: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class Reason:
     """Why an obligation binds: it binds ``bound_role``, and ``assignment`` gave the organisation that role (or a
     narrower one)."""
 
     bound_role: str
     assignment: RoleAssignment
-
-
-def role_assignments(store: Store, organisation: str) -> list[RoleAssignment]:
-    rows = store.select(
-        f"{PREFIXES}SELECT ?a ?role ?reason ?rule WHERE {{ GRAPH {DERIVED} {{ ?a og:isAssignedTo <{organisation}> ; "
-        "og:assignedRole ?role OPTIONAL { ?a og:hasReason ?reason } OPTIONAL { ?a og:isDerivedByRule ?rule } } }"
-    )
-    roles: dict[str, str] = {}
-    reasons: dict[str, set[str]] = defaultdict(set)
-    rules: dict[str, set[str]] = defaultdict(set)
-    for row in rows:
-        iri = _value(row["a"])
-        roles[iri] = _value(row["role"])
-        if "reason" in row:
-            reasons[iri].add(_value(row["reason"]))
-        if "rule" in row:
-            rules[iri].add(_value(row["rule"]))
-    return [
-        RoleAssignment(iri, roles[iri], tuple(sorted(reasons[iri])), tuple(sorted(rules[iri]))) for iri in sorted(roles)
-    ]
 
 
 class OrganisationReads:
@@ -358,33 +331,49 @@ def _broader_roles(index: ApplicabilityIndex, roles: set[str]) -> dict[str, set[
 def applicable_obligations(
     store: Store, organisation: str, as_of: date, shared: OrganisationReads | None = None
 ) -> list[Applicability]:
-    """Every obligation that binds the organisation, by reference id, with its status as of ``as_of``."""
+    """Every obligation that binds the organisation, by reference id, with its status as of ``as_of``; and every
+    obligation a system yet to launch will bring that is owed by a due date (``kg.owed_clocks``: a security
+    assessment owed before launch is DUE on the launch day), with the reasons of the roles it will bring."""
     shared = shared or OrganisationReads(organisation)
     index = shared.applicability(store)
     roles = organisation_roles(store, organisation)
     bound = _bound_obligations(index, roles, as_of)
+    checked = {iri for iri, entry in bound.items() if entry.in_effect and entry.checkable}
+    judged = judged_as_of(store, organisation)
+    judged_on = as_of_date(judged) if judged is not None else None
+    since = min(as_of, judged_on) if judged_on is not None else as_of  # not yet judged past due from there
+    due = owed_due_dates(
+        store, organisation, as_of, shared.fingerprint(store), among=checked, since=since, roles_as_of=judged_on
+    )
+    foreseen = {iri: owed.foreseen for iri, owed in due.items() if owed.foreseen is not None}
+    for iri, coming in foreseen.items():
+        then = _bound_obligations(index, coming.roles, as_of).get(iri)
+        if then is not None:
+            bound[iri] = then
     if not bound:
         return []
     assignments = shared.role_assignments(store)
     broader = _broader_roles(index, roles)
     violated = {obligation for (obligation, status), n in shared.violation_tally(store).items() if status == _OPEN}
-    checked = {iri for iri, entry in bound.items() if entry.in_effect and entry.checkable}
-    judged = judged_as_of(store, organisation)
-    since = min(as_of, as_of_date(judged)) if judged is not None else as_of  # not yet judged past due from there
-    due = owed_due_dates(store, organisation, as_of, shared.fingerprint(store), among=checked, since=since)
     result = []
     for iri, entry in sorted(bound.items(), key=lambda item: item[1].obligation_id):
-        if not entry.in_effect:
-            status = Status.NOT_IN_FORCE
-        elif iri in violated:
+        ahead = foreseen.get(iri)
+        if iri in violated and entry.in_effect:
             status = Status.VIOLATED
+        elif ahead is not None:
+            status = Status.DUE  # its instrument in force by then: the check that found it says so
+        elif not entry.in_effect:
+            status = Status.NOT_IN_FORCE
         elif iri in due:
             status = Status.DUE
         elif not entry.checkable:
             status = Status.NOT_CHECKABLE
         else:
             status = Status.COMPLIANT
-        reasons = tuple(_reasons(entry.roles, assignments, broader))
+        if ahead is None:
+            reasons = tuple(_reasons(entry.roles, assignments, broader))
+        else:
+            reasons = tuple(_reasons(entry.roles, ahead.assignments, _broader_roles(index, set(ahead.roles))))
         owed = due.get(iri)
         day, estimated = (owed.day, owed.estimated) if owed is not None else (None, False)
         result.append(Applicability(iri, entry.obligation_id, status, day, reasons, estimated))

@@ -24,20 +24,24 @@ from kg import iris, vocabulary
 from kg.catalog import PREFIXES, PerBuild
 from kg.checks import Check
 from kg.due_dates import CLOCKS, counts_working_days
+from kg.foresight import Foresight
 from kg.iris import Graphs
 from kg.parallel import selected
-from kg.shapes_loader import load_checks
+from kg.role_assignments import RoleAssignment
+from kg.roles import RoleRule
+from kg.shapes_loader import load_checks_and_rules
 from kg.store import Store
 from kg.workdays import is_covered
 from ontology.namespaces import XSD
 
 ORGANISATIONS: Final = f"<{Graphs.ORGANISATIONS}>"
-_CHECKS: Final[PerBuild[tuple[Check, ...]]] = PerBuild()
+_COMPILED: Final[PerBuild[tuple[tuple[Check, ...], tuple[RoleRule, ...]]]] = PerBuild()
 
 
-def _checks(store: Store, fingerprint: str | None) -> tuple[Check, ...]:
-    """The obligation checks, compiled once per build of the fixed graphs (the shapes are part of it)."""
-    return _CHECKS.get(fingerprint, lambda: load_checks(store))
+def _compiled(store: Store, fingerprint: str | None) -> tuple[tuple[Check, ...], tuple[RoleRule, ...]]:
+    """The obligation checks and role rules, compiled once per build of the fixed graphs (the shapes are part of
+    it)."""
+    return _COMPILED.get(fingerprint, lambda: load_checks_and_rules(store))
 
 
 _IN_WORKING_DAYS: Final = frozenset(
@@ -49,12 +53,24 @@ _IN_WORKING_DAYS: Final = frozenset(
 
 
 @dataclass(frozen=True)
+class Foreseen:
+    """The roles an organisation will play on the day a clock of a system yet to launch was judged (its role types,
+    broader ones included, and its role assignments with their reasons): why the obligation will bind."""
+
+    roles: frozenset[str]
+    assignments: tuple[RoleAssignment, ...]
+
+
+@dataclass(frozen=True)
 class OwedDue:
     """The earliest owed due date of an obligation, and whether it was counted in working days into a year the
-    official holiday calendar does not cover (the fallback rule of ``kg.workdays``: an estimate)."""
+    official holiday calendar does not cover (the fallback rule of ``kg.workdays``: an estimate). ``foreseen`` when
+    the clock's owner is a system launching after the organisation's latest judgement: the roles that make the
+    obligation bind are those of that day, not yet in the derived graph."""
 
     day: date
     estimated: bool
+    foreseen: Foreseen | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,11 @@ class _Clock:
     owner: str
     due: date
     estimated: bool
+    launched: date | None
+    """The owner's launch day, when the owner is a system."""
+
+    def launches_after(self, day: date) -> bool:
+        return self.launched is not None and self.launched > day
 
 
 def _clocks_ahead(store: Store, organisation: str, as_of: date) -> list[_Clock]:
@@ -70,9 +91,9 @@ def _clocks_ahead(store: Store, organisation: str, as_of: date) -> list[_Clock]:
     day = ox.Literal(as_of.isoformat(), datatype=ox.NamedNode(str(XSD.date)))
     org = f"<{organisation}>"
     rows = store.select(
-        f"{PREFIXES}SELECT ?o ?owner ?due ?anchor WHERE {{ GRAPH {ORGANISATIONS} {{ "
+        f"{PREFIXES}SELECT ?o ?owner ?due ?anchor ?launched WHERE {{ GRAPH {ORGANISATIONS} {{ "
         f"{{ {org} og:hasDueDate ?clock BIND({org} AS ?owner) }} UNION {{ {org} og:hasAISystem ?owner . "
-        "?owner og:hasDueDate ?clock "
+        "?owner og:hasDueDate ?clock OPTIONAL { ?owner og:launchedOn ?launched } "
         f"FILTER NOT EXISTS {{ ?owner og:retiredOn ?retired FILTER(?retired <= {day}) }} }} "
         f"?clock og:isDueFor ?o ; og:dueOn ?due FILTER(?due >= {day}) "
         "OPTIONAL { ?clock og:isRelativeTo ?anchor } } }"
@@ -82,7 +103,8 @@ def _clocks_ahead(store: Store, organisation: str, as_of: date) -> list[_Clock]:
         obligation, anchor = row["o"].value, row["anchor"].value if "anchor" in row else ""  # type: ignore[union-attr]
         due = date.fromisoformat(row["due"].value[:10])  # type: ignore[union-attr]
         estimated = (obligation, anchor) in _IN_WORKING_DAYS and not is_covered(due)
-        clocks.append(_Clock(obligation, row["owner"].value, due, estimated))  # type: ignore[union-attr]
+        launched = date.fromisoformat(row["launched"].value[:10]) if "launched" in row else None  # type: ignore[union-attr]
+        clocks.append(_Clock(obligation, row["owner"].value, due, estimated, launched))  # type: ignore[union-attr]
     return clocks
 
 
@@ -93,27 +115,61 @@ def owed_due_dates(
     fingerprint: str | None,
     among: Collection[str] | None = None,
     since: date | None = None,
+    roles_as_of: date | None = None,
 ) -> dict[str, OwedDue]:
     """The earliest due date on or after ``since`` (default ``as_of``) of each obligation (``among`` these IRIs)
     with a clock still owed, by obligation IRI. Each obligation's earliest due day is asked first, the later ones
     only where it is not owed: most often it is (a periodic clock always is), and each day asked is one more
-    evaluation of the check."""
-    days: dict[str, set[date]] = defaultdict(set)
+    evaluation of the check.
+
+    The derived roles are those of the day ``roles_as_of`` (the organisation's latest judgement; default ``since``
+    or ``as_of``). The clocks of a system launching after it are judged with the roles the organisation will play on
+    each day asked (``kg.foresight``), whatever obligations bind it now: its launch brings roles (and so
+    obligations, ``among`` or not) that judgement could not see, such as a security assessment owed before launch."""
     clocks = sorted(_clocks_ahead(store, organisation, since or as_of), key=lambda clock: clock.due)
-    for clock in clocks:
+    derived_on = roles_as_of or since or as_of
+    ahead = [clock for clock in clocks if clock.launches_after(derived_on)]
+    current = [clock for clock in clocks if not clock.launches_after(derived_on)]
+    checks, rules = _compiled(store, fingerprint)
+    owed = _foreseen(Foresight(store, organisation, fingerprint, rules), checks, ahead) if ahead else {}
+    days: dict[str, set[date]] = defaultdict(set)
+    for clock in current:
         if among is None or clock.obligation in among:
             days[clock.obligation].add(clock.due + timedelta(days=1))
-    checks = _checks(store, fingerprint)
     subject = URIRef(organisation)
-    owed: dict[str, OwedDue] = {}
+    now: dict[str, OwedDue] = {}
     first = {obligation: {min(asked)} for obligation, asked in days.items()}
     later = {obligation: asked - first[obligation] for obligation, asked in days.items()}
     for asked in (first, later):
-        found = _findings(store, checks, subject, {o: d for o, d in asked.items() if o not in owed and d})
-        for clock in clocks:
-            if clock.obligation in owed or (clock.obligation, clock.owner, clock.due + timedelta(days=1)) not in found:
+        found = _findings(store, checks, subject, {o: d for o, d in asked.items() if o not in now and d})
+        for clock in current:
+            if clock.obligation in now or (clock.obligation, clock.owner, clock.due + timedelta(days=1)) not in found:
                 continue
-            owed[clock.obligation] = OwedDue(clock.due, clock.estimated)
+            now[clock.obligation] = OwedDue(clock.due, clock.estimated)
+    for obligation, due in now.items():
+        if obligation not in owed or due.day <= owed[obligation].day:
+            owed[obligation] = due
+    return owed
+
+
+def _foreseen(foresight: Foresight, checks: Sequence[Check], clocks: Sequence[_Clock]) -> dict[str, OwedDue]:
+    """The owed clocks among those of systems yet to launch, each judged as of the day after its due date with the
+    roles of that day; the earliest day first, one role derivation a day."""
+    by_day: dict[date, list[_Clock]] = defaultdict(list)
+    for clock in clocks:
+        by_day[clock.due + timedelta(days=1)].append(clock)
+    owed: dict[str, OwedDue] = {}
+    for day in sorted(by_day):
+        wanted = {clock.obligation for clock in by_day[day]} - owed.keys()
+        if not wanted:
+            continue
+        found = _findings(foresight.as_of(day), checks, foresight.organisation, {o: {day} for o in wanted})
+        foreseen = None
+        for clock in by_day[day]:
+            if clock.obligation in owed or (clock.obligation, clock.owner, day) not in found:
+                continue
+            foreseen = foreseen or Foreseen(foresight.roles(), tuple(foresight.role_assignments()))
+            owed[clock.obligation] = OwedDue(clock.due, clock.estimated, foreseen)
     return owed
 
 

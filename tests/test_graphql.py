@@ -432,3 +432,55 @@ def test_a_deadline_met_early_is_compliant_not_due(base_url: str) -> None:
         "dueOn": None,
         "dueOnEstimated": None,
     }
+
+
+UPCOMING = "91110108MA01UPCOM1"
+PRE_LAUNCH = """query($id: ID!, $asOf: Date) { organisation(id: $id) { ... on Organisation {
+  applicableObligations(asOf: $asOf) { obligationId status dueOn
+    reasons { boundRole { notation } assignment { reasons { kind id } } } }
+  complianceSummary(asOf: $asOf) { byStatus { status count } } } } }"""
+
+
+def test_a_launch_announced_shows_what_is_owed_before_it(base_url: str) -> None:
+    """A chatbot with public-opinion attributes announced for 21 December: before it launches the organisation is no
+    generative-AI provider yet, but the dashboard lists GAI-12's security assessment, owed before launch, as DUE on
+    the launch day, because of that system; once assessed, only the filing (10 working days on) is owed."""
+    bot = {
+        "systemId": "bot",
+        "name": "Bot",
+        "capabilities": ["text-generation"],
+        "publicOpinionAttributes": True,
+        "launchedOn": "2026-12-21",
+    }
+    for body in (
+        cloudevent(
+            "u-1",
+            "organisation.registered",
+            "2026-12-01T09:00:00+08:00",
+            {"name": "Up", "jurisdiction": "CN"},
+            UPCOMING,
+        ),
+        cloudevent("u-2", "aisystem.deployed", "2026-12-02T10:00:00+08:00", bot, UPCOMING),
+    ):
+        assert httpx.post(f"{base_url}/events", content=json.dumps(body), headers=STRUCTURED).status_code == 200
+
+    def gai12() -> dict[str, Any]:
+        org = q(base_url, PRE_LAUNCH, id=UPCOMING, asOf="2026-12-04")["organisation"]
+        statuses = {item["status"]: item["count"] for item in org["complianceSummary"]["byStatus"]}
+        assert statuses.get("DUE", 0) == sum(item["status"] == "DUE" for item in org["applicableObligations"])
+        return next(item for item in org["applicableObligations"] if item["obligationId"] == "GAI-12")
+
+    before = gai12()
+    assert (before["status"], before["dueOn"]) == ("DUE", "2026-12-21")
+    assert {reason["boundRole"]["notation"] for reason in before["reasons"]} == {"genai_service_provider"}
+    assert before["reasons"][0]["assignment"]["reasons"] == [{"kind": "AI_SYSTEM", "id": "bot"}]
+    assessed = cloudevent(
+        "u-3",
+        "assessment.completed",
+        "2026-12-03T10:00:00+08:00",
+        {"kind": "security", "completedOn": "2026-12-03", "outcome": "passed", "systemId": "bot"},
+        UPCOMING,
+    )
+    assert httpx.post(f"{base_url}/events", content=json.dumps(assessed), headers=STRUCTURED).status_code == 200
+    after = gai12()
+    assert (after["status"], after["dueOn"]) == ("DUE", "2027-01-05")

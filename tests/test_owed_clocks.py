@@ -92,3 +92,48 @@ def test_a_due_date_counted_into_a_year_the_official_calendar_lacks_is_an_estima
         day = applied(store, pipeline, ShapeCase("ALG-09", "ALG-09", launch, history, None, frozenset()))
         [alg09] = [item for item in applicable_obligations(store, ORG, day) if item.obligation_id == "ALG-09"]
         assert (alg09.status, alg09.due_on, alg09.due_estimated) == (Status.DUE, expected, estimated)
+
+
+def test_a_system_yet_to_launch_brings_what_it_owes_before_launch(store: Store, pipeline: Pipeline) -> None:
+    """An organisation that announces a public-opinion chatbot launching on 21 December is no generative-AI provider
+    until then (roles come from live systems), yet GAI-12's security assessment is owed before launch: DUE on the
+    launch day, with the role the launch brings and the system as its reason. Done early, nothing is due; not done,
+    the clock opens the violation the day after launch."""
+    registered = {"name": "Acme", "jurisdiction": "CN-BJ"}
+    bot = {
+        "systemId": "S1",
+        "name": "Bot",
+        "capabilities": ["text-generation"],
+        "publicOpinionAttributes": True,
+        "launchedOn": "2026-12-21",
+    }
+    announced = (
+        {"type": "organisation.registered", "time": "2026-12-01T09:00:00+08:00", "data": registered},
+        {"type": "aisystem.deployed", "time": "2026-12-02T10:00:00+08:00", "data": bot},
+    )
+    assessed = {
+        "type": "assessment.completed",
+        "time": "2026-12-10T10:00:00+08:00",
+        "data": {"kind": "security", "completedOn": "2026-12-10", "outcome": "passed", "systemId": "S1"},
+    }
+    system = f"{ORG}/system/S1"
+    launch = date(2026, 12, 21)
+
+    day = applied(store, pipeline, ShapeCase("GAI-12", "GAI-12", "announced", announced, None, frozenset()))
+    assert day == date(2026, 12, 2)
+    [gai12] = [item for item in applicable_obligations(store, ORG, day) if item.obligation_id == "GAI-12"]
+    assert (gai12.status, gai12.due_on) == (Status.DUE, launch)
+    assert {reason.bound_role.rsplit("#", 1)[-1] for reason in gai12.reasons} == {"GenerativeAIServiceProvider"}
+    assert {fact for reason in gai12.reasons for fact in reason.assignment.reasons} == {system}
+    assert status_of(store, "GAI-12", date(2026, 12, 22)) == (Status.DUE, launch)  # overdue, not yet judged
+    pipeline.revalidate(launch)
+    assert status_of(store, "GAI-12", launch) == (Status.DUE, launch)  # launch day: the last day to assess
+    assert not open_violations(store, "GAI-12")
+    pipeline.revalidate(launch + timedelta(days=1))
+    assert open_violations(store, "GAI-12") == {"system:S1"}
+
+    day = applied(store, pipeline, ShapeCase("GAI-12", "GAI-12", "assessed", (*announced, assessed), None, frozenset()))
+    status, due_on = status_of(store, "GAI-12", day)
+    assert (status, due_on) == (Status.DUE, date(2027, 1, 5)), "assessed: only the filing, 10 working days on, is owed"
+    pipeline.revalidate(launch + timedelta(days=1))
+    assert not open_violations(store, "GAI-12")

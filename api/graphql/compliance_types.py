@@ -186,7 +186,9 @@ class ApplicableObligation:
     status: ComplianceStatus
     due_on: dt.date | None = strawberry.field(
         description="With DUE: the earliest due date of a clock still owed: on or after asOf, or before it when "
-        "asOf is later than the latest judgement (overdue by then; the clock opens the violation the day after)."
+        "asOf is later than the latest judgement (overdue by then; the clock opens the violation the day after). "
+        "A system yet to launch brings what it owes by a due date (a security assessment before launch, its first "
+        "filing) as DUE before the organisation plays the role: its reasons are the roles the launch brings."
     )
     due_on_estimated: bool | None = strawberry.field(
         description="With DUE: whether dueOn was counted in working days into a year the official holiday calendar "
