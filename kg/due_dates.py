@@ -47,13 +47,23 @@ announcement of 2025-07-18, source S-35)."""
 
 
 @cache
-def timing_of(obligation: str, anchor: str) -> Timing:
-    """The curated timing of an obligation for one anchor (periodicities are stored without one)."""
+def _rule_of(obligation: str, anchor: str) -> tuple[Timing, date | None]:
     for rule in cached_reference().deadlines_of(obligation):
         timing = Timing.from_mapping(rule.model_dump())
         if timing.anchor == anchor:
-            return timing
+            return timing, rule.counted_from
     raise LookupError(f"kg/reference/deadlines.yaml has no {anchor!r} timing for {obligation}")
+
+
+def timing_of(obligation: str, anchor: str) -> Timing:
+    """The curated timing of an obligation for one anchor (periodicities are stored without one)."""
+    return _rule_of(obligation, anchor)[0]
+
+
+def counted_from(clock: Clock) -> date | None:
+    """The earliest day the clock's period can start (``counted_from`` in ``deadlines.yaml``): the day the rule
+    that sets it took effect, so a condition met before then runs from that day."""
+    return _rule_of(clock.obligation, clock.anchor)[1]
 
 
 def clocks_started_by(fact: str) -> tuple[Clock, ...]:
@@ -71,7 +81,11 @@ def counts_working_days(clock: Clock) -> bool:
 
 
 def first_due(clock: Clock, start: date) -> date:
+    """The clock's due date when its condition was met on ``start`` (from ``counted_from`` at the earliest)."""
     timing = timing_of(clock.obligation, clock.anchor)
+    earliest = counted_from(clock)
+    if earliest is not None and start < earliest:
+        start = earliest
     due = next_due(timing, start) if timing.kind == "periodicity" else due_date(timing, start)
     if due is None:
         raise LookupError(f"the {clock.anchor} timing of {clock.obligation} has no computable due date")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -174,6 +175,11 @@ class DeadlineRule(_Record):
     text: str
     text_zh: str
     """Our Chinese rendering of ``text``: a label, not a quotation of the law."""
+    counted_from: date | None = None
+    """The earliest day a period can start: the day the rule that sets it took effect. A condition met before then
+    (a handler already above a threshold) runs from that day."""
+    counted_from_basis: str | None = None
+    """Where ``counted_from`` comes from (instrument, article, source key)."""
     note: str | None = None
 
 

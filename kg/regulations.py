@@ -476,6 +476,9 @@ class _Builder:
             self.notes(node, rule.note)
             if rule.counting is not None:
                 self.add(node, OG.isCountedIn, self.vocab.concept(OG.DayCountingRules, rule.counting))
+            if rule.counted_from is not None:
+                self.add(node, OG.countsFrom, Literal(rule.counted_from, datatype=XSD.date))
+                self.notes(node, rule.counted_from_basis)
             if rule.amount is not None and rule.unit is not None:
                 duration = iris.duration_of(node)
                 self.add(node, OG.hasDuration, duration)

@@ -259,6 +259,7 @@ class OG(DefinedNamespace):
     concernsSystem: URIRef  # concerns system
     concernsTransfer: URIRef  # concerns transfer
     containsImportantData: URIRef  # contains important data
+    countsFrom: URIRef  # counts from
     dateText: URIRef  # date text
     deadlineText: URIRef  # deadline text
     destinationCountry: URIRef  # destination country

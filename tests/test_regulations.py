@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections import Counter
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from kg.regulations import (
     fine_range,
     regulation_turtle,
 )
+from kg.workdays import add_working_days
 from ontology import namespaces
 from ontology.namespaces import DCTERMS, OG, RDF, RDFS, SKOS
 
@@ -310,6 +312,16 @@ def test_alg09_deadline_is_10_working_days_after_service_launch(graph: Graph) ->
     assert _one(graph, duration, namespaces.TIME.unitType) == namespaces.TIME.unitDay
     amount = _one(graph, duration, namespaces.TIME.numericDuration)
     assert isinstance(amount, Literal) and amount.toPython() == Decimal(10)
+
+
+def test_periods_set_by_later_rules_count_from_the_day_those_took_effect(graph: Graph) -> None:
+    """PIPL-06's 30 working days come from the CAC announcement of 2025-07-18 (handlers already above 1 million by
+    2025-08-29); DSL-03's yearly period from NDSMR Art. 33 (in force 2025-01-01). Each says so, with its basis."""
+    for node, day in ((iris.deadline("PIPL-06"), date(2025, 7, 18)), (iris.periodicity("DSL-03"), date(2025, 1, 1))):
+        counts_from = _one(graph, node, OG.countsFrom)
+        assert isinstance(counts_from, Literal) and counts_from.toPython() == day
+        assert any(day.isoformat() in str(note) for note in graph.objects(node, SKOS.note))
+    assert add_working_days(date(2025, 7, 18), 30) == date(2025, 8, 29)  # the announcement's date for those above
 
 
 def test_gai12_needs_assessment_before_launch_and_filing_after(graph: Graph) -> None:
