@@ -1,7 +1,8 @@
 """What binds an organisation, why, and where it stands: the dashboard's reading of the organisation graph.
 
 An obligation applies when it binds a role the organisation is typed with in the derived graph (the same test
-validation uses, ``kg.validation``); the reasons are the role assignments (``og:RoleAssignment``) whose
+validation uses, ``kg.validation``) and its instrument reaches the organisation's jurisdiction (a Beijing regulation
+binds organisations in Beijing only); the reasons are the role assignments (``og:RoleAssignment``) whose
 role is that role or a narrower one, each with the facts (``og:hasReason``) and rules
 (``og:isDerivedByRule``) that produced it. Its status as of a day, first match wins:
 
@@ -22,8 +23,8 @@ role is that role or a narrower one, each with the facts (``og:hasReason``) and 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Final
@@ -176,6 +177,7 @@ class OrganisationReads:
         self._assignments: list[RoleAssignment] | None = None
         self._tally: dict[tuple[str, str], int] | None = None
         self._fingerprint: str | Unread | None = UNREAD
+        self._jurisdiction: str | Unread | None = UNREAD
         self._described: dict[str, Node] = {}
 
     def fingerprint(self, store: Store) -> str | None:
@@ -195,6 +197,13 @@ class OrganisationReads:
         if missing := wanted - self._described.keys():
             self._described.update(describe(store, missing))
         return {iri: self._described[iri] for iri in sorted(wanted)}
+
+    def jurisdiction(self, store: Store) -> str | None:
+        """The organisation's jurisdiction concept (``og:hasJurisdiction``), read once."""
+        if isinstance(self._jurisdiction, Unread):
+            found = store.outgoing([self.organisation], Graphs.ORGANISATIONS, str(OG.hasJurisdiction))
+            self._jurisdiction = found[0][2].value if found else None
+        return self._jurisdiction
 
     def role_assignments(self, store: Store) -> list[RoleAssignment]:
         if self._assignments is None:
@@ -237,6 +246,9 @@ class ObligationFacts:
     checkable: bool
     in_force_from: date | None
     """The first day one of its instruments is in force (effective and not a draft); None: on no day."""
+    jurisdictions: frozenset[str] = frozenset()
+    """Its instruments' jurisdictions (``og:hasJurisdiction``): it binds organisations within one of them (a Beijing
+    regulation binds none outside Beijing); none recorded, everywhere."""
 
 
 @dataclass(frozen=True)
@@ -254,6 +266,8 @@ class ApplicabilityIndex:
     authorities: Mapping[str, tuple[str, ...]]
     instruments: Mapping[str, tuple[str, ...]]
     """By obligation: its competent authorities and its instruments (what a summary counts violations by)."""
+    within: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """By concept: itself and every broader one (``skos:broader*``): Beijing is within China."""
 
     @classmethod
     def of(cls, nodes: Mapping[str, Node]) -> ApplicabilityIndex:
@@ -265,7 +279,8 @@ class ApplicabilityIndex:
             if not roles or notation is None or checkable is None or not instruments:
                 continue  # what the store's join required of an obligation
             starts = [day for i in instruments if (day := _in_force_from(nodes.get(i))) is not None]
-            obligations[node.iri] = ObligationFacts(notation, checkable, min(starts, default=None))
+            places = frozenset(j for i in instruments if i in nodes for j in nodes[i].iris(OG.hasJurisdiction))
+            obligations[node.iri] = ObligationFacts(notation, checkable, min(starts, default=None), places)
             for role in roles:
                 binding[role].append(node.iri)
         parents = {iri: node.iris(RDFS.subClassOf) for iri, node in nodes.items() if node.iris(RDFS.subClassOf)}
@@ -275,10 +290,17 @@ class ApplicabilityIndex:
             _closures(parents),
             _by_subject(nodes, OG.hasCompetentAuthority),
             _by_subject(nodes, OG.hasInstrument),
+            _closures(_by_subject(nodes, SKOS.broader)),
         )
 
     def broader_than(self, role: str) -> frozenset[str]:
         return self.broader.get(role, frozenset((role,)))
+
+    def binds_in(self, obligation: str, jurisdiction: str | None) -> bool:
+        """Whether the obligation's instruments reach an organisation of ``jurisdiction`` (a concept IRI; None:
+        not known, so everywhere)."""
+        places = self.obligations[obligation].jurisdictions
+        return not places or jurisdiction is None or bool(places & self.within.get(jurisdiction, {jurisdiction}))
 
 
 def _by_subject(nodes: Mapping[str, Node], predicate: URIRef) -> dict[str, tuple[str, ...]]:
@@ -291,7 +313,7 @@ def _in_force_from(instrument: Node | None) -> date | None:
     return instrument.date(OG.effectiveOn)
 
 
-def _closures(parents: Mapping[str, list[str]]) -> dict[str, frozenset[str]]:
+def _closures(parents: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
     """Each class with its ancestors, itself included."""
     closures: dict[str, frozenset[str]] = {}
     for start in parents:
@@ -313,10 +335,14 @@ def organisation_roles(store: Store, organisation: str) -> set[str]:
     return {term.value for _, _, term in store.outgoing([organisation], Graphs.DERIVED, str(RDF.type))}
 
 
-def _bound_obligations(index: ApplicabilityIndex, roles: Iterable[str], as_of: date) -> dict[str, _Bound]:
+def _bound_obligations(
+    index: ApplicabilityIndex, roles: Iterable[str], as_of: date, jurisdiction: str | None
+) -> dict[str, _Bound]:
     bound: dict[str, _Bound] = {}
     for role in roles:
         for iri in index.obligations_binding.get(role, ()):
+            if not index.binds_in(iri, jurisdiction):
+                continue
             facts = index.obligations[iri]
             in_effect = facts.in_force_from is not None and facts.in_force_from <= as_of
             bound.setdefault(iri, _Bound(set(), in_effect, facts.checkable, facts.obligation_id)).roles.add(role)
@@ -337,7 +363,8 @@ def applicable_obligations(
     shared = shared or OrganisationReads(organisation)
     index = shared.applicability(store)
     roles = organisation_roles(store, organisation)
-    bound = _bound_obligations(index, roles, as_of)
+    jurisdiction = shared.jurisdiction(store)
+    bound = _bound_obligations(index, roles, as_of, jurisdiction)
     checked = {iri for iri, entry in bound.items() if entry.in_effect and entry.checkable}
     judged = judged_as_of(store, organisation)
     judged_on = as_of_date(judged) if judged is not None else None
@@ -347,7 +374,7 @@ def applicable_obligations(
     )
     foreseen = {iri: owed.foreseen for iri, owed in due.items() if owed.foreseen is not None}
     for iri, coming in foreseen.items():
-        then = _bound_obligations(index, coming.roles, as_of).get(iri)
+        then = _bound_obligations(index, coming.roles, as_of, jurisdiction).get(iri)
         if then is not None:
             bound[iri] = then
     if not bound:
@@ -374,7 +401,7 @@ def applicable_obligations(
             reasons = tuple(_reasons(entry.roles, assignments, broader))
         else:
             reasons = tuple(_reasons(entry.roles, ahead.assignments, _broader_roles(index, set(ahead.roles))))
-        owed = due.get(iri)
+        owed = due.get(iri) if status is Status.DUE else None  # a due date says what is owed, not what is broken
         day, estimated = (owed.day, owed.estimated) if owed is not None else (None, False)
         result.append(Applicability(iri, entry.obligation_id, status, day, reasons, estimated))
     return result

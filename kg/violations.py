@@ -23,6 +23,7 @@ from rdflib import URIRef
 
 from kg import iris, solutions
 from kg.iris import Graphs
+from kg.organisations import CHINA
 from kg.store import Row, Store
 from kg.validation import Finding
 from ontology.namespaces import OG, SH, XSD
@@ -507,7 +508,10 @@ def violation_history(store: Store, violation_id: str) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class ViolationFilter:
-    """Every given criterion must hold; ``organisation``, ``obligation`` and ``authority`` are IRIs."""
+    """Every given criterion must hold; ``organisation``, ``obligation`` and ``authority`` are IRIs. A bound without
+    a time zone is China time (UTC+8), as the events' times are read: compared as given, it would be neither before
+    nor after a stored time within 14 hours of it (XSD's rule for a time without a zone), and those violations
+    would fall out of both filters."""
 
     organisation: str | None = None
     obligation: str | None = None
@@ -515,6 +519,12 @@ class ViolationFilter:
     status: Status = "all"
     opened_after: datetime | None = None
     opened_before: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("opened_after", "opened_before"):
+            bound = getattr(self, name)
+            if bound is not None and bound.tzinfo is None:
+                object.__setattr__(self, name, bound.replace(tzinfo=CHINA))
 
 
 ViolationKey = tuple[str, str]

@@ -11,9 +11,11 @@ from datetime import date
 
 import pytest
 
+from kg import iris
 from kg.build import ensure_built
 from kg.catalog import PREFIXES
 from kg.compliance import Status, applicable_obligations, violation_counts
+from kg.events import parse_event
 from kg.iris import Graphs, build_fingerprint_predicate, build_record
 from kg.pipeline import Pipeline
 from kg.store import Store, open_store
@@ -32,11 +34,14 @@ def organisations(store: Store, pipeline: Pipeline) -> list[str]:
 
 
 def bound_in_the_store(store: Store, organisation: str, day: date) -> dict[str, tuple[bool, set[str]]]:
-    """By obligation: (in force on ``day``, the organisation's roles it binds), joined in the store."""
+    """By obligation: (in force on ``day``, the organisation's roles it binds), joined in the store; only
+    obligations whose instruments reach the organisation's jurisdiction (Beijing's bind only there)."""
     rows = store.select(
         f"{PREFIXES}SELECT ?o ?bound (BOUND(?inForce) AS ?force) WHERE {{ "
         f"GRAPH <{Graphs.DERIVED}> {{ <{organisation}> a ?bound }} ?o og:bindsRole ?bound ; skos:notation ?id ; "
         "og:isMachineCheckable ?checkable ; og:hasInstrument ?i . "
+        f"{{ SELECT DISTINCT ?o WHERE {{ <{organisation}> og:hasJurisdiction ?home . ?home skos:broader* ?place . "
+        "?reaching og:hasJurisdiction ?place . ?o og:hasInstrument ?reaching } } "
         "OPTIONAL { ?i og:effectiveOn ?effective ; og:hasInstrumentStatus ?status "
         f'FILTER(?effective <= "{day.isoformat()}"^^xsd:date && ?status != og:StatusDraft) BIND(true AS ?inForce) }} }}'
     )
@@ -126,3 +131,31 @@ def test_a_rebuilt_regulation_graph_is_what_applies() -> None:
     after = {item.obligation_id: item.status for item in applicable_obligations(fresh, organisation, DAYS[-1])}
     assert "TEST-1" not in before and after.pop("TEST-1") == Status.NOT_CHECKABLE
     assert set(after) == before
+
+
+def test_beijing_regulations_bind_only_organisations_in_beijing(store: Store, pipeline: Pipeline) -> None:
+    """Two handlers of 2,000,000 people's personal information, one in Beijing, one in Shanghai: the Beijing Digital
+    Economy Regulations' data duties (BJ-03) bind the first only; national ones bind both."""
+    events = []
+    for number, (org_id, jurisdiction) in enumerate((("J-BJ", "CN-BJ"), ("J-SH", "CN-SH"))):
+        event = {
+            "specversion": "1.0",
+            "id": f"j-{number}",
+            "source": "urn:test:jurisdiction",
+            "type": "organisation.registered",
+            "time": "2026-03-02T09:00:00+08:00",
+            "subject": org_id,
+            "data": {"name": org_id, "jurisdiction": jurisdiction, "personalInformationSubjects": 2_000_000},
+        }
+        events.append(parse_event(event))
+    assert not pipeline.process(events).rejected
+    bound = {
+        org_id: {item.obligation_id for item in applicable_obligations(store, str(iris.organisation(org_id)), DAY)}
+        for org_id in ("J-BJ", "J-SH")
+    }
+    assert "BJ-03" in bound["J-BJ"] and not any(found.startswith("BJ-") for found in bound["J-SH"])
+    assert bound["J-BJ"] - {"BJ-03"} == bound["J-SH"]
+    assert {"PIPL-01", "DSL-01"} <= bound["J-SH"]
+
+
+DAY = date(2026, 6, 1)

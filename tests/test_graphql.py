@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -292,6 +293,26 @@ def test_violations_across_organisations_page_in_the_store(base_url: str) -> Non
 )
 def test_violation_filters(base_url: str, filter_: dict[str, str], count: int) -> None:
     assert len(q(base_url, ALL, filter=filter_, first=50)["violations"]["nodes"]) == count
+
+
+def test_a_time_without_a_zone_is_china_time(base_url: str) -> None:
+    """A date picker sends 2026-03-16T09:00:00 without a zone: read as China time, the violations opened an hour
+    later are after it and those opened an hour earlier before it, as with +08:00 (compared as given, a time within
+    14 hours of one without a zone is neither, and they fell out of both)."""
+    opened = {
+        v["id"]: dt.datetime.fromisoformat(v["openedAt"]) for v in q(base_url, ALL, first=50)["violations"]["nodes"]
+    }
+    moment = min(opened.values())
+    china = moment.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    for shift, bound, expected in (
+        (-1, "openedAfter", set(opened)),
+        (1, "openedBefore", {i for i, t in opened.items() if t == moment}),
+    ):
+        naive = (china + dt.timedelta(hours=shift)).replace(tzinfo=None).isoformat()
+        zoned = (china + dt.timedelta(hours=shift)).isoformat()
+        for given in (naive, zoned):
+            found = q(base_url, ALL, filter={bound: given}, first=50)["violations"]["nodes"]
+            assert {v["id"] for v in found} >= expected, (bound, given)
 
 
 COUNTED = """query($filter: ViolationFilterInput, $after: String) {

@@ -42,11 +42,13 @@ def applied(store: Store, pipeline: Pipeline, case: ShapeCase) -> date:
 def test_due_is_what_the_clock_opens_when_nothing_else_happens(store: Store, pipeline: Pipeline) -> None:
     """After each case's events, an obligation DUE on a day opens the day after its due date; one COMPLIANT with
     clocks ahead (a deadline met early) opens on none of their days."""
-    checked: Counter[Status] = Counter()
+    checked: Counter[str] = Counter()
     for case in CASES:
         day = applied(store, pipeline, case)
         status, due_on = status_of(store, case.obligation, day)
         clocks = clocks_ahead(store, case.obligation, day)
+        assert due_on is None or status == Status.DUE, f"{case.id}: {status} with a due date"
+        checked["dated" if clocks and status == Status.VIOLATED else "other"] += 1
         if status not in {Status.DUE, Status.COMPLIANT} or not clocks:
             continue  # not bound yet, not in force, or violated already: no clock to ask about
         checked[status] += 1
@@ -62,7 +64,7 @@ def test_due_is_what_the_clock_opens_when_nothing_else_happens(store: Store, pip
             for due in clocks:
                 pipeline.revalidate(due + timedelta(days=1))
             assert not open_violations(store, case.obligation), f"{case.id}: COMPLIANT, yet a clock ahead opened it"
-    assert checked[Status.DUE] >= 5 and checked[Status.COMPLIANT] >= 5, checked
+    assert checked[Status.DUE] >= 5 and checked[Status.COMPLIANT] >= 5 and checked["dated"] >= 1, checked
 
 
 def clocks_ahead(store: Store, obligation: str, day: date) -> list[date]:

@@ -69,8 +69,12 @@ class ViolationFilterInput:
     obligation: str | None = strawberry.field(default=None, description="Obligation reference id, e.g. ALG-09.")
     authority: str | None = strawberry.field(default=None, description="Competent authority code, e.g. CAC.")
     status: ViolationStatusFilter = ViolationStatusFilter.ALL
-    opened_after: dt.datetime | None = None
-    opened_before: dt.datetime | None = None
+    opened_after: dt.datetime | None = strawberry.field(
+        default=None, description="Opened strictly after this moment; a time without a zone is China time (UTC+8)."
+    )
+    opened_before: dt.datetime | None = strawberry.field(
+        default=None, description="Opened strictly before this moment; a time without a zone is China time (UTC+8)."
+    )
 
 
 @strawberry.type
