@@ -25,6 +25,7 @@ import httpx
 import pyoxigraph as ox
 
 from kg import solutions
+from kg.sparql_dataset import dataset_of, declares_dataset
 
 QueryResult: TypeAlias = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | Iterator[ox.Triple]
 Row: TypeAlias = dict[str, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple]
@@ -217,7 +218,9 @@ class OxigraphStore(Store):
     def query(self, sparql: str, *, prefixes: Mapping[str, str] | None = None) -> QueryResult:
         try:
             return self._store.query(
-                sparql, use_default_graph_as_union=True, prefixes=dict(prefixes) if prefixes else None
+                sparql,
+                use_default_graph_as_union=not declares_dataset(sparql),
+                prefixes=dict(prefixes) if prefixes else None,
             )
         except SyntaxError as error:
             raise QuerySyntaxError(str(error)) from error
@@ -413,6 +416,7 @@ class RemoteStore(Store):
         response = self._send(
             "POST",
             self.endpoints.query_url,
+            params=_dataset_parameters(sparql, prefixes),
             content=(declared + sparql).encode(),
             headers={
                 "Content-Type": "application/sparql-query",
@@ -428,6 +432,7 @@ class RemoteStore(Store):
         response = self._send(
             "POST",
             self.endpoints.query_url,
+            params=_dataset_parameters(sparql),
             content=sparql.encode(),
             headers={"Content-Type": "application/sparql-query", "Accept": "application/n-triples"},
         )
@@ -479,6 +484,15 @@ class RemoteStore(Store):
 
     def close(self) -> None:
         self._client.close()
+
+
+def _dataset_parameters(sparql: str, prefixes: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """The query's own ``FROM`` / ``FROM NAMED`` graphs as Protocol parameters: a server whose default graph is the
+    union of its graphs (Oxigraph's ``--union-default-graph``) ignores the clauses, not the parameters."""
+    dataset = dataset_of(sparql, prefixes)
+    if dataset is None:
+        return []
+    return [("default-graph-uri", iri) for iri in dataset.default] + [("named-graph-uri", iri) for iri in dataset.named]
 
 
 def _triples_result(data: bytes) -> Iterator[ox.Triple]:

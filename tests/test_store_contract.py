@@ -46,6 +46,23 @@ def test_default_graph_is_the_union_of_named_graphs(store: Store) -> None:
     assert store.named_graphs() >= {G1, G2}
 
 
+def test_a_query_naming_its_graphs_reads_only_those(store: Store) -> None:
+    """SPARQL 1.1: ``FROM`` makes the default graph the named graphs' merge, ``FROM NAMED`` the graphs ``GRAPH``
+    sees; the union default graph is for queries that name none. A ``FROM`` inside a string or an IRI names
+    nothing."""
+    insert(store, G1, "ex:a ex:p 1 .")
+    insert(store, G2, "ex:b ex:p 2 .")
+
+    def subjects(query: str) -> list[str]:
+        return sorted(row["s"].value for row in store.select(query))  # type: ignore[union-attr]
+
+    assert subjects(f"SELECT ?s FROM <{G1}> WHERE {{ ?s <{EX}p> ?o }}") == [f"{EX}a"]
+    assert subjects(f"select ?s from <{G2}> where {{ ?s <{EX}p> ?o }}") == [f"{EX}b"]
+    assert subjects(f"SELECT ?s FROM <{EX}none> WHERE {{ ?s <{EX}p> ?o }}") == []
+    assert subjects(f"SELECT ?s FROM NAMED <{G2}> WHERE {{ GRAPH ?g {{ ?s <{EX}p> ?o }} }}") == [f"{EX}b"]
+    assert subjects(f'SELECT ?s WHERE {{ ?s <{EX}p> ?o FILTER(?o != "FROM <{G1}>") }}') == [f"{EX}a", f"{EX}b"]
+
+
 def test_literals_keep_language_and_datatype(store: Store) -> None:
     insert(
         store,
