@@ -277,6 +277,12 @@ WRONG: list[tuple[str, dict[str, Any], str, str]] = [
         "true or false",
     ),
     ("bool as int", with_data("aisystem.deployed", largeScale=1), "/data/largeScale", "true or false"),
+    (
+        "count past 64 bits",
+        with_data("aisystem.deployed", monthlyActiveUsers=2**64),
+        "/data/monthlyActiveUsers",
+        "at most 9223372036854775807",
+    ),
     ("US date", with_data("aisystem.deployed", launchedOn="03/01/2026"), "/data/launchedOn", "'03/01/2026'"),
     (
         "date with time",
@@ -292,6 +298,8 @@ WRONG: list[tuple[str, dict[str, Any], str, str]] = [
         "calendar date",
     ),
     ("date as number", with_data("aisystem.retired", retiredOn=1769817600), "/data/retiredOn", "1769817600"),
+    ("date past 2100", with_data("aisystem.retired", retiredOn="2101-01-01"), "/data/retiredOn", "after 2100-12-31"),
+    ("time in year 9999", envelope(time="9999-12-20T09:00:00+08:00"), "/time", "after 2100-12-31"),
     ("naive time", envelope(time="2026-03-01T09:30:00"), "/time", "time-zone offset"),
     ("date as time", envelope(time="2026-03-01"), "/time", "RFC 3339"),
     ("impossible time", envelope(time="2026-13-01T00:00:00Z"), "/time", "not a valid"),

@@ -24,6 +24,9 @@ MAX_COUNT: Final = 2**63 - 1  # the graph stores counts as xsd:integer, which Ox
 MAX_TEXT_CHARS: Final = 1000
 MAX_EVENT_ID_CHARS: Final = 256
 MAX_URI_CHARS: Final = 2048
+LAST_DAY: Final = date(2100, 12, 31)
+"""The last day an event may name: deadlines are counted in working days up to 2100, the last year the working-day
+calendar's solar terms reach (``kg.workdays``); a date past it could not be counted from (year 9999 overflowed)."""
 
 _DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TIMESTAMP: Final = re.compile(
@@ -60,6 +63,8 @@ def _event_id(value: object) -> str:
 def _count(value: object) -> int:
     if type(value) is int and 0 <= value <= MAX_COUNT:
         return value
+    if type(value) is int and value > MAX_COUNT:
+        raise _reject(f"expected a count of at most {MAX_COUNT} (the store's 64-bit integers), got {{got}}", value)
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         raise _reject("expected a non-negative integer without a decimal point, got {got}", value)
     raise _reject("expected a non-negative integer, got {got}", value)
@@ -73,19 +78,27 @@ def _flag(value: object) -> bool:
 
 def _iso_date(value: object) -> date:
     if type(value) is date:
-        return value
+        return _in_range(value, value)
     if isinstance(value, str) and _DATE.fullmatch(value):
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             raise _reject("{got} is not a calendar date", value) from None
+        return _in_range(day, value)
     raise _reject("expected an ISO 8601 date such as 2026-03-01, got {got}", value)
+
+
+def _in_range(day: date, value: object) -> date:
+    if day > LAST_DAY:
+        raise _reject(f"{{got}} is after {LAST_DAY}, the last day deadlines are counted to", value)
+    return day
 
 
 def _timestamp(value: object) -> datetime:
     if isinstance(value, datetime):
         if value.utcoffset() is None:
             raise _reject("needs a time-zone offset (RFC 3339), got a naive datetime", value)
+        _in_range(value.date(), value)
         return value
     match = _TIMESTAMP.fullmatch(value) if isinstance(value, str) else None
     if match is None:
@@ -94,9 +107,11 @@ def _timestamp(value: object) -> datetime:
         raise _reject("needs a time-zone offset (RFC 3339), such as Z or +08:00, got {got}", value)
     offset = "+00:00" if match["offset"] in "Zz" else match["offset"]
     try:
-        return datetime.fromisoformat(f"{match['date']}T{match['time']}{offset}")
+        moment = datetime.fromisoformat(f"{match['date']}T{match['time']}{offset}")
     except ValueError:
         raise _reject("{got} is not a valid date and time", value) from None
+    _in_range(moment.date(), value)
+    return moment
 
 
 def _is_uri_reference(value: str) -> bool:
