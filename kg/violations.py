@@ -9,6 +9,7 @@ consumer can de-duplicate what an at-least-once publisher repeats.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import defaultdict
@@ -22,7 +23,7 @@ from rdflib import Literal as Lit
 from rdflib import URIRef
 
 from kg import iris, solutions
-from kg.iris import Graphs
+from kg.iris import BASE, Graphs
 from kg.organisations import CHINA
 from kg.store import Row, Store
 from kg.validation import Finding
@@ -166,11 +167,29 @@ def _instant(data: Mapping[str, Any], name: str) -> datetime:
 
 @dataclass(frozen=True)
 class StoredViolation:
-    """What reconciling needs of a stored violation."""
+    """What reconciling needs of a stored violation: ``said`` is the digest of what it says (``statement_digest``),
+    None when none was stored."""
 
     organisation: URIRef
     open: bool
     episodes: int
+    said: int | None = None
+
+
+META: Final = f"<{Graphs.META}>"
+STATEMENT_DIGEST: Final = f"<{BASE}meta#statementDigest>"
+"""What a violation says (its messages, the shapes that found it, its severity) as a 63-bit number, in the meta
+graph: an open violation whose findings come to say something else (the label added, the audit trail still missing)
+is restated, not left with the words it opened with. A small integer is stored inline, so reading it back with the
+stored violations costs no lookup."""
+
+
+def statement_digest(group: Sequence[Finding]) -> int:
+    """The same number for findings that say the same: their messages in every language, shapes and severity."""
+    said = [f"{lang}\t{text}" for lang, text in sorted(_messages_by_lang(group).items())]
+    said += [*sorted({str(finding.shape) for finding in group}), str(_severity(group))]
+    digest = hashlib.blake2b("\n".join(said).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
 
 
 _T: Final = {
@@ -236,6 +255,9 @@ class ViolationLedger:
             violation = iris.violation(iris.organisation_id(organisation), obligation_id, str(focus))
             existing = current.pop(violation, None)
             if existing is not None and existing.open:
+                said = statement_digest(group)
+                if said != existing.said:
+                    operations.append(self._restate(violation, group, said))
                 continue
             episode = (existing.episodes if existing else 0) + 1
             cause = causes[organisation]
@@ -281,33 +303,50 @@ class ViolationLedger:
             return {}
         values = solutions.numbered_values(wanted)
         rows = self.store.select_fields(
-            f"SELECT ?v ?n ?open (COUNT(?episode) AS ?episodes) WHERE {{ GRAPH {VIOLATIONS} {{ "
+            f"SELECT ?v ?n ?open ?said (COUNT(?episode) AS ?episodes) WHERE {{ GRAPH {VIOLATIONS} {{ "
             f"VALUES (?n ?org) {{ {values} }} ?v {OG.concernsOrganisation.n3()} ?org ; "
             f"{OG.hasViolationStatus.n3()} ?status BIND(?status = {OG.ViolationOpen.n3()} AS ?open) "
-            f"OPTIONAL {{ ?v {OG.hasEpisode.n3()} ?episode }} }} }} GROUP BY ?v ?n ?open"
+            f"OPTIONAL {{ ?v {OG.hasEpisode.n3()} ?episode }} }} "
+            f"OPTIONAL {{ GRAPH {META} {{ ?v {STATEMENT_DIGEST} ?said }} }} }} GROUP BY ?v ?n ?open ?said"
         )
         return {
-            URIRef(solutions.iri(iri)): StoredViolation(wanted[int(number)], is_open == "true", int(episodes))
-            for iri, number, is_open, episodes in rows
+            URIRef(solutions.iri(iri)): StoredViolation(
+                wanted[int(number)], is_open == "true", int(episodes), int(said) if said else None
+            )
+            for iri, number, is_open, said, episodes in rows
         }
 
     def _open(self, violation: URIRef, group: Sequence[Finding], episode: int, cause: Cause, fresh: bool) -> str:
         first, v, t = group[0], f"<{violation}>", _T
         episode_node = f"<{iris.violation_episode(violation, episode)}>"
-        severity = SH.Violation if any(f.severity == SH.Violation for f in group) else SH.Warning
-        messages = " ".join(
-            f"{t['message']} {Lit(text, lang=lang).n3()} ;" for lang, text in _messages_by_lang(group).items()
-        )
         caused = f"{t['isCausedBy']} <{cause.event}>" if cause.event is not None else f"{t['openedByClock']} true"
-        shapes = " ".join(f"{t['isDetectedByShape']} <{f.shape}> ;" for f in group)
-        reset = "" if fresh else f"DELETE {{ GRAPH {VIOLATIONS} {{ {v} ?p ?o }} }} WHERE {{ {_episode_fields(v)} }} ;\n"
+        reset = (
+            ""
+            if fresh
+            else f"DELETE {{ GRAPH {VIOLATIONS} {{ {v} ?p ?o }} }} WHERE {{ {_episode_fields(v)} }} ;\n"
+            f"DELETE WHERE {{ GRAPH {META} {{ {v} {STATEMENT_DIGEST} ?said }} }} ;\n"
+        )
         return reset + (
             f"INSERT DATA {{ GRAPH {VIOLATIONS} {{ {v} a {t['Violation']} ; "
             f"{t['isViolationOf']} <{first.obligation}> ; {t['concernsOrganisation']} <{first.organisation}> ; "
             f"{t['hasFocusNode']} <{first.focus}> ; {t['hasViolationStatus']} {t['ViolationOpen']} ; "
-            f"{t['openedAt']} {_dt(cause.at)} ; {messages} {shapes} {t['hasSeverity']} <{severity}> ; {caused} ; "
+            f"{t['openedAt']} {_dt(cause.at)} ; {_statement(group)} {caused} ; "
             f"{t['hasEpisode']} {episode_node} . "
-            f"{episode_node} a {t['ViolationEpisode']} ; {t['openedAt']} {_dt(cause.at)} ; {caused} . }} }}"
+            f"{episode_node} a {t['ViolationEpisode']} ; {t['openedAt']} {_dt(cause.at)} ; {caused} . }} "
+            f"GRAPH {META} {{ {v} {STATEMENT_DIGEST} {statement_digest(group)} }} }}"
+        )
+
+    def _restate(self, violation: URIRef, group: Sequence[Finding], said: int) -> str:
+        """An open violation's messages, shapes and severity replaced by what its findings say now; its episodes
+        (when it opened, and why) stay."""
+        v, t = f"<{violation}>", _T
+        fields = ", ".join(t[name] for name in ("message", "isDetectedByShape", "hasSeverity"))
+        return (
+            f"DELETE {{ GRAPH {VIOLATIONS} {{ {v} ?p ?o }} }} "
+            f"WHERE {{ GRAPH {VIOLATIONS} {{ {v} ?p ?o FILTER(?p IN ({fields})) }} }} ;\n"
+            f"DELETE WHERE {{ GRAPH {META} {{ {v} {STATEMENT_DIGEST} ?said }} }} ;\n"
+            f"INSERT DATA {{ GRAPH {VIOLATIONS} {{ {v} {_statement(group)[:-1]} . }} "
+            f"GRAPH {META} {{ {v} {STATEMENT_DIGEST} {said} }} }}"
         )
 
     def _resolve(self, violation: URIRef, episode: int, cause: Cause) -> str:
@@ -386,6 +425,20 @@ def _messages_by_lang(group: Sequence[Finding]) -> dict[str, str]:
 
 def _message(group: Sequence[Finding]) -> str:
     return _messages_by_lang(group).get("en", "")
+
+
+def _severity(group: Sequence[Finding]) -> URIRef:
+    return SH.Violation if any(f.severity == SH.Violation for f in group) else SH.Warning
+
+
+def _statement(group: Sequence[Finding]) -> str:
+    """The predicate-object list (ending in ``;``) of what a violation says: messages, shapes, severity."""
+    t = _T
+    messages = " ".join(
+        f"{t['message']} {Lit(text, lang=lang).n3()} ;" for lang, text in _messages_by_lang(group).items()
+    )
+    shapes = " ".join(f"{t['isDetectedByShape']} <{f.shape}> ;" for f in group)
+    return f"{messages} {shapes} {t['hasSeverity']} <{_severity(group)}> ;"
 
 
 Status = Literal["open", "resolved", "all"]

@@ -177,9 +177,40 @@ def test_the_officer_duty_names_the_largest_count_of_the_organisation_and_its_ex
     pipeline.process(
         [event(34, "transfer.ended", "2026-04-20T10:00:00+08:00", {"transferId": "T1", "endedOn": "2026-04-20"})]
     )
-    findings = pipeline.validator.validate(store, {iris.organisation(ORG): date(2026, 4, 21)})
-    [finding] = [f for f in findings[iris.organisation(ORG)] if f.obligation_id == "PIPL-06"]
-    assert "1200000 people" in finding.messages["en"], finding.messages["en"]
+    [still] = [v for v in list_violations(store, ORG, "open") if v["obligation"] == "PIPL-06"]
+    assert "1200000 people" in still["message"] and still["id"] == violation["id"], still["message"]
+    assert still["openedAt"] == violation["openedAt"]
+
+
+def test_an_open_violation_says_what_is_still_wrong(store: Store, pipeline: Pipeline) -> None:
+    """DS-06 (Deep Synthesis Provisions Art. 16) asks for an implicit mark and logs. A deep-synthesis service with
+    neither opens one violation saying both; the mark added, it stays open and says only what is still missing (it
+    said 'adds no implicit mark' until it resolved), in English and Chinese; its episode, when it opened and why,
+    stays. Restating it is no change to publish."""
+    swap = {"systemId": "swap", "name": "Swap", "capabilities": ["face-or-voice-editing"], "launchedOn": "2026-03-02"}
+    deployed = event(41, "aisystem.deployed", "2026-03-02T10:00:00+08:00", swap)
+    marked = event(
+        42,
+        "control.implemented",
+        "2026-03-05T10:00:00+08:00",
+        {"kind": "implicit-content-label", "systemId": "swap", "since": "2026-03-05"},
+    )
+    pipeline.process([REGISTER, deployed])
+
+    def ds06() -> dict[str, Any]:
+        [found] = [v for v in list_violations(store, ORG, "open") if v["obligation"] == "DS-06"]
+        return found
+
+    before = ds06()
+    assert "implicit mark" in before["message"] and "log information" in before["message"], before["message"]
+    assert "不影响用户使用的标识" in before["messageZh"], before["messageZh"]
+    result = pipeline.process([marked])
+    assert not [change for change in result.changes if change.obligation == "DS-06"]
+    after = ds06()
+    assert (after["id"], after["openedAt"]) == (before["id"], before["openedAt"])
+    assert "implicit mark" not in after["message"] and "log information" in after["message"], after["message"]
+    assert "不影响用户使用的标识" not in after["messageZh"] and "日志" in after["messageZh"], after["messageZh"]
+    assert [(h["episode"], h["causedBy"]) for h in violation_history(store, after["id"])] == [(1, "evt-41")]
 
 
 def test_replaying_the_same_events_changes_nothing(store: Store, pipeline: Pipeline) -> None:
