@@ -249,6 +249,9 @@ class ObligationFacts:
     jurisdictions: frozenset[str] = frozenset()
     """Its instruments' jurisdictions (``og:hasJurisdiction``): it binds organisations within one of them (a Beijing
     regulation binds none outside Beijing); none recorded, everywhere."""
+    requires: frozenset[str] = frozenset()
+    """Roles an organisation must also play for it to apply (``og:requiresRole``: its trigger, such as PIPL-06's
+    1,000,000 people); none, the roles it binds suffice."""
 
 
 @dataclass(frozen=True)
@@ -280,7 +283,8 @@ class ApplicabilityIndex:
                 continue  # what the store's join required of an obligation
             starts = [day for i in instruments if (day := _in_force_from(nodes.get(i))) is not None]
             places = frozenset(j for i in instruments if i in nodes for j in nodes[i].iris(OG.hasJurisdiction))
-            obligations[node.iri] = ObligationFacts(notation, checkable, min(starts, default=None), places)
+            requires = frozenset(node.iris(OG.requiresRole))
+            obligations[node.iri] = ObligationFacts(notation, checkable, min(starts, default=None), places, requires)
             for role in roles:
                 binding[role].append(node.iri)
         parents = {iri: node.iris(RDFS.subClassOf) for iri, node in nodes.items() if node.iris(RDFS.subClassOf)}
@@ -338,14 +342,19 @@ def organisation_roles(store: Store, organisation: str) -> set[str]:
 def _bound_obligations(
     index: ApplicabilityIndex, roles: Iterable[str], as_of: date, jurisdiction: str | None
 ) -> dict[str, _Bound]:
+    """The obligations the roles bind (where the organisation's jurisdiction is reached and the roles an obligation
+    requires are among them), each with the roles it binds them through: its bound roles, and the required ones,
+    whose assignments are reasons too."""
+    held = set(roles)
     bound: dict[str, _Bound] = {}
-    for role in roles:
+    for role in held:
         for iri in index.obligations_binding.get(role, ()):
-            if not index.binds_in(iri, jurisdiction):
-                continue
             facts = index.obligations[iri]
+            if not index.binds_in(iri, jurisdiction) or not facts.requires <= held:
+                continue
             in_effect = facts.in_force_from is not None and facts.in_force_from <= as_of
-            bound.setdefault(iri, _Bound(set(), in_effect, facts.checkable, facts.obligation_id)).roles.add(role)
+            entry = bound.setdefault(iri, _Bound(set(facts.requires), in_effect, facts.checkable, facts.obligation_id))
+            entry.roles.add(role)
     return bound
 
 

@@ -183,6 +183,17 @@ class DeadlineRule(_Record):
     note: str | None = None
 
 
+class TriggerRule(_Record):
+    """An obligation that applies only to organisations also playing a derived role (curated in ``triggers.yaml``):
+    its trigger narrows the roles it binds."""
+
+    obligation: str
+    role: str
+    """The local name of an og: role class a rule of ``shapes/roles.ttl`` derives."""
+    text: str
+    """The words of the record's trigger this rests on."""
+
+
 class RiskLink(_Record):
     """One MIT AI Risk Repository subdomain an obligation addresses (curated in ``risk_subdomains.yaml``), with
     the words of the obligation's trigger or action that show it and why."""
@@ -231,6 +242,7 @@ class ReferenceData(_Record):
     sources: tuple[Source, ...]
     provisions: tuple[ObligationProvisions, ...]
     deadlines: tuple[DeadlineRule, ...]
+    triggers: tuple[TriggerRule, ...]
     risk: RiskClassifications
 
     def instrument(self, instrument_id: str) -> Instrument:
@@ -244,6 +256,9 @@ class ReferenceData(_Record):
 
     def deadlines_of(self, obligation_id: str) -> tuple[DeadlineRule, ...]:
         return tuple(d for d in self.deadlines if d.obligation == obligation_id)
+
+    def triggers_of(self, obligation_id: str) -> tuple[TriggerRule, ...]:
+        return tuple(t for t in self.triggers if t.obligation == obligation_id)
 
     def risk_subdomains_of(self, obligation_id: str) -> tuple[RiskLink, ...]:
         """The subdomains the editorial classification links an obligation to; none when it is unmapped."""
@@ -400,6 +415,10 @@ def _validate(ref: ReferenceData, risk_notations: Collection[str]) -> None:
             raise ReferenceDataError("deadlines.yaml", d.obligation, "amount and unit go together")
         if d.text not in ref.obligation(d.obligation).deadline_or_periodicity:
             raise ReferenceDataError("deadlines.yaml", d.obligation, f"text {d.text!r} is not in the record")
+    for t in ref.triggers:
+        _check_refs("triggers.yaml", t.obligation, "obligation", [t.obligation], obligations.__contains__)
+        if t.text not in ref.obligation(t.obligation).trigger:
+            raise ReferenceDataError("triggers.yaml", t.obligation, f"text {t.text!r} is not in the record's trigger")
     counts = ref.obligation_counts
     if counts.total != len(ref.obligations):
         problem = f"meta total {counts.total} != {len(ref.obligations)} records"
@@ -429,6 +448,7 @@ def load_reference(directory: Path = REFERENCE_DIR) -> ReferenceData:
     bodies = _read_yaml(directory, "bodies_actors_sectors.yaml")
     articles = _read_yaml(directory, "articles.yaml")
     deadlines = _read_yaml(directory, "deadlines.yaml")
+    triggers = _read_yaml(directory, "triggers.yaml")
     risk = _read_yaml(directory, "risk_subdomains.yaml")
     lifecycle = _section(bodies, "lifecycle_stages", "bodies_actors_sectors.yaml")
     meta = _section(obligations, "meta", "obligations.yaml")
@@ -458,6 +478,7 @@ def load_reference(directory: Path = REFERENCE_DIR) -> ReferenceData:
         sources=parse_sources(sources_text),
         provisions=_parse(ObligationProvisions, _section(articles, "provisions", art), art, "obligation"),
         deadlines=_parse(DeadlineRule, _section(deadlines, "deadlines", ddl), ddl, "obligation"),
+        triggers=_parse(TriggerRule, _section(triggers, "triggers", "triggers.yaml"), "triggers.yaml", "obligation"),
         risk=_risk_classifications(risk, "risk_subdomains.yaml"),
     )
     _validate(ref, risk_subdomain_notations())

@@ -201,8 +201,18 @@ def article_labels(provision: Provision) -> tuple[str, str, str | None]:
         if (frag := fragment_rule.fullmatch(fragment)) and (lab := label_rule.fullmatch(label)):
             if frag["num"].replace("-", ".") != lab["num"]:
                 raise RegulationGraphError(f"label {label!r} does not match fragment {fragment!r}")
-            return lab["num"], label, None
+            return lab["num"], label, _other_label_zh(fragment[0], lab["num"])
     raise RegulationGraphError(f"cannot read fragment {fragment!r} with label {label!r}")
+
+
+def _other_label_zh(kind: str, number: str) -> str:
+    """Our Chinese rendering of a standard's clause (GB/T 1.1: a top-level number is a 章, a dotted one a 条), an
+    annex (附录) or a part of a policy document (第五部分)."""
+    if kind == "S":
+        return f"第{number}章" if "." not in number else f"第{number}条"
+    if kind == "A":
+        return f"附录{number}"
+    return f"第{chinese_numeral(int(number))}部分"
 
 
 @dataclass(frozen=True)
@@ -227,6 +237,13 @@ class _Vocabulary:
         if len(found) != 1 or not isinstance(found[0], URIRef):
             raise RegulationGraphError(f"no single role class with skos:notation {actor_id!r}: {found}")
         return found[0]
+
+    def role_class(self, name: str) -> URIRef:
+        """An og: role class by its local name, which must be a class of the ontology."""
+        role = URIRef(f"{OG}{name}")
+        if (role, RDF.type, OWL.Class) not in self.graph:
+            raise RegulationGraphError(f"og:{name} is not a role class of the ontology")
+        return role
 
     def stage(self, name: str, ref: ReferenceData) -> URIRef:
         stage = next((s for s in ref.lifecycle_stages if s.name == name), None)
@@ -423,6 +440,9 @@ class _Builder:
         self.add(node, OG.hasDeonticKind, deontic)
         for actor in ob.binds:
             self.add(node, OG.bindsRole, self.vocab.role(actor))
+        for trigger in self.ref.triggers_of(ob.id):
+            self.add(node, OG.requiresRole, self.vocab.role_class(trigger.role))
+            self.notes(node, f"Applies only to organisations that are also {trigger.role}: {trigger.text}")
         self.add(node, OG.triggerText, Literal(ob.trigger))
         self.add(node, OG.actionText, Literal(ob.action))
         self.add(node, OG.evidenceText, Literal(ob.evidence))

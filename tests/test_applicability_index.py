@@ -19,6 +19,7 @@ from kg.events import parse_event
 from kg.iris import Graphs, build_fingerprint_predicate, build_record
 from kg.pipeline import Pipeline
 from kg.store import Store, open_store
+from ontology.namespaces import OG
 from tests.support import generated_data
 
 DAYS = (date(2016, 1, 1), date(2021, 11, 1), date(2023, 8, 15), date(2025, 9, 1), date(2026, 11, 1))
@@ -34,8 +35,9 @@ def organisations(store: Store, pipeline: Pipeline) -> list[str]:
 
 
 def bound_in_the_store(store: Store, organisation: str, day: date) -> dict[str, tuple[bool, set[str]]]:
-    """By obligation: (in force on ``day``, the organisation's roles it binds), joined in the store; only
-    obligations whose instruments reach the organisation's jurisdiction (Beijing's bind only there)."""
+    """By obligation: (in force on ``day``, the organisation's roles it binds and those it requires), joined in the
+    store; only obligations whose instruments reach the organisation's jurisdiction (Beijing's bind only there) and
+    whose required roles it plays."""
     rows = store.select(
         f"{PREFIXES}SELECT ?o ?bound (BOUND(?inForce) AS ?force) WHERE {{ "
         f"GRAPH <{Graphs.DERIVED}> {{ <{organisation}> a ?bound }} ?o og:bindsRole ?bound ; skos:notation ?id ; "
@@ -50,7 +52,17 @@ def bound_in_the_store(store: Store, organisation: str, day: date) -> dict[str, 
         in_force, roles = found.setdefault(row["o"].value, (False, set()))  # type: ignore[union-attr]
         roles.add(row["bound"].value)  # type: ignore[union-attr]
         found[row["o"].value] = (in_force or row["force"].value == "true", roles)  # type: ignore[union-attr]
-    return found
+    # An obligation whose trigger needs a role too (og:requiresRole) applies only with it, and it is a reason.
+    types = store.select(f"SELECT ?t WHERE {{ GRAPH <{Graphs.DERIVED}> {{ <{organisation}> a ?t }} }}")
+    held = {row["t"].value for row in types}  # type: ignore[union-attr]
+    required: dict[str, set[str]] = defaultdict(set)
+    for row in store.select(f"{PREFIXES}SELECT ?o ?r WHERE {{ ?o og:requiresRole ?r }}"):
+        required[row["o"].value].add(row["r"].value)  # type: ignore[union-attr]
+    return {
+        obligation: (in_force, roles | required[obligation])
+        for obligation, (in_force, roles) in found.items()
+        if required[obligation] <= held
+    }
 
 
 def reasons_in_the_store(store: Store, organisation: str, role: str) -> set[str]:
@@ -156,6 +168,45 @@ def test_beijing_regulations_bind_only_organisations_in_beijing(store: Store, pi
     assert "BJ-03" in bound["J-BJ"] and not any(found.startswith("BJ-") for found in bound["J-SH"])
     assert bound["J-BJ"] - {"BJ-03"} == bound["J-SH"]
     assert {"PIPL-01", "DSL-01"} <= bound["J-SH"]
+
+
+def test_a_threshold_in_the_trigger_narrows_who_is_bound(store: Store, pipeline: Pipeline) -> None:
+    """PIPL-06 binds personal information handlers of 1,000,000 people or more, NDSMR-02 those of 10,000,000 or more
+    (NDSMR Art. 28): a handler of 5,000 people has neither, one of 1,200,000 PIPL-06, one of exactly 10,000,000
+    both; the role the threshold gives is among the reasons, with the organisation's count behind it."""
+    sizes = {"T-5K": 5000, "T-1M": 1_200_000, "T-10M": 10_000_000}
+    events = [
+        parse_event(
+            {
+                "specversion": "1.0",
+                "id": f"t-{org_id}",
+                "source": "urn:test:thresholds",
+                "type": "organisation.registered",
+                "time": "2026-03-02T09:00:00+08:00",
+                "subject": org_id,
+                "data": {"name": org_id, "jurisdiction": "CN", "personalInformationSubjects": size},
+            }
+        )
+        for org_id, size in sizes.items()
+    ]
+    assert not pipeline.process(events).rejected
+    found = {
+        org_id: {
+            item.obligation_id: item for item in applicable_obligations(store, str(iris.organisation(org_id)), DAY)
+        }
+        for org_id in sizes
+    }
+    assert {"PIPL-06", "NDSMR-02"} & found["T-5K"].keys() == set()
+    assert "PIPL-06" in found["T-1M"] and "NDSMR-02" not in found["T-1M"]
+    assert {"PIPL-06", "NDSMR-02"} <= found["T-10M"].keys()
+    assert "PIPL-01" in found["T-5K"]  # every handler's duties stay
+    for org_id, obligation, role in (
+        ("T-1M", "PIPL-06", OG.PersonalInformationHandlerAboveOfficerThreshold),
+        ("T-10M", "NDSMR-02", OG.PersonalInformationHandlerOfTenMillionOrMore),
+    ):
+        reasons = found[org_id][obligation].reasons
+        [threshold] = [reason.assignment for reason in reasons if reason.bound_role == str(role)]
+        assert threshold.reasons == (str(iris.organisation(org_id)),)
 
 
 DAY = date(2026, 6, 1)

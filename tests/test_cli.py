@@ -502,7 +502,7 @@ def test_applicable_says_why_each_obligation_binds_and_agrees_with_the_violation
     listed = run("applicable", "--org", org, "--as-of", "2026-12-01", "-f", "json", data_dir=data)
     assert listed.returncode == 0, listed.stderr
     by_obligation = {entry["obligation"]: entry for entry in json.loads(listed.stdout)}
-    assert len(by_obligation) == 67  # as the README says
+    assert len(by_obligation) == 66  # as the README says
     assert {o for o, entry in by_obligation.items() if entry["status"] == "VIOLATED"} == {
         "ALG-05",
         "BJ-02",

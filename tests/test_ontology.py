@@ -32,12 +32,14 @@ REFERENCE = REPO / "kg" / "reference" / "bodies_actors_sectors.yaml"
 ONTOLOGY_IRI = URIRef(OG_NS.rstrip("#"))
 TERM_TYPES = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
 
-# Role classes that the reference has no actor id for (TERMS.md: derived from thresholds and GenAI Art. 17).
+# Role classes that the reference has no actor id for (TERMS.md: derived from thresholds and GenAI Art. 17, and
+# NDSMR Art. 28's 10 million people).
 ROLES_WITHOUT_REFERENCE_ID = frozenset(
     {
         OG.PersonalInformationHandlerAboveOfficerThreshold,
         OG.PersonalInformationHandlerAboveAuditThreshold,
         OG.PublicOpinionGenerativeAIServiceProvider,
+        OG.PersonalInformationHandlerOfTenMillionOrMore,
     }
 )
 

@@ -268,8 +268,12 @@ def test_article_labels_in_english_and_chinese(graph: Graph) -> None:
     assert item == {"en": "Art. 4(1)", "zh": "第四条第（一）项"}
     para = _labels(graph, iris.article("CN-CSL", "A24-1"))
     assert para == {"en": "Art. 24 para 1", "zh": "第二十四条第一款"}
-    section = list(graph.objects(iris.article("CN-TC260-003-2024", "S5-1"), RDFS.label))
-    assert section == [Literal("Section 5.1", lang="en")]
+    assert _labels(graph, iris.article("CN-TC260-003-2024", "S5-1")) == {"en": "Section 5.1", "zh": "第5.1条"}
+    assert _labels(graph, iris.article("CN-GB45438-2025", "S5")) == {"en": "Clause 5", "zh": "第5章"}
+    assert _labels(graph, iris.article("CN-GB45438-2025", "Annex-E")) == {"en": "Annex E", "zh": "附录E"}
+    assert _labels(graph, iris.article("BJ-AGI-MEASURES-2023", "P5")) == {"en": "Part 5", "zh": "第五部分"}
+    articles = {article for article in graph.subjects(RDF.type, OG.Article) if isinstance(article, URIRef)}
+    assert all(_labels(graph, article).keys() == {"en", "zh"} for article in articles)  # lang: ZH on every label
 
 
 @pytest.mark.parametrize(
@@ -322,6 +326,22 @@ def test_periods_set_by_later_rules_count_from_the_day_those_took_effect(graph: 
         assert isinstance(counts_from, Literal) and counts_from.toPython() == day
         assert any(day.isoformat() in str(note) for note in graph.objects(node, SKOS.note))
     assert add_working_days(date(2025, 7, 18), 30) == date(2025, 8, 29)  # the announcement's date for those above
+
+
+def test_a_threshold_trigger_requires_the_role_that_derives_it(graph: Graph) -> None:
+    """PIPL-06 and NDSMR-02 bind personal information handlers, as the reference says, and require the role of
+    their trigger's threshold (kg/reference/triggers.yaml), so they apply to those handlers only."""
+    assert set(graph.objects(iris.obligation("PIPL-06"), OG.requiresRole)) == {
+        OG.PersonalInformationHandlerAboveOfficerThreshold
+    }
+    assert set(graph.objects(iris.obligation("NDSMR-02"), OG.requiresRole)) == {
+        OG.PersonalInformationHandlerOfTenMillionOrMore
+    }
+    assert OG.PersonalInformationHandler in set(graph.objects(iris.obligation("NDSMR-02"), OG.bindsRole))
+    assert {s for s, _, _ in graph.triples((None, OG.requiresRole, None))} == {
+        iris.obligation("PIPL-06"),
+        iris.obligation("NDSMR-02"),
+    }
 
 
 def test_gai12_needs_assessment_before_launch_and_filing_after(graph: Graph) -> None:

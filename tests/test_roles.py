@@ -467,6 +467,37 @@ CASES = [
         absent=frozenset({OG.PersonalInformationHandlerAboveAuditThreshold}),
     ),
     RoleCase(
+        "exactly 10,000,000 people make a handler of 10 million or more (NDSMR Art. 28: 1000万人以上)",
+        (registered(personalInformationSubjects=10_000_000),),
+        {
+            OG.PersonalInformationHandlerOfTenMillionOrMore: role(
+                "organisation", "personal-information-handler-of-ten-million-or-more"
+            ),
+            OG.PersonalInformationHandlerAboveOfficerThreshold: role(
+                "organisation", "personal-information-handler-above-officer-threshold"
+            ),
+        },
+        absent=frozenset({OG.PersonalInformationHandlerAboveAuditThreshold}),
+    ),
+    RoleCase(
+        "9,999,999 people stay below 10 million",
+        (registered(personalInformationSubjects=9_999_999),),
+        absent=frozenset({OG.PersonalInformationHandlerOfTenMillionOrMore}),
+    ),
+    RoleCase(
+        "an export of 10,000,000 people makes a handler of 10 million or more while it lasts",
+        (
+            registered(personalInformationSubjects=5000),
+            transfer("T1", personalInformationSubjects=10_000_000),
+            {**transfer_ended("T1", "2026-05-01"), "time": "2026-03-20T12:00:00+08:00"},
+        ),
+        {
+            OG.PersonalInformationHandlerOfTenMillionOrMore: role(
+                T1, "personal-information-handler-of-ten-million-or-more"
+            )
+        },
+    ),
+    RoleCase(
         "an export of 1,000,000 people's personal information reaches the officer threshold",
         (registered(), transfer("T1", personalInformationSubjects=1_000_000)),
         {
