@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -67,6 +68,10 @@ def _handle(group_commit: GroupCommit, media_type: str, headers: Mapping[str, st
     elif media_type == STRUCTURED:
         parsed = [_one(lambda: parse_event(body))]
     elif "ce-specversion" in headers:
+        if media_type != "application/json" and not media_type.endswith("+json"):
+            given = media_type or "no Content-Type"
+            error = f"binary mode carries the event's data as JSON (application/json), got {given}"
+            return JSONResponse({"error": error}, status_code=415)
         parsed = [_one(lambda: parse_event(_binary_event(headers, body)))]
     else:
         return JSONResponse(
@@ -101,8 +106,9 @@ def _one(parse: Any) -> Event | EventRejected:
 
 
 def _binary_event(headers: Mapping[str, str], body: bytes) -> dict[str, object]:
-    """Binary mode: ``ce-<attribute>`` headers, the body is the data (JSON)."""
-    event: dict[str, object] = {key[3:]: value for key, value in headers.items() if key.startswith("ce-")}
+    """Binary mode: ``ce-<attribute>`` headers, percent-decoded as the CloudEvents HTTP binding says (3.1.3.2), and
+    the body is the data (JSON)."""
+    event: dict[str, object] = {key[3:]: unquote(value) for key, value in headers.items() if key.startswith("ce-")}
     try:
         event["data"] = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:

@@ -135,6 +135,26 @@ def test_binary_mode_carries_attributes_in_headers(base_url: str) -> None:
     assert answer.json()["results"][0]["status"] == "applied"
 
 
+def test_binary_mode_percent_decodes_its_headers_and_wants_json(base_url: str) -> None:
+    """The CloudEvents HTTP binding percent-encodes header values (3.1.3.2): ``ce-id: h-bin%205`` is the id
+    ``h-bin 5``. The body is the data as JSON; as text/plain it is refused, as in structured mode."""
+    headers = {
+        "Content-Type": "application/json",
+        "ce-specversion": "1.0",
+        "ce-id": "h-bin%205",
+        "ce-source": "https://erp.example.cn",
+        "ce-type": "organisation.registered",
+        "ce-time": "2026-03-02T09:00:00+08:00",
+        "ce-subject": ORG,
+    }
+    body = json.dumps({"name": "Acme", "jurisdiction": "CN"})
+    answer = httpx.post(f"{base_url}/events", content=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["results"][0]["id"] == "h-bin 5"
+    plain = httpx.post(f"{base_url}/events", content=body, headers={**headers, "Content-Type": "text/plain"})
+    assert plain.status_code == 415 and "application/json" in plain.json()["error"]
+
+
 def test_an_unknown_content_type_is_415(base_url: str) -> None:
     answer = httpx.post(f"{base_url}/events", content=b"{}", headers={"Content-Type": "text/plain"})
     assert answer.status_code == 415

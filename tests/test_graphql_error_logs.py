@@ -43,6 +43,8 @@ MISTAKES = [
     ("{ nosuchfield }", {}),
     ("query($id: ID!) { organisation(id: $id) { __typename } }", {"id": {"not": "an id"}}),
     ("{ " + " ".join(f"a{n}: __typename" for n in range(100)) + " }", {}),  # too many aliases
+    ("subscription { violationChanged { eventId } }", {}),  # a subscription over HTTP
+    ("query A { sectors { notation } } query B { authorities { code } }", {}),  # which operation?
 ]
 
 
@@ -70,3 +72,22 @@ def test_a_fault_is_logged_with_its_traceback(served: tuple[str, BrokenDisk], ca
     errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert errors and errors[0].exc_info is not None
     assert "the disk is on fire" in str(errors[0].exc_info[1])
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"query": "subscription { violationChanged { eventId } }"}, "runs over a WebSocket"),
+        ({"query": "query A { sectors { notation } } query B { authorities { code } }"}, "operations (A, B)"),
+    ],
+)
+def test_what_http_cannot_run_is_a_400_that_says_why(served: tuple[str, BrokenDisk], body: dict, words: str) -> None:
+    """A subscription sent over HTTP, or two operations and no operationName: 400 with the reason, not a null field
+    (and a traceback in the log) or the first operation run silently."""
+    url, _ = served
+    answer = httpx.post(f"{url}/graphql", json=body, timeout=30)
+    assert answer.status_code == 400, answer.text
+    assert words in answer.json()["errors"][0]["message"]
+    named = httpx.post(f"{url}/graphql", json={**body, "operationName": "B"}, timeout=30)
+    if "operations" in words:
+        assert named.status_code == 200 and "authorities" in named.json()["data"]

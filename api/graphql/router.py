@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 from fastapi import HTTPException, WebSocket, WebSocketException, status
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, get_operation_ast, parse
 from starlette.requests import HTTPConnection
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
@@ -56,6 +56,12 @@ class _Router(GraphQLRouter[Context, None]):
 
         Past the time limit it answers 503 with a ``TIMEOUT`` error at once, and the operation stops after the
         read under way (``in_own_thread``)."""
+        refused = _refused_operation(request_data.query, request_data.operation_name)
+        if refused is not None:
+            sub_response.status_code = status.HTTP_400_BAD_REQUEST
+            errors = [GraphQLError(refused, extensions={"code": "BAD_REQUEST"})]
+            schema.process_errors(errors)  # logged as every refused request is: at debug level
+            return ExecutionResult(data=None, errors=errors)
         parent = super().execute_single
         limit = context.access.operation_timeout_s
         try:
@@ -88,6 +94,30 @@ class _Router(GraphQLRouter[Context, None]):
         given = params.get("Authorization") or params.get("authorization")
         if not context.access.accepts(given if isinstance(given, str) else None):
             raise ConnectionRejectionError({"reason": "a valid bearer token is required"})
+
+
+def _refused_operation(query: str | None, operation_name: str | None) -> str | None:
+    """Why an HTTP request's operation cannot run, where strawberry would answer it obscurely: a subscription (it
+    answered "Cannot return null for non-nullable field" and logged a traceback), or several operations with no
+    ``operationName`` (it ran the first). Parsed only when the text could be either; a document that does not parse
+    is left to strawberry's own message."""
+    if not query or ("subscription" not in query and query.count("query") + query.count("mutation") < 2):
+        return None
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) > 1 and operation_name is None:
+        names = ", ".join(o.name.value if o.name else "(anonymous)" for o in operations)
+        return f"the document has {len(operations)} operations ({names}): say which to run with operationName"
+    chosen = get_operation_ast(document, operation_name)
+    if chosen is not None and chosen.operation is OperationType.SUBSCRIPTION:
+        return (
+            "a subscription runs over a WebSocket: connect to /graphql with the graphql-transport-ws protocol "
+            "(GraphiQL and gql do); over HTTP, ask with a query"
+        )
+    return None
 
 
 def graphql_router(store: Store, hub: ChangeHub, access: GraphQLAccess) -> GraphQLRouter[Context, None]:
