@@ -356,8 +356,8 @@ def _filter_patterns(store: Store, criteria: ObligationFilter) -> str:
             "?o og:hasInstrument ?inForce . ?inForce og:effectiveOn ?effective ; og:hasInstrumentStatus "
             f"?instrumentStatus . FILTER{IN_EFFECT.format(day=_day(criteria.in_force_on))}"
         )
-    if criteria.text is not None:
-        needle = f"CONTAINS(LCASE(STR(?text)), LCASE({_string(criteria.text)}))"
+    if criteria.text is not None and criteria.text.strip():  # blank: no filter, as empty is; edges are not searched
+        needle = f"CONTAINS(LCASE(STR(?text)), LCASE({_string(criteria.text.strip())}))"
         patterns.append(f"{{ SELECT DISTINCT ?o WHERE {{ {_TEXT_SOURCES} FILTER({needle}) }} }}")
     return " ".join(patterns)
 

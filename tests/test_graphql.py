@@ -107,6 +107,8 @@ def test_obligations_page_through_a_filter_in_id_order(base_url: str) -> None:
         ('{text: "网信"}', "GAI-12", "ETH-01"),  # an authority's Chinese name (国家互联网信息办公室 …)
         ('{text: "第二十四条"}', "ALG-09", "ALG-05"),  # an article's Chinese label
         ('{text: "注销备案"}', "ALG-09", "GAI-12"),  # the obligation's Chinese title
+        ('{text: "  注销备案 "}', "ALG-09", "GAI-12"),  # spaces at the edges, as a search box leaves them
+        ('{text: "   "}', "GAI-12", None),  # blank: no filter, as "" is
         ('{sector: "finance"}', None, None),
     ],
 )
