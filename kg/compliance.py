@@ -318,7 +318,7 @@ def _in_force_from(instrument: Node | None) -> date | None:
 
 
 def _closures(parents: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
-    """Each class with its ancestors, itself included."""
+    """Each class (or concept) with its ancestors by the given parent links, itself included."""
     closures: dict[str, frozenset[str]] = {}
     for start in parents:
         seen, stack = {start}, [start]

@@ -320,12 +320,9 @@ class ViolationLedger:
         first, v, t = group[0], f"<{violation}>", _T
         episode_node = f"<{iris.violation_episode(violation, episode)}>"
         caused = f"{t['isCausedBy']} <{cause.event}>" if cause.event is not None else f"{t['openedByClock']} true"
-        reset = (
-            ""
-            if fresh
-            else f"DELETE {{ GRAPH {VIOLATIONS} {{ {v} ?p ?o }} }} WHERE {{ {_episode_fields(v)} }} ;\n"
-            f"DELETE WHERE {{ GRAPH {META} {{ {v} {STATEMENT_DIGEST} ?said }} }} ;\n"
-        )
+        reset = "" if fresh else f"DELETE {{ GRAPH {VIOLATIONS} {{ {v} ?p ?o }} }} WHERE {{ {_episode_fields(v)} }} ;\n"
+        # a digest left by a violation whose record was dropped (a store cleared by hand) must not stand beside this
+        reset += f"DELETE WHERE {{ GRAPH {META} {{ {v} {STATEMENT_DIGEST} ?said }} }} ;\n"
         return reset + (
             f"INSERT DATA {{ GRAPH {VIOLATIONS} {{ {v} a {t['Violation']} ; "
             f"{t['isViolationOf']} <{first.obligation}> ; {t['concernsOrganisation']} <{first.organisation}> ; "
