@@ -177,7 +177,6 @@ class OrganisationReads:
         self._assignments: list[RoleAssignment] | None = None
         self._tally: dict[tuple[str, str], int] | None = None
         self._fingerprint: str | Unread | None = UNREAD
-        self._jurisdiction: str | Unread | None = UNREAD
         self._described: dict[str, Node] = {}
 
     def fingerprint(self, store: Store) -> str | None:
@@ -199,11 +198,9 @@ class OrganisationReads:
         return {iri: self._described[iri] for iri in sorted(wanted)}
 
     def jurisdiction(self, store: Store) -> str | None:
-        """The organisation's jurisdiction concept (``og:hasJurisdiction``), read once."""
-        if isinstance(self._jurisdiction, Unread):
-            found = store.outgoing([self.organisation], Graphs.ORGANISATIONS, str(OG.hasJurisdiction))
-            self._jurisdiction = found[0][2].value if found else None
-        return self._jurisdiction
+        """The organisation's jurisdiction concept (``og:hasJurisdiction``), from its node as ``describe`` keeps it:
+        a dashboard has described it for its profile already, so no second read."""
+        return self.describe(store, [self.organisation])[self.organisation].iri_of(OG.hasJurisdiction)
 
     def role_assignments(self, store: Store) -> list[RoleAssignment]:
         if self._assignments is None:

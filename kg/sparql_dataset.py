@@ -10,7 +10,7 @@ the stores read the query's dataset here and run it without the union (embedded)
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -38,22 +38,24 @@ class Dataset:
 
 def declares_dataset(sparql: str) -> bool:
     """Whether the query has a ``FROM`` or ``FROM NAMED`` clause (strings, IRIs and comments skipped)."""
-    if "from" not in sparql.lower():  # most queries: no scan
-        return False
-    return any(match.group(0).upper() == "FROM" for match in _TOKENS.finditer(sparql))
+    return any(match.group(0).upper() == "FROM" for match in _tokens(sparql))
+
+
+def _tokens(sparql: str) -> Iterator[re.Match[str]]:
+    """The IRIs, strings, comments and ``FROM`` keywords of the query; none without the word (most queries)."""
+    return _TOKENS.finditer(sparql) if "from" in sparql.lower() else iter(())
 
 
 def dataset_of(sparql: str, prefixes: Mapping[str, str] | None = None) -> Dataset | None:
     """The dataset the query names, None when it names none. Prefixed names are expanded with the query's own
     ``PREFIX`` declarations, then ``prefixes``; a name with an undeclared prefix is left for the server to refuse."""
-    if not declares_dataset(sparql):
+    keywords = [match for match in _tokens(sparql) if match.group(0).upper() == "FROM"]
+    if not keywords:
         return None
     declared = {**(prefixes or {}), **{name or "": iri for name, iri in _PREFIX.findall(sparql)}}
     default: list[str] = []
     named: list[str] = []
-    for match in _TOKENS.finditer(sparql):
-        if match.group(0).upper() != "FROM":
-            continue
+    for match in keywords:
         source = _SOURCE.match(sparql, match.end())
         if source is None:
             continue
