@@ -1,7 +1,8 @@
 """Applying organisation events to the graph (the data model is ``docs/organisation-graph.md``).
 
 A batch of events becomes ONE SPARQL update, so it is applied whole or not at all; the record of each applied
-event is part of the same update, which is what makes a repeat of ``(source, id)`` a no-op. An event about an
+event is part of the same update, which is what makes a repeat of ``(source, id)`` a no-op; the record's digest of
+what the event said tells a repeat from a different event under a used id, which is rejected. An event about an
 organisation, system or transfer the graph does not know is rejected with a reason and changes nothing.
 """
 
@@ -75,6 +76,8 @@ class _Known:
 
     events: set[URIRef] = field(default_factory=set)
     nodes: set[URIRef] = field(default_factory=set)
+    digests: dict[URIRef, str] = field(default_factory=dict)
+    """What each known event said (``Event.content_digest``); events applied before digests were kept have none."""
 
 
 def event_iri(event: Event) -> URIRef:
@@ -112,8 +115,12 @@ class EventApplier:
         pending: dict[URIRef, URIRef] = {}
         for event in events:
             record = event_iri(event)
+            digest = event.content_digest
             if record in known.events:
-                outcomes.append(Outcome(event, "duplicate"))
+                if known.digests.get(record, digest) == digest:
+                    outcomes.append(Outcome(event, "duplicate"))
+                else:
+                    outcomes.append(Outcome(event, "rejected", _reused_id(event)))
                 continue
             try:
                 changes = _changes_for(event, known)
@@ -121,9 +128,10 @@ class EventApplier:
                 outcomes.append(Outcome(event, "rejected", rejected.reason))
                 continue
             operations.extend(changes)
-            operations.append(_event_record(event, record))
+            operations.append(_event_record(event, record, digest))
             pending[iris.organisation(event.subject)] = record
             known.events.add(record)
+            known.digests[record] = digest
             outcomes.append(Outcome(event, "applied", changes=tuple(changes)))
         return operations, outcomes, pending
 
@@ -140,15 +148,18 @@ class EventApplier:
             return _Known()
         values = " ".join(n3(c) for c in candidates)
         rows = self.store.select(
-            f"SELECT ?x ?type WHERE {{ VALUES ?x {{ {values} }} ?x a ?type "
+            f"SELECT ?x ?type ?digest WHERE {{ VALUES ?x {{ {values} }} ?x a ?type "
             f"FILTER(?type IN ({n3(OG.OrganisationEvent)}, {n3(OG.Organisation)}, "
-            f"{n3(OG.AISystem)}, {n3(OG.DataTransfer)})) }}"
+            f"{n3(OG.AISystem)}, {n3(OG.DataTransfer)})) "
+            f"OPTIONAL {{ ?x {n3(OG.eventDigest)} ?digest }} }}"
         )
         known = _Known()
         for row in rows:
             node = URIRef(row["x"].value)  # type: ignore[union-attr]
             if row["type"].value == str(OG.OrganisationEvent):  # type: ignore[union-attr]
                 known.events.add(node)
+                if (digest := row.get("digest")) is not None:
+                    known.digests[node] = digest.value  # type: ignore[union-attr]
             else:
                 known.nodes.add(node)
         return known
@@ -171,7 +182,7 @@ def pending_marks(latest: Mapping[URIRef, URIRef]) -> list[str]:
     return [clear_pending_marks(latest), f"INSERT DATA {{ GRAPH {META} {{ {marks} }} }}"]
 
 
-def _event_record(event: Event, record: URIRef) -> str:
+def _event_record(event: Event, record: URIRef, digest: str) -> str:
     now = datetime.now(UTC).isoformat()
     return (
         f"INSERT DATA {{ GRAPH {EVENTS} {{ {n3(record)} a {n3(OG.OrganisationEvent)} ; "
@@ -179,7 +190,14 @@ def _event_record(event: Event, record: URIRef) -> str:
         f"{n3(OG.eventType)} {lit(event.type)} ; "
         f"{n3(OG.eventTime)} {Lit(event.time.isoformat(), datatype=XSD.dateTime).n3()} ; "
         f"{n3(OG.concernsOrganisation)} {n3(iris.organisation(event.subject))} ; "
-        f"{n3(OG.appliedAt)} {Lit(now, datatype=XSD.dateTime).n3()} }} }}"
+        f"{n3(OG.appliedAt)} {Lit(now, datatype=XSD.dateTime).n3()} ; {n3(OG.eventDigest)} {lit(digest)} }} }}"
+    )
+
+
+def _reused_id(event: Event) -> str:
+    return (
+        f"id {event.id!r} of source {event.source!r} was already used by an event that said something else "
+        "(type, subject, time or data); ids are unique per source, so this one is not applied: send it with a new id"
     )
 
 

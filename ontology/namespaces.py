@@ -268,6 +268,7 @@ class OG(DefinedNamespace):
     dueOn: URIRef  # due on
     effectiveOn: URIRef  # effective on
     endedOn: URIRef  # ended on
+    eventDigest: URIRef  # event digest
     eventId: URIRef  # event id
     eventSource: URIRef  # event source
     eventTime: URIRef  # event time

@@ -77,6 +77,17 @@ def test_a_repeat_is_reported_as_a_duplicate(base_url: str) -> None:
     assert again.json()["results"][0]["status"] == "duplicate"
 
 
+def test_a_used_id_on_a_different_event_is_a_400_with_the_reason(base_url: str, store: Store) -> None:
+    httpx.post(f"{base_url}/events", content=json.dumps(REGISTER), headers=STRUCTURED)
+    triples = store.count_triples(Graphs.ORGANISATIONS)
+    other = dict(REGISTER, data={**REGISTER["data"], "name": "Someone Else"})
+    answer = httpx.post(f"{base_url}/events", content=json.dumps(other), headers=STRUCTURED)
+    assert answer.status_code == 400, answer.text
+    problem = answer.json()["rejected"][0]
+    assert f"id {REGISTER['id']!r}" in problem["reason"] and "said something else" in problem["reason"], problem
+    assert store.count_triples(Graphs.ORGANISATIONS) == triples
+
+
 def test_a_batch_applies_all_or_nothing(base_url: str, store: Store) -> None:
     stranger = event(9, "organisation.updated", "2026-03-02T09:00:00+08:00", {"name": "X"}, subject="NOBODY")
     answer = httpx.post(f"{base_url}/events", content=json.dumps([REGISTER, stranger]), headers=BATCH)

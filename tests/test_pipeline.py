@@ -27,6 +27,7 @@ from kg.pipeline import STEPS, Pipeline, clock_moment
 from kg.store import Store, open_store
 from kg.violations import ViolationChange, list_violations, violation_history
 from obligraph.bootstrap import start_clock
+from ontology.namespaces import RDFS
 from tests.support import generated_data
 from tests.support.cloudevents import ORG, cloudevent
 from tests.support.shape_cases import clear
@@ -221,6 +222,39 @@ def test_replaying_the_same_events_changes_nothing(store: Store, pipeline: Pipel
     assert [o.status for o in replay.outcomes] == ["duplicate", "duplicate"]
     assert replay.changes == []
     assert list_violations(store, ORG, "all") == before
+
+
+def test_an_id_reused_for_a_different_event_is_rejected_and_a_true_repeat_is_not(
+    store: Store, pipeline: Pipeline
+) -> None:
+    """The contract makes ``id`` unique per ``source``: an event that says something else under a used id is not a
+    repeat to drop silently (its facts would be lost) nor a new event (the id would name two)."""
+    pipeline.process([REGISTER, DEPLOY])
+    triples = store.count_triples(Graphs.ORGANISATIONS)
+    before = list_violations(store, ORG, "all")
+    deployed = DEPLOY.data.model_dump(mode="json", by_alias=True, exclude_none=True)
+    retimed = cloudevent("evt-2", "aisystem.deployed", "2026-03-02T02:00:00Z", deployed)  # the same instant
+    extended = {**retimed, "data": {**retimed["data"], "colour": "blue"}, "traceparent": "00-ab-cd-01"}
+    other = cloudevent("evt-2", "organisation.updated", "2026-03-02T10:00:00+08:00", {"name": "Acme Two"})
+
+    result = pipeline.process([parse_event(retimed), parse_event(extended), parse_event(other)])
+
+    assert [o.status for o in result.outcomes] == ["duplicate", "duplicate", "rejected"]
+    reason = result.outcomes[2].reason or ""
+    assert "'evt-2'" in reason and "already used by an event that said something else" in reason, reason
+    assert store.count_triples(Graphs.ORGANISATIONS) == triples
+    assert list_violations(store, ORG, "all") == before
+
+
+def test_a_batch_that_uses_one_id_for_two_events_applies_the_first(store: Store, pipeline: Pipeline) -> None:
+    renamed = event(5, "organisation.updated", "2026-03-03T10:00:00+08:00", {"name": "Acme Two"})
+    clash = event(5, "organisation.updated", "2026-03-03T10:00:00+08:00", {"name": "Acme Three"})
+
+    result = pipeline.process([REGISTER, renamed, clash, renamed])
+
+    assert [o.status for o in result.outcomes] == ["applied", "applied", "rejected", "duplicate"]
+    names = store.select(f"SELECT ?name WHERE {{ <{iris.organisation(ORG)}> <{RDFS.label}> ?name }}")
+    assert [row["name"].value for row in names] == ["Acme Two"]  # type: ignore[union-attr]
 
 
 def test_the_steps_account_for_a_batch(pipeline: Pipeline) -> None:

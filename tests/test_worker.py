@@ -441,6 +441,22 @@ def test_rejected_events_become_dead_letters_and_their_offsets_still_advance(bui
     assert applied_events(pipeline.store) == 2
 
 
+def test_an_event_reusing_an_applied_id_is_a_dead_letter_and_a_true_repeat_is_not(built_graph: bytes) -> None:
+    worker, pipeline, producer = offline_worker(built_graph)
+    good = toggling_stream(2, n_orgs=1)
+    reused = {**good[1], "id": good[0]["id"]}
+    records = records_of([good[0], good[0], reused, good[1]])
+
+    worker.commit_batch(records)
+
+    letters = [sent for sent in producer.sent if sent["topic"] == "obligraph.events.dlq"]
+    assert [dict(sent["headers"])["source-offset"] for sent in letters] == [b"2"]
+    assert b"already used by an event that said something else" in dict(letters[0]["headers"])["reason"]
+    assert letters[0]["value"] == records[2].value
+    assert worker.stats.duplicates == 1 and applied_events(pipeline.store) == 2
+    assert stored_offsets(pipeline.store, "g", "events") == {0: 4}
+
+
 def test_a_record_not_keyed_by_its_organisation_is_a_dead_letter(built_graph: bytes) -> None:
     """The key decides the partition: an event keyed otherwise could be applied out of its organisation's order."""
     worker, pipeline, producer = offline_worker(built_graph)

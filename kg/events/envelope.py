@@ -7,9 +7,11 @@ right ``EventData`` subclass. Extension attributes (``traceparent``, ``partition
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Final
 
 from pydantic import (
@@ -81,6 +83,19 @@ class Event(BaseModel):
     def key(self) -> tuple[str, str]:
         """The idempotency key: an event seen again with the same (source, id) is not applied again."""
         return (self.source, self.id)
+
+    @property
+    def content_digest(self) -> str:
+        """What the event says to the graph (type, subject, instant, declared data fields), as a SHA-256: a repeat
+        of ``(source, id)`` that says something else is a different event under a used id, not a repeat."""
+        content = {
+            "type": self.type,
+            "subject": self.subject,
+            "time": self.time.astimezone(UTC).isoformat(),
+            "data": self.data.model_dump(mode="json", include=set(type(self.data).model_fields)),
+        }
+        canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
     @property
     def organisation_id(self) -> str:
