@@ -1,13 +1,15 @@
 """What binds an organisation, why, and where it stands: the dashboard's reading of the organisation graph.
 
 An obligation applies when it binds a role the organisation is typed with in the derived graph (the same test
-validation uses, ``kg.validation``) and its instrument reaches the organisation's jurisdiction (a Beijing regulation
+validation uses, ``kg.validation``; for a day before the organisation's latest judgement, the roles derived as of
+that day on a scratch copy, ``_Then``) and its instrument reaches the organisation's jurisdiction (a Beijing regulation
 binds organisations in Beijing only); the reasons are the role assignments (``og:RoleAssignment``) whose
 role is that role or a narrower one, each with the facts (``og:hasReason``) and rules
 (``og:isDerivedByRule``) that produced it. Its status as of a day, first match wins:
 
 1. ``NOT_IN_FORCE``: its instrument is a draft or not yet effective on the day (it never opens a violation);
-2. ``VIOLATED``: a violation of it is open (the stored verdict of the organisation's latest validation);
+2. ``VIOLATED``: a violation of it is open (the stored verdict of the organisation's latest validation; for a day
+   before it, a violation episode open at the end of that day, ``violated_on``);
 3. ``DUE``: a clock for it runs to a due date on or after the day (``og:hasDueDate`` on the organisation or a
    live system), or to one between the organisation's latest judgement and the day (so a day asked ahead of the
    clock sees the deadlines that fall before it), and is still owed: its check, judged on the facts as they stand
@@ -25,7 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Final
 
@@ -33,11 +35,12 @@ import pyoxigraph as ox
 from rdflib import URIRef
 
 from kg.catalog import PREFIXES, UNREAD, FixedCache, Unread, build_fingerprint
+from kg.foresight import Foresight
 from kg.iris import Graphs
 from kg.judged_moments import judged_as_of
 from kg.nodes import Node, describe
 from kg.organisations import CHINA, as_of_date
-from kg.owed_clocks import owed_due_dates
+from kg.owed_clocks import compiled, owed_due_dates
 from kg.role_assignments import RoleAssignment, role_assignments
 from kg.store import Store
 from ontology.namespaces import OG, RDF, RDFS, SKOS
@@ -225,6 +228,8 @@ class Applicability:
     reasons: tuple[Reason, ...]
     due_estimated: bool = False
     """With ``due_on``: counted in working days past the official holiday calendar (``kg.workdays``' fallback)."""
+    foreseen: bool = False
+    """DUE by a system launching after the day: its reasons are the roles that launch brings (``kg.foresight``)."""
 
 
 @dataclass(frozen=True)
@@ -368,16 +373,15 @@ def applicable_obligations(
     assessment owed before launch is DUE on the launch day), with the reasons of the roles it will bring."""
     shared = shared or OrganisationReads(organisation)
     index = shared.applicability(store)
-    roles = organisation_roles(store, organisation)
+    judged = judged_as_of(store, organisation)
+    judged_on = as_of_date(judged) if judged is not None else None
+    past = _Then.of(store, organisation, as_of, shared) if judged_on is not None and as_of < judged_on else None
+    roles = past.roles if past is not None else organisation_roles(store, organisation)
     jurisdiction = shared.jurisdiction(store)
     bound = _bound_obligations(index, roles, as_of, jurisdiction)
     checked = {iri for iri, entry in bound.items() if entry.in_effect and entry.checkable}
-    judged = judged_as_of(store, organisation)
-    judged_on = as_of_date(judged) if judged is not None else None
     since = min(as_of, judged_on) if judged_on is not None else as_of  # not yet judged past due from there
-    due = owed_due_dates(
-        store, organisation, as_of, shared.fingerprint(store), among=checked, since=since, roles_as_of=judged_on
-    )
+    due = owed_due_dates(store, organisation, as_of, shared.fingerprint(store), among=checked, since=since)
     foreseen = {iri: owed.foreseen for iri, owed in due.items() if owed.foreseen is not None}
     for iri, coming in foreseen.items():
         then = _bound_obligations(index, coming.roles, as_of, jurisdiction).get(iri)
@@ -385,9 +389,12 @@ def applicable_obligations(
             bound[iri] = then
     if not bound:
         return []
-    assignments = shared.role_assignments(store)
+    assignments = past.assignments if past is not None else shared.role_assignments(store)
     broader = _broader_roles(index, roles)
-    violated = {obligation for (obligation, status), n in shared.violation_tally(store).items() if status == _OPEN}
+    if past is not None:
+        violated = violated_on(store, organisation, as_of)
+    else:
+        violated = {obligation for (obligation, status), _ in shared.violation_tally(store).items() if status == _OPEN}
     result = []
     for iri, entry in sorted(bound.items(), key=lambda item: item[1].obligation_id):
         ahead = foreseen.get(iri)
@@ -409,8 +416,39 @@ def applicable_obligations(
             reasons = tuple(_reasons(entry.roles, ahead.assignments, _broader_roles(index, set(ahead.roles))))
         owed = due.get(iri) if status is Status.DUE else None  # a due date says what is owed, not what is broken
         day, estimated = (owed.day, owed.estimated) if owed is not None else (None, False)
-        result.append(Applicability(iri, entry.obligation_id, status, day, reasons, estimated))
+        result.append(Applicability(iri, entry.obligation_id, status, day, reasons, estimated, ahead is not None))
     return result
+
+
+@dataclass(frozen=True)
+class _Then:
+    """An organisation's roles on a day before its latest judgement, which the derived graph no longer holds: derived
+    again as of that day, on a scratch copy (``kg.foresight``), from the facts as they stand (a system launched
+    after that day, or retired before it, brings no role then; a count of people is today's)."""
+
+    roles: set[str]
+    assignments: list[RoleAssignment]
+
+    @classmethod
+    def of(cls, store: Store, organisation: str, day: date, shared: OrganisationReads) -> _Then:
+        fingerprint = shared.fingerprint(store)
+        _, rules = compiled(store, fingerprint)
+        past = Foresight(store, organisation, fingerprint, rules)
+        past.as_of(day)
+        return cls(set(past.roles()), past.role_assignments())
+
+
+def violated_on(store: Store, organisation: str, day: date) -> set[str]:
+    """The obligations (IRIs) the organisation had a violation of open at the end of ``day`` in China: an episode
+    opened by then and not resolved by then (``og:hasEpisode``)."""
+    end = datetime.combine(day + timedelta(days=1), time(), CHINA).isoformat()
+    rows = store.select(
+        f"{PREFIXES}SELECT DISTINCT ?o WHERE {{ GRAPH {VIOLATIONS} {{ ?v og:concernsOrganisation <{organisation}> ; "
+        "og:isViolationOf ?o ; og:hasEpisode ?episode . ?episode og:openedAt ?opened "
+        "OPTIONAL { ?episode og:resolvedAt ?resolved } } "
+        f'FILTER(?opened < "{end}"^^xsd:dateTime && (!BOUND(?resolved) || ?resolved >= "{end}"^^xsd:dateTime)) }}'
+    )
+    return {_value(row["o"]) for row in rows}
 
 
 def _reasons(

@@ -38,7 +38,7 @@ ORGANISATIONS: Final = f"<{Graphs.ORGANISATIONS}>"
 _COMPILED: Final[PerBuild[tuple[tuple[Check, ...], tuple[RoleRule, ...]]]] = PerBuild()
 
 
-def _compiled(store: Store, fingerprint: str | None) -> tuple[tuple[Check, ...], tuple[RoleRule, ...]]:
+def compiled(store: Store, fingerprint: str | None) -> tuple[tuple[Check, ...], tuple[RoleRule, ...]]:
     """The obligation checks and role rules, compiled once per build of the fixed graphs (the shapes are part of
     it)."""
     return _COMPILED.get(fingerprint, lambda: load_checks_and_rules(store))
@@ -115,22 +115,22 @@ def owed_due_dates(
     fingerprint: str | None,
     among: Collection[str] | None = None,
     since: date | None = None,
-    roles_as_of: date | None = None,
 ) -> dict[str, OwedDue]:
     """The earliest due date on or after ``since`` (default ``as_of``) of each obligation (``among`` these IRIs)
     with a clock still owed, by obligation IRI. Each obligation's earliest due day is asked first, the later ones
     only where it is not owed: most often it is (a periodic clock always is), and each day asked is one more
     evaluation of the check.
 
-    The derived roles are those of the day ``roles_as_of`` (the organisation's latest judgement; default ``since``
-    or ``as_of``). The clocks of a system launching after it are judged with the roles the organisation will play on
-    each day asked (``kg.foresight``), whatever obligations bind it now: its launch brings roles (and so
-    obligations, ``among`` or not) that judgement could not see, such as a security assessment owed before launch."""
-    clocks = sorted(_clocks_ahead(store, organisation, since or as_of), key=lambda clock: clock.due)
-    derived_on = roles_as_of or since or as_of
+    ``since`` is the day the roles are known for (the organisation's latest judgement, whose roles the derived graph
+    holds, or the day asked when it is earlier). The clocks of a system launching after it are judged with the roles
+    the organisation will play on each day asked (``kg.foresight``), whatever obligations bind it on ``since``: its
+    launch brings roles (and so obligations, ``among`` or not) not seen then, such as a security assessment owed
+    before launch."""
+    derived_on = since or as_of
+    clocks = sorted(_clocks_ahead(store, organisation, derived_on), key=lambda clock: clock.due)
     ahead = [clock for clock in clocks if clock.launches_after(derived_on)]
     current = [clock for clock in clocks if not clock.launches_after(derived_on)]
-    checks, rules = _compiled(store, fingerprint)
+    checks, rules = compiled(store, fingerprint)
     owed = _foreseen(Foresight(store, organisation, fingerprint, rules), checks, ahead) if ahead else {}
     days: dict[str, set[date]] = defaultdict(set)
     for clock in current:

@@ -458,7 +458,12 @@ def applicable(
         str | None, typer.Option("--obligation", help="Only this obligation (its id, e.g. GAI-12)")
     ] = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="The day the status is judged (YYYY-MM-DD; default today in China)")
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="The day the status is judged (YYYY-MM-DD; default today in China). A day before the latest "
+            "judgement shows that day: the roles then and the violations open at its end.",
+        ),
     ] = None,
     output: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format")] = ListFormat.table,
     lang: Annotated[Language, typer.Option("--lang", help="Language of the table's reasons: en or zh")] = Language.en,

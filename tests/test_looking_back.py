@@ -1,0 +1,100 @@
+"""A dashboard asking about a day before the organisation's latest judgement sees that day: the roles its systems
+gave it then, and the violations open at the end of it, not today's (``kg.compliance``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from kg import iris
+from kg.compliance import Applicability, Status, applicable_obligations
+from kg.events import parse_event
+from kg.pipeline import Pipeline
+from kg.store import Store
+from tests.support.cloudevents import ORG, cloudevent
+from tests.support.shape_cases import clear
+
+ORGANISATION = str(iris.organisation(ORG))
+FEED = {
+    "systemId": "feed",
+    "name": "Feed",
+    "capabilities": ["recommendation"],
+    "launchedOn": "2026-03-02",
+    "publicOpinionAttributes": True,
+}
+FILING = {
+    "systemId": "feed",
+    "kind": "algorithm",
+    "filingNumber": "网信算备-1",
+    "authority": "CAC",
+    "filedOn": "2026-03-25",
+}
+
+
+def history(*events: tuple[str, str, dict[str, Any]]) -> list[Any]:
+    return [parse_event(cloudevent(f"back-{n}", kind, time, data)) for n, (kind, time, data) in enumerate(events)]
+
+
+def by_id(store: Store, day: date) -> dict[str, Applicability]:
+    return {item.obligation_id: item for item in applicable_obligations(store, ORGANISATION, day)}
+
+
+def test_a_day_before_the_latest_judgement_shows_that_day(store: Store, pipeline: Pipeline) -> None:
+    """A public-opinion feed launched on 2 March owed its algorithm filing by 16 March (ALG-09); the clock opened the
+    violation on the 17th and the filing of the 25th resolved it. Asked on the 26th about earlier days: before the
+    launch the feed brought only what its launch would owe by a date; on the 10th the filing was due; on the 20th
+    it was violated; on the 25th it was done."""
+    clear(store)
+    pipeline.process(
+        history(
+            ("organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN-BJ"}),
+            ("aisystem.deployed", "2026-03-02T10:00:00+08:00", FEED),
+        )
+    )
+    pipeline.revalidate(date(2026, 3, 17))
+    pipeline.process([parse_event(cloudevent("back-filing", "filing.completed", "2026-03-25T10:00:00+08:00", FILING))])
+    now = by_id(store, date(2026, 3, 26))
+    assert now["ALG-09"].status is Status.COMPLIANT
+
+    before_launch = by_id(store, date(2026, 3, 1))  # only what the coming launch owes by a date
+    assert {key: (item.status, item.due_on) for key, item in before_launch.items()} == {
+        "ALG-09": (Status.DUE, date(2026, 3, 16))
+    }
+
+    due = by_id(store, date(2026, 3, 10))["ALG-09"]
+    assert (due.status, due.due_on) == (Status.DUE, date(2026, 3, 16))
+    assert {fact for reason in due.reasons for fact in reason.assignment.reasons} == {f"{ORGANISATION}/system/feed"}
+
+    assert by_id(store, date(2026, 3, 20))["ALG-09"].status is Status.VIOLATED
+    assert by_id(store, date(2026, 3, 25))["ALG-09"].status is Status.COMPLIANT
+
+
+def test_a_system_retired_since_still_binds_on_the_days_it_ran(store: Store, pipeline: Pipeline) -> None:
+    clear(store)
+    pipeline.process(
+        history(
+            ("organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN-BJ"}),
+            ("aisystem.deployed", "2026-03-02T10:00:00+08:00", FEED),
+            ("filing.completed", "2026-03-05T10:00:00+08:00", {**FILING, "filedOn": "2026-03-05"}),
+            ("aisystem.retired", "2026-06-01T10:00:00+08:00", {"systemId": "feed", "retiredOn": "2026-06-01"}),
+        )
+    )
+    assert "ALG-05" not in by_id(store, date(2026, 6, 2))
+    running = by_id(store, date(2026, 4, 1))
+    assert "ALG-05" in running and running["ALG-05"].status is not Status.NOT_IN_FORCE, sorted(running)
+
+
+def test_a_day_before_the_instrument_took_effect_is_not_in_force(store: Store, pipeline: Pipeline) -> None:
+    """A feed live since June 2021 made its organisation a recommendation provider before the Algorithmic
+    Recommendation Provisions took effect (1 March 2022): on a day between, their obligations bind it but are not in
+    force; asked about today, they are."""
+    clear(store)
+    pipeline.process(
+        history(
+            ("organisation.registered", "2021-06-01T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN"}),
+            ("aisystem.deployed", "2021-06-01T10:00:00+08:00", {**FEED, "launchedOn": "2021-06-01"}),
+            ("filing.completed", "2022-03-10T10:00:00+08:00", {**FILING, "filedOn": "2022-03-10"}),
+        )
+    )
+    assert by_id(store, date(2021, 12, 1))["ALG-05"].status is Status.NOT_IN_FORCE
+    assert by_id(store, date(2022, 3, 10))["ALG-05"].status is not Status.NOT_IN_FORCE
