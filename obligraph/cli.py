@@ -207,6 +207,8 @@ def sparql(
                     "Send updates to POST /sparql with the update token"
                 ) from None
             raise fail(f"malformed query: {error}") from None
+        except typer.Exit:  # a RuntimeError too (click's): already said why
+            raise
         except (OSError, RuntimeError) as error:  # raised while the answer is read: a SERVICE call, an unbound one
             raise fail(f"the query failed while running: {error}") from None
 

@@ -71,6 +71,13 @@ def test_sparql_command_reads_a_query_from_stdin_as_a_table(built_data_dir: Path
     assert "3 rows" in result.stderr
 
 
+def test_a_format_the_query_cannot_be_answered_in_says_which_it_can_once(built_data_dir: Path) -> None:
+    result = run("sparql", COUNT_OBLIGATIONS, "--format", "turtle", data_dir=built_data_dir)
+    assert result.returncode == 2
+    assert "cannot answer as 'text/turtle'" in result.stderr and "text/csv" in result.stderr, result.stderr
+    assert result.stderr.count("error:") == 1, result.stderr
+
+
 def test_malformed_query_is_a_message_not_a_traceback(built_data_dir: Path) -> None:
     result = run("sparql", "SELEC ?x WHERE { ?x ?p ?o }", data_dir=built_data_dir)
     assert result.returncode == 2
