@@ -30,7 +30,7 @@ from kg.reference_data import (
     Source,
     cached_reference,
 )
-from ontology.namespaces import DCTERMS, ODRL2, OG, OWL, RDF, RDFS, SKOS, TIME, XSD
+from ontology.namespaces import DCTERMS, ELI, ODRL2, OG, OWL, RDF, RDFS, SKOS, TIME, XSD
 
 
 class RegulationGraphError(ValueError):
@@ -331,7 +331,9 @@ class _Builder:
         if beijing != (inst.jurisdiction_level == "municipal"):
             level = inst.jurisdiction_level
             raise RegulationGraphError(f"{inst.id}: id prefix and jurisdiction_level {level!r} differ")
-        self.add(node, OG.hasJurisdiction, OG.JurisdictionCNBJ if beijing else OG.JurisdictionCN)
+        jurisdiction = OG.JurisdictionCNBJ if beijing else OG.JurisdictionCN
+        self.add(node, OG.hasJurisdiction, jurisdiction)
+        self.add(node, ELI.jurisdiction, jurisdiction)  # og:hasJurisdiction is not eli's: organisations have one too
         for url in inst.official_urls:
             address, _, remark = url.partition(" ")
             self.add(node, OG.officialUrl, Literal(address, datatype=XSD.anyURI))

@@ -384,7 +384,6 @@ class DPV(DefinedNamespace):
     Fine: URIRef  # Fine
     Rule: URIRef  # Rule
     hasAuthority: URIRef  # has authority
-    hasLegalBasis: URIRef  # has legal basis
 
 
 class ELI(DefinedNamespace):

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib import namespace as rdf_namespace
-from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
+from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS, TIME
 from rdflib.term import Node
 
 # rdflib.namespace.XSD is used through its module: pytest's collection probes module-level objects, and
@@ -192,10 +192,24 @@ def test_alignments(ontology: Graph) -> None:
         (OG.AISystem, RDFS.subClassOf, AIRO.AISystem),
         (OG.Evidence, RDFS.subClassOf, PROV.Entity),
         (OG.hasArticle, RDFS.subPropertyOf, ELI.has_part),
-        (OG.hasLegalBasis, RDFS.subPropertyOf, DPV.hasLegalBasis),
         (OG.isArticleOf, OWL.inverseOf, OG.hasArticle),
+        (OG.RegulatedActor, RDFS.subClassOf, PROV.Agent),
+        (OG.Deadline, RDFS.subClassOf, TIME.TemporalDuration),
     }
     assert expected <= set(ontology)
+
+
+def test_no_alignment_says_more_than_the_vocabulary_means(ontology: Graph) -> None:
+    """Claims that would entail nonsense: a person bound as a regulated actor is no org:Organization (a group of
+    people); an organisation's jurisdiction is not a legal resource's (eli:jurisdiction); an article that states a
+    duty is no DPV legal basis (which justifies processing); a deadline is a duration, not a time position."""
+    for claim in (
+        (OG.RegulatedActor, RDFS.subClassOf, ORG.Organization),
+        (OG.hasJurisdiction, RDFS.subPropertyOf, ELI.jurisdiction),
+        (OG.hasLegalBasis, RDFS.subPropertyOf, URIRef(f"{DPV._NS}hasLegalBasis")),
+        (OG.Deadline, RDFS.subClassOf, TIME.TemporalEntity),
+    ):
+        assert claim not in ontology, claim
 
 
 # Reasoning (HermiT through owlready2)
@@ -463,6 +477,16 @@ def test_lifecycle_stages_are_the_oecd_stages(ontology: Graph) -> None:
 )
 def test_every_event_code_is_a_concept(ontology: Graph, scheme: URIRef, code: str) -> None:
     assert code in _concepts(ontology, scheme)
+
+
+def test_every_concept_is_a_top_concept_of_its_scheme_or_has_a_broader_one(ontology: Graph) -> None:
+    """So a SKOS browser can walk each scheme from its top concepts."""
+    for scheme in ontology.subjects(RDF.type, SKOS.ConceptScheme):
+        for concept in ontology.subjects(SKOS.inScheme, scheme):
+            broader = set(ontology.objects(concept, SKOS.broader))
+            top = set(ontology.objects(concept, SKOS.topConceptOf))
+            assert (top == {scheme}) != bool(broader), (concept, top, broader)
+            assert all((parent, SKOS.inScheme, scheme) in ontology for parent in broader), concept
 
 
 def test_notations_are_unique_within_a_scheme(ontology: Graph) -> None:
