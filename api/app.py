@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 
-from api import events, metrics, sparql
+from api import events, method_not_allowed, metrics, sparql
 from api.config import GraphQLAccess, SparqlEndpointConfig, StoreDep
 from api.graphql.router import graphql_router
 from api.graphql.subscription import ChangeHub
@@ -69,6 +69,7 @@ def create_app(
     app.state.store = store
     app.state.config = config
     app.include_router(sparql.router)
+    method_not_allowed.install(app)
     app.state.change_hub = hub
     app.state.violation_feed = feed
     if pipeline is not None:

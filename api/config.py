@@ -18,7 +18,7 @@ from kg.store import Store
 @dataclass(frozen=True)
 class SparqlEndpointConfig:
     """``update_token=None`` disables SPARQL Update over HTTP altogether; ``allow_service`` lets queries federate
-    (``SERVICE``: this server then calls the hosts they name, see ``api.federation``)."""
+    (``SERVICE``) and updates ``LOAD``: this server then calls the hosts they name (``api.federation``)."""
 
     update_token: str | None
     query_timeout_s: float = 30.0

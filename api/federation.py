@@ -1,8 +1,10 @@
-"""Whether a SPARQL query federates (``SERVICE``), which the endpoint refuses unless it is told to allow it.
+"""Whether a SPARQL request makes this server call other hosts (a query's ``SERVICE``, an update's ``LOAD``), which
+the endpoint refuses unless it is told to allow it.
 
 pyoxigraph evaluates ``SERVICE <iri>`` by sending the sub-query over HTTP from this server, to any host the query
 names: an open endpoint would let anyone make the server call its own network (a cloud metadata address, a service
-behind the firewall) and wait on slow hosts. So federation is opt-in (``OBLIGRAPH_SPARQL_ALLOW_SERVICE``).
+behind the firewall) and wait on slow hosts. ``LOAD <iri>`` fetches the IRI from this server too, for whoever holds
+the update token. So both are opt-in (``OBLIGRAPH_SPARQL_ALLOW_SERVICE``).
 
 pyoxigraph does not expose its parsed algebra, so this reads the keyword as a lexer would: strings, IRIs,
 comments, variables and prefixed names are skipped, left to right, and ``SERVICE`` must stand as a word of its
@@ -14,6 +16,7 @@ is one string undecoded, a string and an opening quote decoded), so both are rea
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Final
 
 _ESCAPE: Final = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
@@ -45,6 +48,26 @@ def _decoded(query: str) -> str:
 def calls_service(query: str) -> bool:
     """Whether ``query`` holds a ``SERVICE`` clause, read with its ``\\u`` escapes as they are or decoded."""
     return _has_keyword(query) or _has_keyword(_decoded(query))
+
+
+def loads_from_the_web(update: str) -> bool:
+    """Whether ``update`` holds a ``LOAD`` operation, read as ``calls_service`` reads a query."""
+    return any(word == "LOAD" for text in (update, _decoded(update)) for word in keywords(text))
+
+
+def keywords(text: str) -> Iterator[str]:
+    """The words of a SPARQL text outside its strings, IRIs, comments, variables and prefixed names, upper-cased:
+    its keywords (and function names), in order."""
+    for match in _TOKEN.finditer(text):
+        if word := match.group("word"):
+            yield word.upper()
+
+
+def prefixed_names(text: str) -> Iterator[str]:
+    """The prefixed names of a SPARQL text (``og:Obligation``, ``:x``), outside its strings, IRIs and comments."""
+    for match in _TOKEN.finditer(text):
+        if name := match.group("name"):
+            yield name
 
 
 def _has_keyword(query: str) -> bool:

@@ -24,17 +24,19 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from api.config import ConfigDep, SparqlEndpointConfig, StoreDep
-from api.federation import calls_service
+from api.federation import calls_service, loads_from_the_web
 from api.service_description import PREFIXES, service_description
+from api.sparql_errors import explained
 from api.sparql_page import ANSWER_ACCEPT, HTML, ROWS_SHOWN, wants_page
 from api.sparql_page import HEADERS as PAGE_HEADERS
 from api.sparql_page import render as render_page
+from kg.answer_prefixes import STANDARD
 from kg.sparql_answers import (
     EXTENSIONS,
     FORMAT_NAMES,
@@ -101,7 +103,7 @@ _ANSWERS: Final[dict[int | str, dict[str, Any]]] = {
 }
 
 
-@router.get("/sparql", response_class=Response, responses=_ANSWERS)
+@router.api_route("/sparql", methods=["GET", "HEAD"], response_class=Response, responses=_ANSWERS)
 def sparql_get(
     request: Request,
     store: StoreDep,
@@ -119,12 +121,13 @@ def sparql_get(
     page instead (``api.sparql_page``), unless it asks for a ``download``, as the page's links to save an answer
     do: a format by name, answered as a file, whatever Accept says. (Not ``format`` or ``output``: SPARQLWrapper
     sends those to every endpoint, with names of its own.)"""
+    accept = _accept(request)
     if download is None and wants_page(accept):
         return _page(request, store, config)
     try:
         if not request.query_params:
             return _description(request, store, config, accept)
-        fields = _fields(request.query_params.multi_items())
+        fields = _fields(_url_items(request))
         operation = _operation(fields, allow_update=False)
         if "download" not in fields:
             return _query(store, config, operation.text, accept)
@@ -162,14 +165,35 @@ def sparql_post(
     try:
         operation = _posted_operation(request, body)
         if operation.kind == "query":
-            return _query(store, config, operation.text, accept)
+            return _query(store, config, operation.text, _accept(request))
         _authorise(config, authorization)
+        if not config.allow_service and loads_from_the_web(operation.text):
+            raise ProtocolError(
+                403,
+                "LOAD is disabled on this endpoint: it would fetch the IRI it names from this server; load data "
+                "with INSERT DATA, or set OBLIGRAPH_SPARQL_ALLOW_SERVICE=true on the server",
+            )
         return _update(store, operation.text)
     except ProtocolError as refusal:
         return refusal.response()
 
 
 # Step 1. What was asked.
+
+
+def _accept(request: Request) -> str | None:
+    """Every Accept header line as one list (RFC 9110 §5.3: repeated lines are one comma-separated value)."""
+    return ", ".join(request.headers.getlist("accept")) or None
+
+
+def _url_items(request: Request) -> list[tuple[str, str]]:
+    """The URL's parameters, percent-decoded as UTF-8 strictly: a query whose bytes are not UTF-8 is refused, not
+    answered with its characters replaced."""
+    raw = request.scope.get("query_string", b"").decode("latin-1")
+    try:
+        return parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as error:
+        raise ProtocolError(400, f"the URL's parameters are not UTF-8 once percent-decoded: {error}") from None
 
 
 def _fields(items: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
@@ -181,10 +205,13 @@ def _fields(items: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
 
 def _posted_operation(request: Request, body: bytes) -> Operation:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    url_fields = _fields(request.query_params.multi_items())
+    url_fields = _fields(_url_items(request))
     text = _decode(body)
     if media_type == FORM:
-        form = parse_qs(text, keep_blank_values=True)
+        try:
+            form = parse_qs(text, keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError as error:
+            raise ProtocolError(400, f"the form's fields are not UTF-8 once percent-decoded: {error}") from None
         return _operation({key: url_fields.get(key, []) + form.get(key, []) for key in url_fields | form})
     if media_type in (DIRECT_QUERY, DIRECT_UPDATE):
         _refuse_graph_parameters(url_fields)
@@ -226,7 +253,7 @@ def _refuse_graph_parameters(fields: Mapping[str, list[str]]) -> None:
 
 def _decode(body: bytes) -> str:
     try:
-        return body.decode("utf-8")
+        return body.decode("utf-8").removeprefix("\ufeff")  # a byte order mark is not part of the text
     except UnicodeDecodeError as error:
         raise ProtocolError(400, f"the request body is not UTF-8: {error}") from None
 
@@ -253,7 +280,7 @@ def _answered(store: Store, config: SparqlEndpointConfig, text: str, accept: str
     try:
         return answer_query(store, text, accept=accept, cap=cap, deadline=deadline)
     except QuerySyntaxError as error:
-        raise ProtocolError(400, f"malformed query: {error}") from None
+        raise ProtocolError(400, explained(text, str(error), "query", STANDARD)) from None
     except NotAcceptableError as error:
         raise ProtocolError(406, str(error), {"Vary": "Accept"}) from None
     except QueryTimeoutError:
@@ -272,7 +299,10 @@ def _answered(store: Store, config: SparqlEndpointConfig, text: str, accept: str
 def _page(request: Request, store: Store, config: SparqlEndpointConfig) -> Response:
     """The query page, with the answer to the query in the URL or the reason there is none (the status an
     answer would have had, so a refused query is still a 4xx)."""
-    fields = _fields(request.query_params.multi_items())
+    try:
+        fields = _fields(_url_items(request))
+    except ProtocolError as refusal:
+        return _html(render_page(None, error=refusal.message), refusal.status)
     if not fields:
         return _html(render_page(None))
     queries = fields.get("query", [])
@@ -332,7 +362,7 @@ def _update(store: Store, text: str) -> Response:
     try:
         store.update(text)
     except QuerySyntaxError as error:
-        raise ProtocolError(400, f"malformed update: {error}") from None
+        raise ProtocolError(400, explained(text, str(error), "update")) from None
     except StoreError as error:
         raise ProtocolError(502, f"the store did not answer: {error}") from None
     except Exception as error:

@@ -45,7 +45,8 @@ class Settings(BaseSettings):
     sparql_timeout_s: float = Field(default=30.0, gt=0)
     sparql_result_cap: int = Field(default=10_000, ge=1)
     sparql_allow_service: bool = Field(
-        default=False, description="Let /sparql queries federate (SERVICE): the server then calls the hosts they name"
+        default=False,
+        description="Let /sparql queries federate (SERVICE) and updates LOAD: the server calls the hosts they name",
     )
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers, HOST:PORT[,…]")
     events_topic: str = "obligraph.events"

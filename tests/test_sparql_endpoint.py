@@ -283,6 +283,59 @@ def test_malformed_query_is_400_with_the_parsers_message(endpoint: str) -> None:
     assert "expected" in response.text and "Traceback" not in response.text
 
 
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ("", "the query is empty"),
+        ("   # nothing\n", "the query is empty"),
+        ("SELECT * WHERE { ?s foo:bar ?o }", "the prefix 'foo:' is not declared; add PREFIX foo: <…>"),
+        ("INSERT DATA { <urn:a> <urn:b> <urn:c> }", "this is a SPARQL update (INSERT), sent as a query"),
+    ],
+)
+def test_a_refused_query_says_what_to_change(endpoint: str, query: str, said: str) -> None:
+    response = httpx.get(endpoint, params={"query": query})
+    assert response.status_code == 400
+    assert said in response.text and "\\u{" not in response.text, response.text
+
+
+def test_query_parameters_that_are_not_utf8_are_refused_not_replaced(endpoint: str) -> None:
+    """``%E9`` is é in Latin-1, not UTF-8: answered, the query would hold U+FFFD where the client wrote é."""
+    encoded = "SELECT%20%3Fx%20WHERE%20%7B%20BIND(%22caf%E9%22%20AS%20%3Fx)%20%7D"
+    for response in (
+        httpx.get(f"{endpoint}?query={encoded}"),
+        httpx.post(endpoint, content=f"query={encoded}", headers={"Content-Type": "application/x-www-form-urlencoded"}),
+    ):
+        assert response.status_code == 400, response.text
+        assert "not UTF-8" in response.text
+
+
+def test_a_byte_order_mark_before_a_direct_query_is_not_part_of_it(endpoint: str) -> None:
+    body = "\ufeffSELECT (1 AS ?x) {}".encode()
+    response = httpx.post(
+        endpoint, content=body, headers={"Content-Type": "application/sparql-query", "Accept": "text/csv"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.text.splitlines() == ["x", "1"]
+
+
+def test_accept_sent_on_several_lines_is_one_list(endpoint: str) -> None:
+    query = f"DESCRIBE <{A17}>"
+    response = httpx.get(endpoint, params={"query": query}, headers=[("Accept", "text/csv"), ("Accept", "text/turtle")])
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/turtle")
+
+
+def test_a_method_the_endpoint_does_not_take_is_405_naming_those_it_does(endpoint: str) -> None:
+    for method in ("PUT", "DELETE", "OPTIONS"):
+        response = httpx.request(method, endpoint)
+        assert response.status_code == 405
+        assert response.headers["allow"] == "GET, HEAD, POST"
+        assert response.headers["content-type"].startswith("text/plain")
+    head = httpx.head(endpoint, params={"query": "ASK {}"})
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == "application/sparql-results+json"
+
+
 SD = "http://www.w3.org/ns/sparql-service-description#"
 
 
@@ -441,6 +494,28 @@ def test_malformed_update_with_the_token_is_400(writable: tuple[str, Store]) -> 
     response = httpx.post(url, data={"update": "INSERT DATA { <urn:a> }"}, headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 400
     assert response.text.startswith("malformed update: error at")
+
+
+def test_an_update_sent_as_a_query_says_so(writable: tuple[str, Store]) -> None:
+    url, _ = writable
+    response = httpx.post(
+        url,
+        content="SELECT * WHERE { ?s ?p ?o }",
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/sparql-update"},
+    )
+    assert response.status_code == 400
+    assert response.text.startswith("this is a SPARQL query (SELECT), sent as an update"), response.text
+
+
+def test_load_is_refused_as_service_is(writable: tuple[str, Store]) -> None:
+    """``LOAD <iri>`` would make this server fetch whatever the update names (a metadata address, an internal host)."""
+    url, store = writable
+    before = store.count_triples()
+    for update in ("LOAD <http://169.254.169.254/latest/meta-data/> INTO GRAPH <urn:x>", "load silent <urn:y>"):
+        response = httpx.post(url, data={"update": update}, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert response.status_code == 403, response.text
+        assert "LOAD is disabled" in response.text
+    assert store.count_triples() == before
 
 
 def test_updates_are_403_when_no_token_is_configured() -> None:
