@@ -10,6 +10,10 @@ can replay it as it was; what went wrong and where the record came from travel a
 ``source-offset``         its offset (decimal)
 ========================  ===========================================================
 
+A record too large to be sent on with those headers (the producer's ``max_request_size``, or the broker's limit) is
+sent with the first ``CUT_VALUE_BYTES`` of its value and a header ``value-cut-from`` giving its length in bytes;
+the reason says so. Refused whole, it would stay in the outbox and stop the worker at every start.
+
 (source-topic, source-partition, source-offset) identifies a dead letter. The worker does not send one
 directly: it stores it in the outbox (``kg.outbox``) with the positions that move past its record, and the
 publisher (``ingest.publisher``) sends it from there. A crash while sending may send one again: consumers of
@@ -19,13 +23,16 @@ the dead-letter topic de-duplicate on those three headers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Protocol
+
+from kafka.errors import MessageSizeTooLargeError
 
 from kg.outbox import ConsumedRecord, DeadLetterEntry
 
 MAX_REASON_BYTES: Final = 4096
 SEND_TIMEOUT_S: Final = 60.0
+CUT_VALUE_BYTES: Final = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,8 @@ class DeadLetter:
     key: bytes | None
     value: bytes | None
     reason: str
+    cut_from: int | None = None
+    """The value's length, when only its first ``CUT_VALUE_BYTES`` are sent."""
 
     @classmethod
     def of(cls, record: ConsumedRecord, reason: str) -> DeadLetter:
@@ -49,12 +58,23 @@ class DeadLetter:
         reason = self.reason.encode("utf-8", "backslashreplace")
         if len(reason) > MAX_REASON_BYTES:
             reason = reason[: MAX_REASON_BYTES - 3].decode("utf-8", "ignore").encode("utf-8") + b"..."
-        return [
+        headers = [
             ("reason", reason),
             ("source-topic", self.topic.encode("utf-8")),
             ("source-partition", str(self.partition).encode("ascii")),
             ("source-offset", str(self.offset).encode("ascii")),
         ]
+        if self.cut_from is not None:
+            headers.append(("value-cut-from", str(self.cut_from).encode("ascii")))
+        return headers
+
+    def cut(self) -> DeadLetter:
+        """This letter with the first ``CUT_VALUE_BYTES`` of its value, for a topic that would refuse it whole."""
+        size = len(self.value or b"")
+        note = f"value cut to its first {CUT_VALUE_BYTES:,} of {size:,} bytes, too large to send on"
+        # first, so that bounding the header (MAX_REASON_BYTES) cuts the rejection's words, not the note
+        value = (self.value or b"")[:CUT_VALUE_BYTES]
+        return replace(self, value=value, reason=f"{note}; {self.reason}", cut_from=size)
 
     def where(self) -> str:
         return f"{self.topic}[{self.partition}]@{self.offset}"
@@ -66,10 +86,31 @@ class Producer(Protocol):
 
 
 def send_dead_letters(producer: Producer, topic: str, letters: Sequence[DeadLetter]) -> None:
-    """Send and wait for the broker's acknowledgement of every one; raises if any was not acknowledged."""
+    """Send and wait for the broker's acknowledgement of every one; raises if any was not acknowledged. One too
+    large for the producer or the broker is sent again cut (``DeadLetter.cut``)."""
     if not letters:
         return
-    futures = [producer.send(topic, value=letter.value, key=letter.key, headers=letter.headers()) for letter in letters]
+    sent = [_send(producer, topic, letter) for letter in letters]
     producer.flush(timeout=SEND_TIMEOUT_S)
-    for future in futures:
-        future.get(timeout=SEND_TIMEOUT_S)
+    again = []
+    for letter, future in sent:
+        try:
+            future.get(timeout=SEND_TIMEOUT_S)
+        except MessageSizeTooLargeError:  # the broker's limit
+            if letter.cut_from is not None:
+                raise
+            again.append(_send(producer, topic, letter.cut()))
+    if again:
+        producer.flush(timeout=SEND_TIMEOUT_S)
+        for _, future in again:
+            future.get(timeout=SEND_TIMEOUT_S)
+
+
+def _send(producer: Producer, topic: str, letter: DeadLetter) -> tuple[DeadLetter, Any]:
+    try:
+        return letter, producer.send(topic, value=letter.value, key=letter.key, headers=letter.headers())
+    except MessageSizeTooLargeError:  # the producer's own max_request_size, checked before sending
+        if letter.cut_from is not None:
+            raise
+        cut = letter.cut()
+        return cut, producer.send(topic, value=cut.value, key=cut.key, headers=cut.headers())

@@ -29,10 +29,11 @@ import typer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kafka import OffsetAndMetadata, TopicPartition
+from kafka.errors import MessageSizeTooLargeError
 from prometheus_client.parser import text_string_to_metric_families
 
 from ingest.config import WorkerConfig
-from ingest.dead_letters import DeadLetter, send_dead_letters
+from ingest.dead_letters import CUT_VALUE_BYTES, DeadLetter, send_dead_letters
 from ingest.publisher import publish_dead_letters
 from ingest.worker import Worker, WorkerStopped, default_error_policy, make_consumer
 from kg.build import ensure_built
@@ -328,6 +329,39 @@ def test_dead_letter_reason_header_is_bounded() -> None:
 def test_an_unacknowledged_dead_letter_raises() -> None:
     with pytest.raises(RuntimeError, match="broker down"):
         send_dead_letters(FakeProducer(RuntimeError("broker down")), "dlq", [DeadLetter("t", 0, 0, None, b"x", "r")])
+
+
+class SizeLimitedProducer(FakeProducer):
+    """Refuses a record whose value passes ``limit`` bytes as kafka-python's producer does (``max_request_size``,
+    at ``send``) or, with ``at_broker``, as a broker does (the acknowledgement fails)."""
+
+    def __init__(self, limit: int, *, at_broker: bool = False) -> None:
+        super().__init__()
+        self.limit, self.at_broker = limit, at_broker
+
+    def send(self, topic: str, value: Any = None, key: Any = None, headers: Any = None) -> Sent:
+        if len(value or b"") <= self.limit:
+            return super().send(topic, value, key, headers)
+        if not self.at_broker:
+            raise MessageSizeTooLargeError("The message is too large when serialized")
+        return Sent(MessageSizeTooLargeError("[Error 10] MessageSizeTooLargeError"))
+
+
+@pytest.mark.parametrize("at_broker", [False, True])
+def test_a_dead_letter_too_large_to_send_goes_cut_not_never(at_broker: bool) -> None:
+    """Refused whole, it would stay in the outbox and stop the worker at each start."""
+    big = b"{" + b"x" * 2_000_000
+    record = Record("obligraph.events", 0, 8, b"ORG", big)
+    producer = SizeLimitedProducer(1_048_576, at_broker=at_broker)
+
+    send_dead_letters(producer, "dlq", [DeadLetter.of(record, "body is larger than 1048576 bytes")])
+
+    [sent] = producer.sent
+    headers = dict(sent["headers"])
+    assert sent["value"] == big[:CUT_VALUE_BYTES] and sent["key"] == b"ORG"
+    assert headers["value-cut-from"] == b"2000001" and headers["source-offset"] == b"8"
+    assert headers["reason"].decode().startswith("value cut to its first 65,536 of 2,000,001 bytes")
+    assert headers["reason"].decode().endswith("body is larger than 1048576 bytes")
 
 
 # --- one batch, with fakes around a real pipeline -----------------------------------------------------------------
@@ -627,6 +661,29 @@ def test_end_to_end_violations_topic_graph_and_cli_agree(kafka_bootstrap: str, t
     assert in_graph == expected.violations
     assert set(latest_status(cloudevents).items()) == in_graph
     assert any(status == "resolved" for _, status in in_graph) and any(status == "open" for _, status in in_graph)
+
+
+@pytest.mark.timeout(240)
+def test_an_event_too_large_to_dead_letter_whole_does_not_stop_the_worker(kafka_bootstrap: str, tmp_path: Path) -> None:
+    """1.2 MB fits the broker but not the worker's producer (1 MiB): its dead letter goes with the value cut, and the
+    event after it is applied, in the first run and in none after."""
+    good = toggling_stream(1, n_orgs=1, tag="BIG")[0]
+    huge = cloudevent("big-1", "organisation.updated", "2026-03-02T10:00:00+08:00", {"name": "x" * 1_200_000})
+    huge["subject"] = good["subject"]
+    config = fresh_config(kafka_bootstrap)
+    produce(kafka_bootstrap, config.events_topic, as_messages([huge, good]), max_request_size=8 * 1024 * 1024)
+
+    run = run_until_idle(worker_command(config, tmp_path / "data"))
+
+    assert "1 applied" in run.stderr and "1 dead letters" in run.stderr, run.stderr[-2000:]
+    [letter] = consume(kafka_bootstrap, config.dead_letter_topic, expect=1)
+    headers = dict(letter.headers)
+    assert headers["value-cut-from"] == str(len(json.dumps(huge).encode())).encode()
+    assert letter.value == json.dumps(huge).encode()[:CUT_VALUE_BYTES]
+    assert b"larger than" in headers["reason"]
+    again = run_until_idle(worker_command(config, tmp_path / "data"), idle_s=2)  # exits cleanly: nothing left
+    assert "0 applied" in again.stderr and "0 dead letters" in again.stderr, again.stderr[-2000:]
+    assert len(consume(kafka_bootstrap, config.dead_letter_topic, idle_s=1)) == 1
 
 
 def test_with_clock_the_worker_opens_a_deadline_no_event_reports_and_publishes_it(

@@ -87,11 +87,23 @@ def create_topics(bootstrap: str, names: list[str], *, partitions: int = 3) -> N
         admin.close()
 
 
-def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes | None]]) -> list[tuple[int, int]]:
+def produce(
+    bootstrap: str,
+    topic: str,
+    messages: list[tuple[bytes | None, bytes | None]],
+    *,
+    max_request_size: int = 1_048_576,
+) -> list[tuple[int, int]]:
     """Send (key, value) pairs in order, wait until the broker has them all; their (partition, offset)."""
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024)
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        linger_ms=20,
+        batch_size=256 * 1024,
+        max_request_size=max_request_size,
+    )
     try:
         futures = [producer.send(topic, key=key, value=value) for key, value in messages]
         producer.flush(timeout=60)
