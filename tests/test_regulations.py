@@ -364,10 +364,15 @@ def test_periodicities(graph: Graph) -> None:
     assert period("AGC-03") == (6, namespaces.TIME.unitMonth)
 
 
-def test_pipl06_officer_report_is_30_working_days_after_the_threshold(graph: Graph) -> None:
-    deadline = _one(graph, iris.obligation("PIPL-06"), OG.hasDeadline)
-    assert _one(graph, deadline, OG.isRelativeTo) == OG.AnchorThresholdReached
-    assert _one(graph, deadline, OG.isCountedIn) == OG.WorkingDays
+def test_pipl06_officer_report_is_30_working_days_after_the_threshold_and_after_a_change(graph: Graph) -> None:
+    """The reference: 'within 30 working days of reaching 1 million …; material changes within 30 working days'."""
+    deadlines = {
+        _one(graph, deadline, OG.isRelativeTo): deadline
+        for deadline in graph.objects(iris.obligation("PIPL-06"), OG.hasDeadline)
+    }
+    assert set(deadlines) == {OG.AnchorThresholdReached, OG.AnchorServiceChange}
+    for deadline in deadlines.values():
+        assert _one(graph, deadline, OG.isCountedIn) == OG.WorkingDays
 
 
 def test_fines_only_from_one_unambiguous_range() -> None:
@@ -389,7 +394,7 @@ def test_deadlines_penalties_and_risk_links_are_labelled_in_english_and_chinese(
     """What a Chinese dashboard shows of an obligation's timing reads in Chinese (the deadline's own words rendered
     from ``deadlines.yaml``'s ``text_zh``)."""
     timings = [*graph.subjects(RDF.type, OG.Deadline), *graph.subjects(RDF.type, OG.Periodicity)]
-    assert len(timings) == 32
+    assert len(timings) == 33
     links = list(graph.subjects(RDF.predicate, OG.hasRiskSubdomain))
     penalties = list(graph.subjects(RDF.type, OG.Penalty))
     assert len(penalties) == 77 and links
