@@ -130,3 +130,18 @@ def test_a_websocket_without_the_token_is_refused(served: tuple[str, Starlette])
     for payload in (None, {"Authorization": "Bearer wrong"}):
         with pytest.raises((TransportError, TransportQueryError, OSError)):
             asyncio.run(asyncio.wait_for(scenario(payload), timeout=10))
+
+
+def test_an_id_no_organisation_can_have_is_an_error_not_silence(served: tuple[str, Starlette]) -> None:
+    """A dashboard subscribed with a mangled id would otherwise wait for changes that can never come."""
+    url, _ = served
+
+    async def scenario() -> None:
+        transport = ws_transport(url, init_payload={"Authorization": f"Bearer {TOKEN}"})
+        async with Client(transport=transport) as session:
+            request = GraphQLRequest(SUBSCRIPTION, variable_values={"org": "no such id!"})
+            async for _ in session.subscribe(request):
+                break
+
+    with pytest.raises(TransportQueryError, match="cannot be an organisation id"):
+        asyncio.run(asyncio.wait_for(scenario(), timeout=10))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import re
 import threading
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from enum import Enum
 from typing import Final
 
 import strawberry
+from graphql import GraphQLError
 
 from api.graphql.catalog_types import Lang, Obligation
 from api.graphql.compliance_types import Violation, violations_by_iri
@@ -27,6 +29,8 @@ from kg.nodes import label_in
 from kg.violations import ViolationChange, violation_iri
 
 CAPACITY: Final = 1_000
+ORGANISATION_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
+"""What an organisation id can be (``shared/spec/events.md``, Identifiers)."""
 
 
 class SubscriberLaggingError(RuntimeError):
@@ -171,9 +175,18 @@ class ViolationChanged:
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription(description="Violation changes of one organisation (or of all, without an id).")
+    @strawberry.subscription(
+        description="Violation changes of one organisation (or of all, without an id). An organisation not yet "
+        "registered may be subscribed to; an id no organisation can have (events.md: 1–64 of A-Z a-z 0-9 . _ -) "
+        "is an error."
+    )
     async def violation_changed(
         self, info: Info, organisation: strawberry.ID | None = None
     ) -> AsyncGenerator[ViolationChanged, None]:
+        if organisation is not None and not ORGANISATION_ID.fullmatch(str(organisation)):
+            raise GraphQLError(  # the client's mistake, not a fault: not logged with a traceback
+                f"organisation: {str(organisation)[:80]!r} cannot be an organisation id "
+                "(1 to 64 characters of A-Z a-z 0-9 . _ -)"
+            )
         async for change in info.context.hub.changes(str(organisation) if organisation is not None else None):
             yield ViolationChanged(change=change)
