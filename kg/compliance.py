@@ -381,7 +381,19 @@ def applicable_obligations(
     bound = _bound_obligations(index, roles, as_of, jurisdiction)
     checked = {iri for iri, entry in bound.items() if entry.in_effect and entry.checkable}
     since = min(as_of, judged_on) if judged_on is not None else as_of  # not yet judged past due from there
-    due = owed_due_dates(store, organisation, as_of, shared.fingerprint(store), among=checked, since=since)
+    if past is None:
+        due = owed_due_dates(store, organisation, as_of, shared.fingerprint(store), among=checked, since=since)
+    else:
+        due = owed_due_dates(
+            past.store,
+            organisation,
+            as_of,
+            shared.fingerprint(store),
+            among=checked,
+            since=as_of,
+            looking_back=True,
+            compiled_from=store,
+        )
     foreseen = {iri: owed.foreseen for iri, owed in due.items() if owed.foreseen is not None}
     for iri, coming in foreseen.items():
         then = _bound_obligations(index, coming.roles, as_of, jurisdiction).get(iri)
@@ -422,20 +434,23 @@ def applicable_obligations(
 
 @dataclass(frozen=True)
 class _Then:
-    """An organisation's roles on a day before its latest judgement, which the derived graph no longer holds: derived
-    again as of that day, on a scratch copy (``kg.foresight``), from the facts as they stand (a system launched
-    after that day, or retired before it, brings no role then; a count of people is today's)."""
+    """An organisation as it stood on a day before its latest judgement, which the derived graph no longer holds: a
+    scratch copy (``kg.foresight``) without what was done after that day (a filing made later was still owed then),
+    its roles derived again as of that day (a system launched after it, or retired by then, brings no role; a count
+    of people is today's). Its clocks are judged on that copy (``owed_due_dates(looking_back=True)``)."""
 
     roles: set[str]
     assignments: list[RoleAssignment]
+    store: Store
 
     @classmethod
     def of(cls, store: Store, organisation: str, day: date, shared: OrganisationReads) -> _Then:
         fingerprint = shared.fingerprint(store)
         _, rules = compiled(store, fingerprint)
         past = Foresight(store, organisation, fingerprint, rules)
-        past.as_of(day)
-        return cls(set(past.roles()), past.role_assignments())
+        past.forget_after(day)
+        scratch = past.as_of(day)
+        return cls(set(past.roles()), past.role_assignments(), scratch)
 
 
 def violated_on(store: Store, organisation: str, day: date) -> set[str]:

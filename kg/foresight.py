@@ -22,7 +22,7 @@ from kg.role_assignments import RoleAssignment, role_assignments
 from kg.roles import RoleDeriver, RoleRule
 from kg.store import OxigraphStore, Store
 from kg.workspace import copy_query
-from ontology.namespaces import RDF
+from ontology.namespaces import OG, RDF, XSD
 
 _REGULATIONS: Final[PerBuild[bytes]] = PerBuild()
 
@@ -42,6 +42,23 @@ class Foresight:
         owned = main.construct(copy_query([self.organisation]))
         self.store.add_copy(Graphs.ORGANISATIONS, owned, ox.RdfFormat.N_TRIPLES)
         self.day: date | None = None
+
+    def forget_after(self, day: date) -> None:
+        """Take out of the copy what was not yet so on ``day``: evidence made after it (a filing, an assessment, a
+        publication, a control in place since), and a withdrawal, retirement or end after it. Looking back, a duty
+        done later was still owed then. (Controls are state: one re-implemented after the day is taken out whole.)"""
+        day_literal = f'"{day.isoformat()}"^^<{XSD.date}>'
+        made = ", ".join(p.n3() for p in (OG.filedOn, OG.completedOn, OG.publishedOn, OG.since))
+        ended = ", ".join(p.n3() for p in (OG.withdrawnOn, OG.retiredOn, OG.endedOn))
+        orgs = f"<{Graphs.ORGANISATIONS}>"
+        self.store.update(
+            f"DELETE {{ GRAPH {orgs} {{ ?ev ?p ?o . ?holder {OG.hasEvidence.n3()} ?ev }} }} WHERE {{ GRAPH {orgs} {{ "
+            f"?holder {OG.hasEvidence.n3()} ?ev . ?ev ?made ?when FILTER(?made IN ({made}) && ?when > {day_literal}) "
+            "?ev ?p ?o } } ;\n"
+            f"DELETE {{ GRAPH {orgs} {{ ?s ?ended ?when }} }} WHERE {{ GRAPH {orgs} {{ ?s ?ended ?when "
+            f"FILTER(?ended IN ({ended}) && ?when > {day_literal}) }} }}"
+        )
+        self.day = None
 
     def as_of(self, day: date) -> Store:
         """The scratch store with the organisation's roles as the rules derive them on ``day``."""

@@ -86,16 +86,17 @@ class _Clock:
         return self.launched is not None and self.launched > day
 
 
-def _clocks_ahead(store: Store, organisation: str, as_of: date) -> list[_Clock]:
-    """Every clock of the organisation or a live system due on or after the day."""
+def _clocks_ahead(store: Store, organisation: str, as_of: date, *, any_due: bool = False) -> list[_Clock]:
+    """Every clock of the organisation or a system live on the day, due on or after it (``any_due``: whenever)."""
     day = ox.Literal(as_of.isoformat(), datatype=ox.NamedNode(str(XSD.date)))
     org = f"<{organisation}>"
+    due_filter = "" if any_due else f"FILTER(?due >= {day}) "
     rows = store.select(
         f"{PREFIXES}SELECT ?o ?owner ?due ?anchor ?launched WHERE {{ GRAPH {ORGANISATIONS} {{ "
         f"{{ {org} og:hasDueDate ?clock BIND({org} AS ?owner) }} UNION {{ {org} og:hasAISystem ?owner . "
         "?owner og:hasDueDate ?clock OPTIONAL { ?owner og:launchedOn ?launched } "
         f"FILTER NOT EXISTS {{ ?owner og:retiredOn ?retired FILTER(?retired <= {day}) }} }} "
-        f"?clock og:isDueFor ?o ; og:dueOn ?due FILTER(?due >= {day}) "
+        f"?clock og:isDueFor ?o ; og:dueOn ?due {due_filter}"
         "OPTIONAL { ?clock og:isRelativeTo ?anchor } } }"
     )
     clocks = []
@@ -115,6 +116,9 @@ def owed_due_dates(
     fingerprint: str | None,
     among: Collection[str] | None = None,
     since: date | None = None,
+    *,
+    looking_back: bool = False,
+    compiled_from: Store | None = None,
 ) -> dict[str, OwedDue]:
     """The earliest due date on or after ``since`` (default ``as_of``) of each obligation (``among`` these IRIs)
     with a clock still owed, by obligation IRI. Each obligation's earliest due day is asked first, the later ones
@@ -125,25 +129,35 @@ def owed_due_dates(
     holds, or the day asked when it is earlier). The clocks of a system launching after it are judged with the roles
     the organisation will play on each day asked (``kg.foresight``), whatever obligations bind it on ``since``: its
     launch brings roles (and so obligations, ``among`` or not) not seen then, such as a security assessment owed
-    before launch."""
+    before launch.
+
+    ``looking_back``: ``store`` holds the organisation as it stood on ``as_of``, a day before its latest judgement
+    (``kg.foresight``: roles derived then, what was done after it taken out). Clocks due before it count too, each
+    judged as of ``as_of`` itself: a finding then means overdue and not done by that day. ``compiled_from`` is the
+    store the checks are compiled from when ``store`` holds no shapes (a scratch copy)."""
     derived_on = since or as_of
-    clocks = sorted(_clocks_ahead(store, organisation, derived_on), key=lambda clock: clock.due)
+    clocks = sorted(_clocks_ahead(store, organisation, derived_on, any_due=looking_back), key=lambda clock: clock.due)
     ahead = [clock for clock in clocks if clock.launches_after(derived_on)]
     current = [clock for clock in clocks if not clock.launches_after(derived_on)]
-    checks, rules = compiled(store, fingerprint)
+    checks, rules = compiled(compiled_from or store, fingerprint)
+
+    def asked(clock: _Clock) -> date:
+        after_due = clock.due + timedelta(days=1)
+        return max(after_due, as_of) if looking_back else after_due
+
     owed = _foreseen(Foresight(store, organisation, fingerprint, rules), checks, ahead) if ahead else {}
     days: dict[str, set[date]] = defaultdict(set)
     for clock in current:
         if among is None or clock.obligation in among:
-            days[clock.obligation].add(clock.due + timedelta(days=1))
+            days[clock.obligation].add(asked(clock))
     subject = URIRef(organisation)
     now: dict[str, OwedDue] = {}
     first = {obligation: {min(asked)} for obligation, asked in days.items()}
     later = {obligation: asked - first[obligation] for obligation, asked in days.items()}
-    for asked in (first, later):
-        found = _findings(store, checks, subject, {o: d for o, d in asked.items() if o not in now and d})
+    for days_asked in (first, later):
+        found = _findings(store, checks, subject, {o: d for o, d in days_asked.items() if o not in now and d})
         for clock in current:
-            if clock.obligation in now or (clock.obligation, clock.owner, clock.due + timedelta(days=1)) not in found:
+            if clock.obligation in now or (clock.obligation, clock.owner, asked(clock)) not in found:
                 continue
             now[clock.obligation] = OwedDue(clock.due, clock.estimated)
     for obligation, due in now.items():

@@ -98,3 +98,25 @@ def test_a_day_before_the_instrument_took_effect_is_not_in_force(store: Store, p
     )
     assert by_id(store, date(2021, 12, 1))["ALG-05"].status is Status.NOT_IN_FORCE
     assert by_id(store, date(2022, 3, 10))["ALG-05"].status is not Status.NOT_IN_FORCE
+
+
+def test_a_duty_done_after_the_day_was_owed_on_it(store: Store, pipeline: Pipeline) -> None:
+    """Filed on 10 March, in time for the 16th: asked about the 5th, the filing was still due; about the 12th, done.
+    Filed late on the 25th with no judgement in between (no violation ever opened): asked about the 20th, it was
+    overdue, DUE since the 16th."""
+    for filed, asked, expected in (
+        ("2026-03-10", date(2026, 3, 5), (Status.DUE, date(2026, 3, 16))),
+        ("2026-03-10", date(2026, 3, 12), (Status.COMPLIANT, None)),
+        ("2026-03-25", date(2026, 3, 20), (Status.DUE, date(2026, 3, 16))),
+    ):
+        clear(store)
+        pipeline.process(
+            history(
+                ("organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN"}),
+                ("aisystem.deployed", "2026-03-02T10:00:00+08:00", FEED),
+                ("filing.completed", f"{filed}T10:00:00+08:00", {**FILING, "filedOn": filed}),
+            )
+        )
+        alg09 = by_id(store, asked)["ALG-09"]
+        assert (alg09.status, alg09.due_on) == expected, (filed, asked)
+        assert by_id(store, date(2026, 3, 26))["ALG-09"].status is Status.COMPLIANT
