@@ -412,11 +412,9 @@ def applicable_obligations(
         ahead = foreseen.get(iri)
         if iri in violated and entry.in_effect:
             status = Status.VIOLATED
-        elif ahead is not None:
-            status = Status.DUE  # its instrument in force by then: the check that found it says so
         elif not entry.in_effect:
             status = Status.NOT_IN_FORCE
-        elif iri in due:
+        elif iri in due:  # a clock of a system yet to launch among them (``ahead``)
             status = Status.DUE
         elif not entry.checkable:
             status = Status.NOT_CHECKABLE
