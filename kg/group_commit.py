@@ -125,6 +125,9 @@ class GroupCommit:
 
 
 def _changes_of(outcomes: Sequence[Outcome], changes: Sequence[ViolationChange]) -> list[ViolationChange]:
-    """The changes the request's applied events caused (a change names its organisation and its event's id)."""
-    own = {(outcome.event.subject, outcome.event.id) for outcome in outcomes if outcome.status == "applied"}
+    """The changes the request's applied events caused (a change names its organisation and its event's id), and
+    those the clock made of the same organisations before them (deadlines caught up, ``kg.catch_up``: a batch's
+    only clock changes)."""
+    applied = [outcome.event for outcome in outcomes if outcome.status == "applied"]
+    own = {(event.subject, event.id) for event in applied} | {(event.subject, "clock") for event in applied}
     return [change for change in changes if (change.organisation, change.by) in own]

@@ -17,7 +17,10 @@ as of: ``kg.judged_moments``), on its organisation as that event left it: a batc
 of one organisation runs in rounds (``event_rounds``), each with at most one event per organisation, through both
 steps. So the violations and their history do not depend on how the events were batched (one at a time, a file's
 500, whatever a Kafka poll returned), and a violation that opens and closes between two events of one batch is
-recorded. What the caller adds (``also``) joins the last round's step 1; if the process dies before that, the replay
+recorded. Before a round is applied, the deadlines of its organisations that ran out since their latest judgement
+are judged as the clock would have judged them, each the day after (``kg.catch_up``), so a deadline met late by
+the event itself still leaves its violation in the history. What the caller adds (``also``) joins the last round's
+step 1; if the process dies before that, the replay
 finds the earlier rounds' events applied (duplicates) and applies the rest.
 
 A round of at most ``kg.deltas.DELTA_UP_TO`` organisations (one event, a Kafka poll of one or two records, the later
@@ -41,6 +44,7 @@ import pyoxigraph as ox
 from rdflib import URIRef
 
 from kg import iris
+from kg.catch_up import clock_days_passed
 from kg.checks import Check
 from kg.clock_passes import record_pass
 from kg.deltas import (
@@ -308,6 +312,7 @@ class Pipeline:
         changes: list[ViolationChange] = []
         for number, indexes in enumerate(rounds):
             last = number == len(rounds) - 1
+            changes += self._catch_up([events[index] for index in indexes])
             clock = StepClock(self.stats.step_seconds)
             prior = self._before(events[index].subject for index in indexes)
             clock.lap("read")
@@ -318,6 +323,17 @@ class Pipeline:
             done.update(zip(indexes, applied, strict=True))
             changes += self._validate(_causes(applied), prior, _replayed(applied))
         return BatchResult([done[index] for index in range(len(events))], changes)
+
+    def _catch_up(self, events: Sequence[Event]) -> list[ViolationChange]:
+        """Before a round is applied, judge its organisations as the clock would have on each day after a deadline
+        that ran out since their latest judgement (``kg.catch_up``): a duty met late by the event still opens its
+        violation, the day after the deadline, and the event resolves it."""
+        days = clock_days_passed(self.store, {iris.organisation(event.subject): event.time for event in events})
+        changes: list[ViolationChange] = []
+        for day in sorted({day for passed in days.values() for day in passed}):
+            moment = clock_moment(day)
+            changes += self._validate({org: Cause(at=moment) for org, passed in days.items() if day in passed})
+        return changes
 
     def _before(self, subjects: Iterable[str]) -> Prior | None:
         """A small round's organisations as judged so far, read before its apply (``kg.deltas``); their stored

@@ -168,7 +168,7 @@ def test_ingesting_the_same_file_twice_gives_identical_violations(tmp_path: Path
     alg09 = [v for v in violations if v["obligation"] == "ALG-09"]
     assert len(alg09) == 1
     assert {"id", "obligation", "status", "focusNode", "openedAt", "resolvedAt", "message"} <= set(alg09[0])
-    assert alg09[0]["status"] == "open" and alg09[0]["causedBy"] == "e3"
+    assert alg09[0]["status"] == "open" and alg09[0]["causedBy"] == "clock"  # caught up before e3, the day after due
     second = run("ingest", str(events), data_dir=tmp_path / "data")
     assert "0 applied, 3 already applied, 0 rejected" in second.stdout
     again = run("violations", "--org", "ACME", "--status", "all", "--format", "json", data_dir=tmp_path / "data")
@@ -421,9 +421,17 @@ def test_the_getting_started_example_ends_as_the_readme_says(tmp_path: Path) -> 
         "ETH-01",
     }
     gai12 = by_obligation["GAI-12"]  # the generative-AI service filing (evt-0006) is not the algorithm filing
-    assert (gai12["causedBy"], gai12["resolvedBy"]) == ("evt-0003", "evt-0008")
-    pipl06 = by_obligation["PIPL-06"]  # officer due 30 working days after 1,000,000 people; seen at the next event
-    assert (pipl06["causedBy"], pipl06["resolvedBy"]) == ("evt-0006", "evt-0007")
+    assert (gai12["causedBy"], gai12["openedAt"], gai12["resolvedBy"]) == (
+        "clock",
+        "2026-03-17T00:00:00+08:00",  # the day after launch, caught up before evt-0003 (2026-03-20) was applied
+        "evt-0008",
+    )
+    pipl06 = by_obligation["PIPL-06"]  # officer due 30 working days after 1,000,000 people
+    assert (pipl06["causedBy"], pipl06["openedAt"], pipl06["resolvedBy"]) == (
+        "clock",
+        "2026-04-15T00:00:00+08:00",  # the day after its due date, caught up before evt-0006 (2026-04-28)
+        "evt-0007",
+    )
     assert "due 2026-04-14" in pipl06["message"]
     # With the clock run on the day after the due date, PIPL-06 opens that day, caused by the clock.
     first_five = tmp_path / "first-five.jsonl"

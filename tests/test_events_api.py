@@ -67,7 +67,8 @@ def test_structured_events_apply_and_report_the_violations_they_open(base_url: s
     opened = [v for v in answer.json()["violations"] if v["data"]["obligation"] == "ALG-09"]
     assert len(opened) == 1
     assert opened[0]["type"] == "violation.opened"
-    assert opened[0]["data"]["causedBy"] == "http-3"
+    assert opened[0]["data"]["causedBy"] == "clock"  # due on 16 March: caught up before the event (20 March)
+    assert opened[0]["data"]["detectedAt"].startswith("2026-03-17T00:00:00")
     assert opened[0]["data"]["focusNode"].endswith("/system/feed")
 
 

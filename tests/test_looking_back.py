@@ -102,12 +102,12 @@ def test_a_day_before_the_instrument_took_effect_is_not_in_force(store: Store, p
 
 def test_a_duty_done_after_the_day_was_owed_on_it(store: Store, pipeline: Pipeline) -> None:
     """Filed on 10 March, in time for the 16th: asked about the 5th, the filing was still due; about the 12th, done.
-    Filed late on the 25th with no judgement in between (no violation ever opened): asked about the 20th, it was
-    overdue, DUE since the 16th."""
+    Filed late on the 25th: the deadline is caught up before the filing is applied (``kg.catch_up``), so the
+    violation opened on the 17th and the filing resolved it: asked about the 20th, it was violated."""
     for filed, asked, expected in (
         ("2026-03-10", date(2026, 3, 5), (Status.DUE, date(2026, 3, 16))),
         ("2026-03-10", date(2026, 3, 12), (Status.COMPLIANT, None)),
-        ("2026-03-25", date(2026, 3, 20), (Status.DUE, date(2026, 3, 16))),
+        ("2026-03-25", date(2026, 3, 20), (Status.VIOLATED, None)),
     ):
         clear(store)
         pipeline.process(
@@ -120,3 +120,19 @@ def test_a_duty_done_after_the_day_was_owed_on_it(store: Store, pipeline: Pipeli
         alg09 = by_id(store, asked)["ALG-09"]
         assert (alg09.status, alg09.due_on) == expected, (filed, asked)
         assert by_id(store, date(2026, 3, 26))["ALG-09"].status is Status.COMPLIANT
+
+
+def test_a_deadline_the_clock_saw_late_is_overdue_on_the_days_between(store: Store, pipeline: Pipeline) -> None:
+    """The clock ran on the 25th only (a pass missed since the 17th): the violation opened then; asked about the
+    20th, the filing was overdue, DUE since the 16th, not yet violated."""
+    clear(store)
+    pipeline.process(
+        history(
+            ("organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN"}),
+            ("aisystem.deployed", "2026-03-02T10:00:00+08:00", FEED),
+        )
+    )
+    pipeline.revalidate(date(2026, 3, 25))
+    alg09 = by_id(store, date(2026, 3, 20))["ALG-09"]
+    assert (alg09.status, alg09.due_on) == (Status.DUE, date(2026, 3, 16))
+    assert by_id(store, date(2026, 3, 25))["ALG-09"].status is Status.VIOLATED

@@ -214,6 +214,33 @@ def test_an_open_violation_says_what_is_still_wrong(store: Store, pipeline: Pipe
     assert [(h["episode"], h["causedBy"]) for h in violation_history(store, after["id"])] == [(1, "evt-41")]
 
 
+def test_a_deadline_met_late_with_no_clock_between_is_caught_up_before_the_event(
+    store: Store, pipeline: Pipeline
+) -> None:
+    """No clock ran between the due date (16 March) and the late filing (25 March): before the filing is applied the
+    organisation is judged as the clock would have judged it on the 17th, so the breach between is in the history,
+    however the events were batched; a filing in time leaves none."""
+    for batches in ([[REGISTER, DEPLOY], [FILE]], [[REGISTER, DEPLOY, FILE]], [[REGISTER], [DEPLOY], [FILE]]):
+        clear(store)
+        changes = [change for batch in batches for change in only_alg09(pipeline.process(batch).changes)]
+        assert [(c.kind, c.by, c.at) for c in changes] == [
+            ("opened", "clock", clock_moment(date(2026, 3, 17))),
+            ("resolved", "evt-3", FILE.time),
+        ], batches
+    clear(store)
+    filed = {**FILE.data.model_dump(mode="json", by_alias=True, exclude_none=True), "filedOn": "2026-03-16"}
+    on_time = event(7, "filing.completed", "2026-03-16T18:00:00+08:00", filed)
+    assert only_alg09(pipeline.process([REGISTER, DEPLOY, on_time]).changes) == []
+
+
+def test_an_event_sent_late_catches_up_nothing(store: Store, pipeline: Pipeline) -> None:
+    """Dated before the organisation's latest judgement, an event is judged as of that moment; no day is caught up."""
+    pipeline.process([REGISTER, DEPLOY])
+    pipeline.revalidate(date(2026, 3, 17))
+    late = event(8, "organisation.updated", "2026-03-05T10:00:00+08:00", {"name": "Acme Ltd"})
+    assert [c.by for c in pipeline.process([late]).changes] == []
+
+
 def test_replaying_the_same_events_changes_nothing(store: Store, pipeline: Pipeline) -> None:
     pipeline.process([REGISTER, DEPLOY])
     pipeline.revalidate(date(2026, 3, 17))
@@ -576,5 +603,6 @@ def test_an_event_dated_in_the_future_does_not_drag_later_events_with_it(store: 
     result = pipeline.process([REGISTER, DEPLOY, future])
     after = datetime.now(CHINA)
     assert result.applied == 3
-    assert [(c.kind, c.by, c.at) for c in only_alg09(result.changes)] == [("opened", "evt-6", future.time)]
+    caught_up = clock_moment(date(2026, 3, 17))  # ALG-09 fell due on 16 March: the clock's day, not the event's
+    assert [(c.kind, c.by, c.at) for c in only_alg09(result.changes)] == [("opened", "clock", caught_up)]
     assert before <= judged_moments(store, [org])[org] <= after
