@@ -5,7 +5,8 @@ validation uses, ``kg.validation``; for a day before the organisation's latest j
 that day on a scratch copy, ``_Then``) and its instrument reaches the organisation's jurisdiction (a Beijing regulation
 binds organisations in Beijing only); the reasons are the role assignments (``og:RoleAssignment``) whose
 role is that role or a narrower one, each with the facts (``og:hasReason``) and rules
-(``og:isDerivedByRule``) that produced it. Its status as of a day, first match wins:
+(``og:isDerivedByRule``) that produced it. Nothing applies on a day before the organisation's registration event
+(``og:registeredOn``): the graph knows nothing of it then. Its status as of a day, first match wins:
 
 1. ``NOT_IN_FORCE``: its instrument is a draft or not yet effective on the day (it never opens a violation);
 2. ``VIOLATED``: a violation of it is open (the stored verdict of the organisation's latest validation; for a day
@@ -372,6 +373,9 @@ def applicable_obligations(
     obligation a system yet to launch will bring that is owed by a due date (``kg.owed_clocks``: a security
     assessment owed before launch is DUE on the launch day), with the reasons of the roles it will bring."""
     shared = shared or OrganisationReads(organisation)
+    registered = shared.describe(store, [organisation])[organisation].date(OG.registeredOn)
+    if registered is not None and as_of < registered:
+        return []  # before its registration event the graph knows nothing of the organisation
     index = shared.applicability(store)
     judged = judged_as_of(store, organisation)
     judged_on = as_of_date(judged) if judged is not None else None
@@ -449,6 +453,12 @@ class _Then:
         past.forget_after(day)
         scratch = past.as_of(day)
         return cls(set(past.roles()), past.role_assignments(), scratch)
+
+
+def registered_on(store: Store, organisation: str) -> date | None:
+    """The day of the organisation's first registration event (``og:registeredOn``): nothing binds it before, as far
+    as the graph knows."""
+    return describe(store, [organisation])[organisation].date(OG.registeredOn)
 
 
 def violated_on(store: Store, organisation: str, day: date) -> set[str]:

@@ -181,12 +181,14 @@ def _whole_batch(also: Also, done: Mapping[int, Outcome], last: Sequence[int]) -
 
 
 def _causes(outcomes: Sequence[Outcome]) -> dict[URIRef, Cause]:
-    """Each organisation an applied event touched, with the event (its time is the as-of moment)."""
+    """Each organisation an applied event touched, with the event (its time is the as-of moment, written in China's
+    time: a violation opened by an event sent as 16:30 UTC on 31 December shows the day it opened there, 1 January)."""
     causes: dict[URIRef, Cause] = {}
     for outcome in outcomes:
         if outcome.status == "applied":
             event = outcome.event
-            causes[iris.organisation(event.subject)] = Cause(at=event.time, event=event_iri(event), event_id=event.id)
+            at = event.time.astimezone(CHINA)
+            causes[iris.organisation(event.subject)] = Cause(at=at, event=event_iri(event), event_id=event.id)
     return causes
 
 

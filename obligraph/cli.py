@@ -18,10 +18,11 @@ import pyoxigraph as ox
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
-from kg.build import ensure_built
+from kg.build import BuildReport, ensure_built
 from kg.iris import Graphs
 from kg.store import QuerySyntaxError, Store, StoreError
 from obligraph.bootstrap import open_configured_store
@@ -102,8 +103,7 @@ def opened_store(settings: Settings, *, build: bool = True) -> Iterator[Store]:
         raise fail(str(error)) from None
     try:
         if build:
-            with console.status("building the knowledge graph (first run)…") as status:
-                report = ensure_built(store, progress=lambda message: status.update(f"{message}…"))
+            report = _built(store)
             if report.rebuilt:
                 counts = ", ".join(f"{graph.rsplit('/', 1)[-1]} {n:,}" for graph, n in report.triples.items())
                 console.print(f"built the knowledge graph in {report.seconds:.1f} s ({counts} triples)")
@@ -112,6 +112,24 @@ def opened_store(settings: Settings, *, build: bool = True) -> Iterator[Store]:
         raise fail(str(error)) from None
     finally:
         store.close()
+
+
+def _built(store: Store) -> BuildReport:
+    """``ensure_built``, with a spinner from its first step: a store that holds this build shows none."""
+    status: Status | None = None
+
+    def progress(message: str) -> None:
+        nonlocal status
+        if status is None:
+            status = console.status("building the knowledge graph…")
+            status.start()
+        status.update(f"building the knowledge graph: {message}…")
+
+    try:
+        return ensure_built(store, progress=progress)
+    finally:
+        if status is not None:
+            status.stop()
 
 
 @app.command()
@@ -184,6 +202,7 @@ def sparql(
 ) -> None:
     """Run a SPARQL query against the local store and print the answer (og:, rdfs:, skos: and the other usual
     prefixes need no PREFIX line)."""
+    from api.sparql_errors import explained
     from kg.answer_prefixes import STANDARD
 
     text = _read_query(query)
@@ -196,9 +215,9 @@ def sparql(
 
                 try:
                     answer = answer_query(store, text, accept=_MEDIA_TYPES[output])
-                except NotAcceptableError as error:
-                    raise fail(str(error)) from None
-                sys.stdout.buffer.write(answer.body)
+                except NotAcceptableError:
+                    raise fail(_formats_for(text, output)) from None
+                sys.stdout.buffer.write(answer.body if answer.body.endswith(b"\n") else answer.body + b"\n")
                 sys.stdout.flush()
         except QuerySyntaxError as error:
             if _UPDATE.match(text):
@@ -206,11 +225,24 @@ def sparql(
                     "this is a SPARQL update; `obligraph sparql` runs queries (SELECT, ASK, CONSTRUCT, DESCRIBE). "
                     "Send updates to POST /sparql with the update token"
                 ) from None
-            raise fail(f"malformed query: {error}") from None
+            raise fail(explained(text, str(error), "query", STANDARD)) from None
         except typer.Exit:  # a RuntimeError too (click's): already said why
             raise
         except (OSError, RuntimeError) as error:  # raised while the answer is read: a SERVICE call, an unbound one
             raise fail(f"the query failed while running: {error}") from None
+
+
+_GRAPH_FORMATS: Final = (OutputFormat.table, OutputFormat.turtle, OutputFormat.ntriples)
+_SOLUTION_FORMATS: Final = (OutputFormat.table, OutputFormat.json, OutputFormat.xml, OutputFormat.csv, OutputFormat.tsv)
+
+
+def _formats_for(text: str, asked: OutputFormat) -> str:
+    """Why ``--format`` does not fit the query, in the option's own names."""
+    from api.sparql_errors import first_keyword
+
+    graph = first_keyword(text) in {"CONSTRUCT", "DESCRIBE"}
+    kind, formats = ("a graph", _GRAPH_FORMATS) if graph else ("solutions", _SOLUTION_FORMATS)
+    return f"--format {asked} does not fit this query, whose answer is {kind}: use {', '.join(formats)}"
 
 
 _UPDATE: Final = re.compile(
@@ -474,7 +506,7 @@ def applicable(
     import json
 
     from kg import iris
-    from kg.compliance import applicable_obligations
+    from kg.compliance import applicable_obligations, registered_on
     from obligraph.applicability_view import applicability_row, because, role_names, titles
 
     day = _as_of_day(as_of)
@@ -484,6 +516,7 @@ def applicable(
         if obligation is not None:
             obligation = _require_obligation(store, obligation)
         found = applicable_obligations(store, str(organisation), day)
+        registered = registered_on(store, str(organisation))
         names = role_names(store, found, "zh") if lang is Language.zh and output is ListFormat.table else None
         titled = titles(store, found)
     if obligation is not None:
@@ -506,13 +539,17 @@ def applicable(
         _write_csv(["obligation", "title", "titleZh", "status", "dueOn", "dueOnEstimated", "roles", "facts"], flat)
         return
     for row in rows:
-        due = f"  due {row['dueOn']}{' (estimated)' if row['dueOnEstimated'] else ''}" if row["dueOn"] else ""
+        overdue = row["dueOn"] is not None and row["dueOn"] < day.isoformat()
+        when = f"  {'overdue since' if overdue else 'due'} {row['dueOn']}" if row["dueOn"] else ""
+        due = f"{when}{' (estimated)' if row['dueOnEstimated'] else ''}"
         title = row["titleZh" if lang is Language.zh else "title"]
         _print_indented(f"{row['obligation']}  {row['status']}{due}  {title}", indent="", hanging=" " * 4)
         for reason in row["reasons"]:
             _print_indented(because(reason, names), hanging="  ", names=True)
         out.print("", highlight=False)
     console.print(f"{len(rows)} obligation{' binds' if len(rows) == 1 else 's bind'} {org} as of {day}")
+    if not rows and registered is not None and day < registered:
+        console.print(f"({org} was registered on {registered}: the graph knows nothing of it before)")
 
 
 def _as_of_day(text: str | None, *, option: str = "--as-of") -> date:
@@ -520,7 +557,7 @@ def _as_of_day(text: str | None, *, option: str = "--as-of") -> date:
     from kg.compliance import today
 
     try:
-        return date.fromisoformat(text) if text else today()
+        return date.fromisoformat(text) if text is not None else today()
     except ValueError:
         raise fail(f"{option} expects a date such as 2026-03-01, got {text!r}") from None
 

@@ -19,7 +19,8 @@ def default_data_dir() -> Path:
 class Settings(BaseSettings):
     """What an operator can set; every field is also an ``OBLIGRAPH_<NAME>`` variable."""
 
-    model_config = SettingsConfigDict(env_prefix="OBLIGRAPH_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="OBLIGRAPH_", frozen=True, extra="ignore", env_ignore_empty=True)
+    """An empty variable (``OBLIGRAPH_DATA_DIR=``) is as if unset: the default, not the current directory."""
 
     environment: Literal["development", "production"] = "development"
     data_dir: Path = Field(default_factory=default_data_dir)

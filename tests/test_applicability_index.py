@@ -14,7 +14,7 @@ import pytest
 from kg import iris
 from kg.build import ensure_built
 from kg.catalog import PREFIXES
-from kg.compliance import Status, applicable_obligations, violation_counts
+from kg.compliance import Status, applicable_obligations, registered_on, violation_counts
 from kg.events import parse_event
 from kg.foresight import Foresight
 from kg.iris import Graphs, build_fingerprint_predicate, build_record
@@ -100,11 +100,17 @@ def roles_on(store: Store, organisation: str, day: date) -> Store:
 def test_the_index_gives_the_obligations_the_store_joins(store: Store, organisations: list[str]) -> None:
     assert len(organisations) == 40
     seen: dict[Status, int] = defaultdict(int)
+    seen_before_registration = 0
     for organisation in organisations:
         for day in DAYS:
             view = roles_on(store, organisation, day)
             expected = bound_in_the_store(store, organisation, day, view)
             found = applicable_obligations(store, organisation, day)
+            registered = registered_on(store, organisation)
+            if registered is not None and day < registered:
+                assert found == [], (organisation, day)  # nothing is known of it before
+                seen_before_registration += 1
+                continue
             ahead = [item for item in found if item.foreseen]  # owed by a launch after the day, with its roles
             assert all(
                 (item.status is Status.DUE and item.due_on and item.due_on >= day)
@@ -130,6 +136,7 @@ def test_the_index_gives_the_obligations_the_store_joins(store: Store, organisat
                 seen[item.status] += 1
     # the data reaches every status but DUE's rarer cases, and both sides of the effective dates
     assert seen[Status.NOT_IN_FORCE] > 0 and seen[Status.COMPLIANT] > 0 and seen[Status.VIOLATED] > 0
+    assert seen_before_registration > 0
     assert seen[Status.NOT_CHECKABLE] > 0
 
 

@@ -8,7 +8,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -606,3 +606,22 @@ def test_an_event_dated_in_the_future_does_not_drag_later_events_with_it(store: 
     caught_up = clock_moment(date(2026, 3, 17))  # ALG-09 fell due on 16 March: the clock's day, not the event's
     assert [(c.kind, c.by, c.at) for c in only_alg09(result.changes)] == [("opened", "clock", caught_up)]
     assert before <= judged_moments(store, [org])[org] <= after
+
+
+def test_an_event_sent_in_utc_is_recorded_in_chinas_time(store: Store, pipeline: Pipeline) -> None:
+    """16:30 UTC on 31 December is 00:30 on 1 January in China: the day the violation opened there."""
+    new_year = parse_event(
+        cloudevent(
+            "utc-1",
+            "aisystem.deployed",
+            "2025-12-31T16:30:00Z",
+            {"systemId": "bot", "name": "Bot", "capabilities": ["text-generation"], "launchedOn": "2026-01-01"},
+        )
+    )
+    registered = parse_event(
+        cloudevent("utc-0", "organisation.registered", "2025-12-31T01:00:00Z", {"name": "A", "jurisdiction": "CN"})
+    )
+    result = pipeline.process([registered, new_year])
+    assert result.changes and all(change.at.utcoffset() == timedelta(hours=8) for change in result.changes)
+    opened = {v["openedAt"] for v in list_violations(store, ORG, "open")}
+    assert opened == {"2026-01-01T00:30:00+08:00"}
