@@ -35,6 +35,13 @@ def history(*events: tuple[str, str, dict[str, Any]]) -> list[Any]:
     return [parse_event(cloudevent(f"back-{n}", kind, time, data)) for n, (kind, time, data) in enumerate(events)]
 
 
+def launched_on_2_march(store: Store, pipeline: Pipeline, *more: tuple[str, str, dict[str, Any]]) -> None:
+    """A fresh store holding an organisation registered on 2 March with the feed launched that day, and ``more``."""
+    clear(store)
+    registered = ("organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN"})
+    pipeline.process(history(registered, ("aisystem.deployed", "2026-03-02T10:00:00+08:00", FEED), *more))
+
+
 def by_id(store: Store, day: date) -> dict[str, Applicability]:
     return {item.obligation_id: item for item in applicable_obligations(store, ORGANISATION, day)}
 
@@ -42,15 +49,8 @@ def by_id(store: Store, day: date) -> dict[str, Applicability]:
 def test_a_day_before_the_latest_judgement_shows_that_day(store: Store, pipeline: Pipeline) -> None:
     """A public-opinion feed launched on 2 March owed its algorithm filing by 16 March (ALG-09); the clock opened the
     violation on the 17th and the filing of the 25th resolved it. Asked on the 26th about earlier days: before its
-    registration nothing; on the 10th the filing was due; on the 20th
-    it was violated; on the 25th it was done."""
-    clear(store)
-    pipeline.process(
-        history(
-            ("organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN-BJ"}),
-            ("aisystem.deployed", "2026-03-02T10:00:00+08:00", FEED),
-        )
-    )
+    registration nothing; on the 10th the filing was due; on the 20th it was violated; on the 25th it was done."""
+    launched_on_2_march(store, pipeline)
     pipeline.revalidate(date(2026, 3, 17))
     pipeline.process([parse_event(cloudevent("back-filing", "filing.completed", "2026-03-25T10:00:00+08:00", FILING))])
     now = by_id(store, date(2026, 3, 26))
@@ -67,14 +67,11 @@ def test_a_day_before_the_latest_judgement_shows_that_day(store: Store, pipeline
 
 
 def test_a_system_retired_since_still_binds_on_the_days_it_ran(store: Store, pipeline: Pipeline) -> None:
-    clear(store)
-    pipeline.process(
-        history(
-            ("organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN-BJ"}),
-            ("aisystem.deployed", "2026-03-02T10:00:00+08:00", FEED),
-            ("filing.completed", "2026-03-05T10:00:00+08:00", {**FILING, "filedOn": "2026-03-05"}),
-            ("aisystem.retired", "2026-06-01T10:00:00+08:00", {"systemId": "feed", "retiredOn": "2026-06-01"}),
-        )
+    launched_on_2_march(
+        store,
+        pipeline,
+        ("filing.completed", "2026-03-05T10:00:00+08:00", {**FILING, "filedOn": "2026-03-05"}),
+        ("aisystem.retired", "2026-06-01T10:00:00+08:00", {"systemId": "feed", "retiredOn": "2026-06-01"}),
     )
     assert "ALG-05" not in by_id(store, date(2026, 6, 2))
     running = by_id(store, date(2026, 4, 1))
@@ -106,13 +103,8 @@ def test_a_duty_done_after_the_day_was_owed_on_it(store: Store, pipeline: Pipeli
         ("2026-03-10", date(2026, 3, 12), (Status.COMPLIANT, None)),
         ("2026-03-25", date(2026, 3, 20), (Status.VIOLATED, None)),
     ):
-        clear(store)
-        pipeline.process(
-            history(
-                ("organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN"}),
-                ("aisystem.deployed", "2026-03-02T10:00:00+08:00", FEED),
-                ("filing.completed", f"{filed}T10:00:00+08:00", {**FILING, "filedOn": filed}),
-            )
+        launched_on_2_march(
+            store, pipeline, ("filing.completed", f"{filed}T10:00:00+08:00", {**FILING, "filedOn": filed})
         )
         alg09 = by_id(store, asked)["ALG-09"]
         assert (alg09.status, alg09.due_on) == expected, (filed, asked)
@@ -122,13 +114,7 @@ def test_a_duty_done_after_the_day_was_owed_on_it(store: Store, pipeline: Pipeli
 def test_a_deadline_the_clock_saw_late_is_overdue_on_the_days_between(store: Store, pipeline: Pipeline) -> None:
     """The clock ran on the 25th only (a pass missed since the 17th): the violation opened then; asked about the
     20th, the filing was overdue, DUE since the 16th, not yet violated."""
-    clear(store)
-    pipeline.process(
-        history(
-            ("organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN"}),
-            ("aisystem.deployed", "2026-03-02T10:00:00+08:00", FEED),
-        )
-    )
+    launched_on_2_march(store, pipeline)
     pipeline.revalidate(date(2026, 3, 25))
     alg09 = by_id(store, date(2026, 3, 20))["ALG-09"]
     assert (alg09.status, alg09.due_on) == (Status.DUE, date(2026, 3, 16))
