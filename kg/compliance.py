@@ -18,7 +18,9 @@ role is that role or a narrower one, each with the facts (``og:hasReason``) and 
    deadline leaves nothing due); the earliest such date is given, before the day when it is overdue by then. A
    system launching after the latest judgement is judged with the roles its launch brings (``kg.foresight``), so
    an obligation owed before launch (GAI-12's security assessment) is listed DUE on the launch day, with those
-   roles as its reasons, before the organisation plays them;
+   roles as its reasons, before the organisation plays them. For a day before the latest judgement the clocks are
+   judged on the scratch copy of that day (what was done after it left out): one that runs past the day is owed
+   if its duty was not done by the day, one that ran out before it if not done by then (overdue);
 4. ``NOT_CHECKABLE``: no shape checks it (``og:isMachineCheckable false``): events cannot evidence it;
 5. ``COMPLIANT``: checked, in force, nothing open, nothing pending.
 """
@@ -230,7 +232,8 @@ class Applicability:
     due_estimated: bool = False
     """With ``due_on``: counted in working days past the official holiday calendar (``kg.workdays``' fallback)."""
     foreseen: bool = False
-    """DUE by a system launching after the day: its reasons are the roles that launch brings (``kg.foresight``)."""
+    """Owed by a system launching after the day (DUE, or NOT_IN_FORCE while its instrument is not in force): its
+    reasons are the roles that launch brings (``kg.foresight``)."""
 
 
 @dataclass(frozen=True)

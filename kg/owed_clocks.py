@@ -152,8 +152,8 @@ def owed_due_dates(
             days[clock.obligation].add(asked(clock))
     subject = URIRef(organisation)
     now: dict[str, OwedDue] = {}
-    first = {obligation: {min(asked)} for obligation, asked in days.items()}
-    later = {obligation: asked - first[obligation] for obligation, asked in days.items()}
+    first = {obligation: {min(wanted)} for obligation, wanted in days.items()}
+    later = {obligation: wanted - first[obligation] for obligation, wanted in days.items()}
     for days_asked in (first, later):
         found = _findings(store, checks, subject, {o: d for o, d in days_asked.items() if o not in now and d})
         for clock in current:

@@ -20,8 +20,8 @@ steps. So the violations and their history do not depend on how the events were 
 recorded. Before a round is applied, the deadlines of its organisations that ran out since their latest judgement
 are judged as the clock would have judged them, each the day after (``kg.catch_up``), so a deadline met late by
 the event itself still leaves its violation in the history. What the caller adds (``also``) joins the last round's
-step 1; if the process dies before that, the replay
-finds the earlier rounds' events applied (duplicates) and applies the rest.
+step 1; if the process dies before that, the replay finds the earlier rounds' events applied (duplicates) and
+applies the rest.
 
 A round of at most ``kg.deltas.DELTA_UP_TO`` organisations (one event, a Kafka poll of one or two records, the later
 rounds of a batch holding several events of one organisation) is judged by its changes: its organisations are read
