@@ -12,11 +12,11 @@ from collections.abc import Collection
 from typing import Final, Literal
 
 from api.federation import keywords, prefixed_names
+from kg.answer_prefixes import declared_prefixes
 
 QUERY_FORMS: Final = frozenset({"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"})
 UPDATE_FORMS: Final = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"})
 _PROLOGUE: Final = frozenset({"PREFIX", "BASE"})
-_DECLARED: Final = re.compile(r"PREFIX\s+([^\s:]*):", re.IGNORECASE)
 _POSITION: Final = re.compile(r"^error at \d+:\d+")
 
 
@@ -50,7 +50,7 @@ def first_keyword(text: str) -> str | None:
 
 def undeclared_prefixes(text: str, known: Collection[str]) -> list[str]:
     """The prefixes ``text`` uses without declaring them (nor being among ``known``), in order of first use."""
-    declared = set(_DECLARED.findall(text)) | set(known)
+    declared = set(declared_prefixes(text)) | set(known)
     found: list[str] = []
     for name in prefixed_names(text):
         prefix = name.split(":", 1)[0]

@@ -59,7 +59,12 @@ def answer_prefixes(query: str, triples: Iterable[ox.Triple]) -> dict[str, str]:
 
 def query_prefixes(query: str) -> dict[str, str]:
     """The standard prefixes, overridden and extended by those the query declares (the names people will read)."""
-    prefixes = dict(STANDARD)
+    return {**STANDARD, **declared_prefixes(query)}
+
+
+def declared_prefixes(query: str) -> dict[str, str]:
+    """The prefixes the query's own ``PREFIX`` lines declare, by name ("" for ``PREFIX :``), whose IRI is one."""
+    prefixes = {}
     for name, iri in _DECLARATION.findall(query):
         try:
             ox.NamedNode(iri)

@@ -208,6 +208,11 @@ class OrganisationReads:
         a dashboard has described it for its profile already, so no second read."""
         return self.describe(store, [self.organisation])[self.organisation].iri_of(OG.hasJurisdiction)
 
+    def registered_on(self, store: Store) -> date | None:
+        """The day of the organisation's first registration event (``og:registeredOn``), from its node as
+        ``describe`` keeps it: nothing binds it before, as far as the graph knows."""
+        return self.describe(store, [self.organisation])[self.organisation].date(OG.registeredOn)
+
     def role_assignments(self, store: Store) -> list[RoleAssignment]:
         if self._assignments is None:
             self._assignments = role_assignments(store, self.organisation)
@@ -376,7 +381,7 @@ def applicable_obligations(
     obligation a system yet to launch will bring that is owed by a due date (``kg.owed_clocks``: a security
     assessment owed before launch is DUE on the launch day), with the reasons of the roles it will bring."""
     shared = shared or OrganisationReads(organisation)
-    registered = shared.describe(store, [organisation])[organisation].date(OG.registeredOn)
+    registered = shared.registered_on(store)
     if registered is not None and as_of < registered:
         return []  # before its registration event the graph knows nothing of the organisation
     index = shared.applicability(store)
@@ -456,12 +461,6 @@ class _Then:
         past.forget_after(day)
         scratch = past.as_of(day)
         return cls(set(past.roles()), past.role_assignments(), scratch)
-
-
-def registered_on(store: Store, organisation: str) -> date | None:
-    """The day of the organisation's first registration event (``og:registeredOn``): nothing binds it before, as far
-    as the graph knows."""
-    return describe(store, [organisation])[organisation].date(OG.registeredOn)
 
 
 def violated_on(store: Store, organisation: str, day: date) -> set[str]:

@@ -114,7 +114,7 @@ def opened_store(settings: Settings, *, build: bool = True) -> Iterator[Store]:
         store.close()
 
 
-def _built(store: Store) -> BuildReport:
+def _built(store: Store, *, force: bool = False) -> BuildReport:
     """``ensure_built``, with a spinner from its first step: a store that holds this build shows none."""
     status: Status | None = None
 
@@ -126,7 +126,7 @@ def _built(store: Store) -> BuildReport:
         status.update(f"building the knowledge graph: {message}…")
 
     try:
-        return ensure_built(store, progress=progress)
+        return ensure_built(store, force=force, progress=progress)
     finally:
         if status is not None:
             status.stop()
@@ -139,8 +139,7 @@ def build(
 ) -> None:
     """Build the ontology and regulation graphs into the store (done automatically on first use)."""
     with opened_store(ctx.obj, build=False) as store:
-        with console.status("building…") as status:
-            report = ensure_built(store, force=force, progress=lambda message: status.update(f"{message}…"))
+        report = _built(store, force=force)
         if not report.rebuilt:
             console.print("the store already holds this build (use --force to rebuild)")
             return
@@ -202,7 +201,7 @@ def sparql(
 ) -> None:
     """Run a SPARQL query against the local store and print the answer (og:, rdfs:, skos: and the other usual
     prefixes need no PREFIX line)."""
-    from api.sparql_errors import explained
+    from api.sparql_errors import UPDATE_FORMS, explained, first_keyword
     from kg.answer_prefixes import STANDARD
 
     text = _read_query(query)
@@ -220,7 +219,7 @@ def sparql(
                 sys.stdout.buffer.write(answer.body if answer.body.endswith(b"\n") else answer.body + b"\n")
                 sys.stdout.flush()
         except QuerySyntaxError as error:
-            if _UPDATE.match(text):
+            if first_keyword(text) in UPDATE_FORMS:
                 raise fail(
                     "this is a SPARQL update; `obligraph sparql` runs queries (SELECT, ASK, CONSTRUCT, DESCRIBE). "
                     "Send updates to POST /sparql with the update token"
@@ -243,14 +242,6 @@ def _formats_for(text: str, asked: OutputFormat) -> str:
     graph = first_keyword(text) in {"CONSTRUCT", "DESCRIBE"}
     kind, formats = ("a graph", _GRAPH_FORMATS) if graph else ("solutions", _SOLUTION_FORMATS)
     return f"--format {asked} does not fit this query, whose answer is {kind}: use {', '.join(formats)}"
-
-
-_UPDATE: Final = re.compile(
-    r"(?:\s|#[^\n]*\n|(?:PREFIX\s+[^\s:]*:\s*|BASE\s+)<[^>]*>)*"
-    r"(?:INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
-    flags=re.IGNORECASE,
-)
-"""An update's first keyword, after its prologue: told apart from a malformed query to say what to do instead."""
 
 
 @app.command()
@@ -506,7 +497,7 @@ def applicable(
     import json
 
     from kg import iris
-    from kg.compliance import applicable_obligations, registered_on
+    from kg.compliance import OrganisationReads, applicable_obligations
     from obligraph.applicability_view import applicability_row, because, role_names, titles
 
     day = _as_of_day(as_of)
@@ -515,8 +506,9 @@ def applicable(
         organisation = iris.organisation(org)
         if obligation is not None:
             obligation = _require_obligation(store, obligation)
-        found = applicable_obligations(store, str(organisation), day)
-        registered = registered_on(store, str(organisation))
+        shared = OrganisationReads(str(organisation))  # its node read once, for both
+        found = applicable_obligations(store, str(organisation), day, shared)
+        registered = shared.registered_on(store)
         names = role_names(store, found, "zh") if lang is Language.zh and output is ListFormat.table else None
         titled = titles(store, found)
     if obligation is not None:

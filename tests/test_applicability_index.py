@@ -14,7 +14,7 @@ import pytest
 from kg import iris
 from kg.build import ensure_built
 from kg.catalog import PREFIXES
-from kg.compliance import Status, applicable_obligations, registered_on, violation_counts
+from kg.compliance import OrganisationReads, Status, applicable_obligations, violation_counts
 from kg.events import parse_event
 from kg.foresight import Foresight
 from kg.iris import Graphs, build_fingerprint_predicate, build_record
@@ -106,7 +106,7 @@ def test_the_index_gives_the_obligations_the_store_joins(store: Store, organisat
             view = roles_on(store, organisation, day)
             expected = bound_in_the_store(store, organisation, day, view)
             found = applicable_obligations(store, organisation, day)
-            registered = registered_on(store, organisation)
+            registered = OrganisationReads(organisation).registered_on(store)
             if registered is not None and day < registered:
                 assert found == [], (organisation, day)  # nothing is known of it before
                 seen_before_registration += 1
