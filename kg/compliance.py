@@ -18,9 +18,12 @@ role is that role or a narrower one, each with the facts (``og:hasReason``) and 
    deadline leaves nothing due); the earliest such date is given, before the day when it is overdue by then. A
    system launching after the latest judgement is judged with the roles its launch brings (``kg.foresight``), so
    an obligation owed before launch (GAI-12's security assessment) is listed DUE on the launch day, with those
-   roles as its reasons, before the organisation plays them. For a day before the latest judgement the clocks are
-   judged on the scratch copy of that day (what was done after it left out): one that runs past the day is owed
-   if its duty was not done by the day, one that ran out before it if not done by then (overdue);
+   roles as its reasons, before the organisation plays them; so is what must be in place when it goes live, DUE
+   the day before launch (``owed_due_dates(launches=...)``), and a day asked after a launch or retirement the
+   latest judgement has not seen lists every obligation of that day's roles (``_Ahead``). For a day before the
+   latest judgement the clocks are judged on the scratch copy of that day (what was done after it left out): one
+   that runs past the day is owed if its duty was not done by the day, one that ran out before it if not done by
+   then (overdue);
 4. ``NOT_CHECKABLE``: no shape checks it (``og:isMachineCheckable false``): events cannot evidence it;
 5. ``COMPLIANT``: checked, in force, nothing open, nothing pending.
 """
@@ -388,12 +391,26 @@ def applicable_obligations(
     judged = judged_as_of(store, organisation)
     judged_on = as_of_date(judged) if judged is not None else None
     past = _Then.of(store, organisation, as_of, shared) if judged_on is not None and as_of < judged_on else None
-    roles = past.roles if past is not None else organisation_roles(store, organisation)
+    since = min(as_of, judged_on) if judged_on is not None else as_of  # not yet judged past due from there
     jurisdiction = shared.jurisdiction(store)
+    ahead = _Ahead.of(store, organisation, since, as_of, shared) if past is None else None
+    roles_now = past.roles if past is not None else organisation_roles(store, organisation)
+    roles = ahead.roles if ahead is not None and ahead.roles is not None else roles_now
     bound = _bound_obligations(index, roles, as_of, jurisdiction)
     checked = {iri for iri, entry in bound.items() if entry.in_effect and entry.checkable}
-    since = min(as_of, judged_on) if judged_on is not None else as_of  # not yet judged past due from there
-    if past is None:
+    if ahead is not None:
+        due = owed_due_dates(
+            store,
+            organisation,
+            as_of,
+            shared.fingerprint(store),
+            among=checked,
+            since=since,
+            launches=ahead.launches,
+            bound_before=set(_bound_obligations(index, roles_now, as_of, jurisdiction)),
+            foresight=ahead.foresight,
+        )
+    elif past is None:
         due = owed_due_dates(store, organisation, as_of, shared.fingerprint(store), among=checked, since=since)
     else:
         due = owed_due_dates(
@@ -407,13 +424,18 @@ def applicable_obligations(
             compiled_from=store,
         )
     foreseen = {iri: owed.foreseen for iri, owed in due.items() if owed.foreseen is not None}
-    for iri, coming in foreseen.items():
-        then = _bound_obligations(index, coming.roles, as_of, jurisdiction).get(iri)
+    for iri, launch in foreseen.items():
+        then = _bound_obligations(index, launch.roles, as_of, jurisdiction).get(iri)
         if then is not None:
             bound[iri] = then
     if not bound:
         return []
-    assignments = past.assignments if past is not None else shared.role_assignments(store)
+    if past is not None:
+        assignments = past.assignments
+    elif ahead is not None and ahead.assignments is not None:
+        assignments = ahead.assignments
+    else:
+        assignments = shared.role_assignments(store)
     broader = _broader_roles(index, roles)
     if past is not None:
         violated = violated_on(store, organisation, as_of)
@@ -421,7 +443,7 @@ def applicable_obligations(
         violated = {obligation for (obligation, status), _ in shared.violation_tally(store).items() if status == _OPEN}
     result = []
     for iri, entry in sorted(bound.items(), key=lambda item: item[1].obligation_id):
-        ahead = foreseen.get(iri)
+        coming = foreseen.get(iri)
         if iri in violated and entry.in_effect:
             status = Status.VIOLATED
         elif not entry.in_effect:
@@ -432,13 +454,13 @@ def applicable_obligations(
             status = Status.NOT_CHECKABLE
         else:
             status = Status.COMPLIANT
-        if ahead is None:
+        if coming is None:
             reasons = tuple(_reasons(entry.roles, assignments, broader))
         else:
-            reasons = tuple(_reasons(entry.roles, ahead.assignments, _broader_roles(index, set(ahead.roles))))
+            reasons = tuple(_reasons(entry.roles, coming.assignments, _broader_roles(index, set(coming.roles))))
         owed = due.get(iri) if status is Status.DUE else None  # a due date says what is owed, not what is broken
         day, estimated = (owed.day, owed.estimated) if owed is not None else (None, False)
-        result.append(Applicability(iri, entry.obligation_id, status, day, reasons, estimated, ahead is not None))
+        result.append(Applicability(iri, entry.obligation_id, status, day, reasons, estimated, coming is not None))
     return result
 
 
@@ -461,6 +483,40 @@ class _Then:
         past.forget_after(day)
         scratch = past.as_of(day)
         return cls(set(past.roles()), past.role_assignments(), scratch)
+
+
+@dataclass(frozen=True)
+class _Ahead:
+    """An organisation with systems launching or retiring after its latest judgement (``since``): the roles the
+    derived graph holds are not those of a later day. Its systems launching after ``since`` bring what they owe at
+    and before launch (``owed_due_dates(launches=...)``); and when a launch or a retirement falls by ``as_of``, the
+    roles of that day are derived on a scratch copy (``kg.foresight``), as the clock's pass that day will derive
+    them, so every obligation they bind is listed, not only those with something owed."""
+
+    launches: dict[str, date]
+    foresight: Foresight
+    roles: set[str] | None
+    assignments: list[RoleAssignment] | None
+
+    @classmethod
+    def of(cls, store: Store, organisation: str, since: date, as_of: date, shared: OrganisationReads) -> _Ahead | None:
+        node = shared.describe(store, [organisation])[organisation]
+        systems = [SystemRecord.of(system) for system in shared.describe(store, node.iris(OG.hasAISystem)).values()]
+        launches = {
+            system.iri: system.launched_on
+            for system in systems
+            if system.launched_on is not None and system.launched_on > since and system.live_on(system.launched_on)
+        }
+        changed = any(system.live_on(since) != system.live_on(as_of) for system in systems)
+        if not launches and not changed:
+            return None
+        fingerprint = shared.fingerprint(store)
+        _, rules = compiled(store, fingerprint)
+        foresight = Foresight(store, organisation, fingerprint, rules)
+        if not changed:
+            return cls(launches, foresight, None, None)
+        foresight.as_of(as_of)
+        return cls(launches, foresight, set(foresight.roles()), foresight.role_assignments())
 
 
 def violated_on(store: Store, organisation: str, day: date) -> set[str]:

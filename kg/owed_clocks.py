@@ -119,6 +119,9 @@ def owed_due_dates(
     *,
     looking_back: bool = False,
     compiled_from: Store | None = None,
+    launches: Mapping[str, date] | None = None,
+    bound_before: Collection[str] = (),
+    foresight: Foresight | None = None,
 ) -> dict[str, OwedDue]:
     """The earliest due date on or after ``since`` (default ``as_of``) of each obligation (``among`` these IRIs)
     with a clock still owed, by obligation IRI. Each obligation's earliest due day is asked first, the later ones
@@ -134,18 +137,26 @@ def owed_due_dates(
     ``looking_back``: ``store`` holds the organisation as it stood on ``as_of``, a day before its latest judgement
     (``kg.foresight``: roles derived then, what was done after it taken out). Clocks due before it count too, each
     judged as of ``as_of`` itself: a finding then means overdue and not done by that day. ``compiled_from`` is the
-    store the checks are compiled from when ``store`` holds no shapes (a scratch copy)."""
+    store the checks are compiled from when ``store`` holds no shapes (a scratch copy).
+
+    ``launches``: the organisation's systems launching after ``since``, with their launch days. What a system must
+    have in place when it goes live (a real-identity check, labelling) has no clock in the graph: each check is
+    judged on the launch day as a clock due the day before (``_launch_duties``), the system its owner, and the
+    organisation its owner for the obligations it is not bound by before the launch (``bound_before``). ``foresight``:
+    a scratch copy of the organisation already made, used instead of making another."""
     derived_on = since or as_of
     clocks = sorted(_clocks_ahead(store, organisation, derived_on, any_due=looking_back), key=lambda clock: clock.due)
     ahead = [clock for clock in clocks if clock.launches_after(derived_on)]
     current = [clock for clock in clocks if not clock.launches_after(derived_on)]
     checks, rules = compiled(compiled_from or store, fingerprint)
+    ahead += _launch_duties(organisation, checks, launches or {}, bound_before)
 
     def asked(clock: _Clock) -> date:
         after_due = clock.due + timedelta(days=1)
         return max(after_due, as_of) if looking_back else after_due
 
-    owed = _foreseen(Foresight(store, organisation, fingerprint, rules), checks, ahead) if ahead else {}
+    scratch = foresight or Foresight(store, organisation, fingerprint, rules) if ahead else None
+    owed = _foreseen(scratch, checks, ahead) if scratch is not None else {}
     days: dict[str, set[date]] = defaultdict(set)
     for clock in current:
         if among is None or clock.obligation in among:
@@ -164,6 +175,26 @@ def owed_due_dates(
         if obligation not in owed or due.day <= owed[obligation].day:
             owed[obligation] = due
     return owed
+
+
+def _launch_duties(
+    organisation: str, checks: Sequence[Check], launches: Mapping[str, date], bound_before: Collection[str]
+) -> list[_Clock]:
+    """A clock due the day before each launch for every obligation a check judges, owned by the launching system
+    and, for the obligations not bound before it, by the organisation (the roles a launch brings bind it too): the
+    clock's pass on the launch day judges the live system, so what must be in place then is owed by the day before.
+    A check that finds nothing on that day (a duty with a clock of its own, not yet run out) owes nothing here."""
+    obligations = sorted({str(check.obligation) for check in checks})
+    duties = []
+    for system, launched in sorted(launches.items()):
+        due = launched - timedelta(days=1)
+        duties += [_Clock(obligation, system, due, False, launched) for obligation in obligations]
+        duties += [
+            _Clock(obligation, organisation, due, False, launched)
+            for obligation in obligations
+            if obligation not in bound_before
+        ]
+    return duties
 
 
 def _foreseen(foresight: Foresight, checks: Sequence[Check], clocks: Sequence[_Clock]) -> dict[str, OwedDue]:

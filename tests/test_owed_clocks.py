@@ -139,3 +139,49 @@ def test_a_system_yet_to_launch_brings_what_it_owes_before_launch(store: Store, 
     assert (status, due_on) == (Status.DUE, date(2027, 1, 5)), "assessed: only the filing, 10 working days on, is owed"
     pipeline.revalidate(launch + timedelta(days=1))
     assert not open_violations(store, "GAI-12")
+
+
+def test_a_launch_owes_what_must_be_in_place_when_it_goes_live(store: Store, pipeline: Pipeline) -> None:
+    """A public chatbot announced for 21 December owes, besides its clocks, whatever must be in place when it goes
+    live (real-identity checks, labels, a complaint channel): each DUE on 20 December, the day before the clock's
+    pass judges the live system, with the launch's roles as reasons; one in place already is not. Asked for a day
+    after the launch, every obligation of those roles is listed, and the forecast is what the clock then does: each
+    DUE before the day is open, each other status the same."""
+    registered = {"name": "Acme", "jurisdiction": "CN-BJ"}
+    bot = {
+        "systemId": "S1",
+        "name": "Bot",
+        "capabilities": ["text-generation"],
+        "publicFacing": True,
+        "publicOpinionAttributes": True,
+        "launchedOn": "2026-12-21",
+    }
+    real_identity = {"kind": "real-identity-verification", "since": "2026-12-15", "systemId": "S1"}
+    announced = (
+        {"type": "organisation.registered", "time": "2026-12-01T09:00:00+08:00", "data": registered},
+        {"type": "aisystem.deployed", "time": "2026-12-02T10:00:00+08:00", "data": bot},
+        {"type": "control.implemented", "time": "2026-12-03T10:00:00+08:00", "data": real_identity},
+    )
+    launch, after = date(2026, 12, 21), date(2026, 12, 28)
+    system = f"{ORG}/system/S1"
+    day = applied(store, pipeline, ShapeCase("launch", "DS-02", "announced", announced, None, frozenset()))
+    before = {item.obligation_id: item for item in applicable_obligations(store, ORG, day)}
+    owed_at_launch = {key for key, item in before.items() if item.due_on == launch - timedelta(days=1)}
+    assert {"DS-07", "GAI-08", "GAI-11", "LBL-01", "LBL-02"} <= owed_at_launch, sorted(before)
+    assert "DS-02" not in before, "its real-identity check is in place since 15 December"
+    assert all(before[key].status is Status.DUE and before[key].foreseen for key in owed_at_launch)
+    assert {fact for reason in before["LBL-01"].reasons for fact in reason.assignment.reasons} == {system}
+
+    forecast = {item.obligation_id: (item.status, item.due_on) for item in applicable_obligations(store, ORG, after)}
+    assert set(before) < set(forecast)  # the roles of that day bind the obligations with nothing owed too
+    assert {Status.COMPLIANT, Status.NOT_CHECKABLE} <= {status for status, _ in forecast.values()}
+    pipeline.revalidate(launch)
+    assert {key for key in owed_at_launch if open_violations(store, key)} == owed_at_launch
+    pipeline.revalidate(after)
+    judged = {item.obligation_id: (item.status, item.due_on) for item in applicable_obligations(store, ORG, after)}
+    assert set(judged) == set(forecast)
+    for key, (status, due_on) in forecast.items():
+        if status is Status.DUE and due_on is not None and due_on < after:
+            assert judged[key][0] is Status.VIOLATED, key
+        else:
+            assert judged[key] == (status, due_on), key

@@ -188,7 +188,8 @@ class ApplicableObligation:
         description="With DUE: the earliest due date of a clock still owed: on or after asOf, or before it when "
         "asOf is later than the latest judgement (overdue by then; the clock opens the violation the day after). "
         "A system yet to launch brings what it owes by a due date (a security assessment before launch, its first "
-        "filing) as DUE before the organisation plays the role: its reasons are the roles the launch brings."
+        "filing, and what must be in place when it goes live, due the day before launch) as DUE before the "
+        "organisation plays the role: its reasons are the roles the launch brings."
     )
     due_on_estimated: bool | None = strawberry.field(
         description="With DUE: whether dueOn was counted in working days into a year the official holiday calendar "
