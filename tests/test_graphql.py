@@ -460,7 +460,7 @@ def test_a_deadline_met_early_is_compliant_not_due(base_url: str) -> None:
 UPCOMING = "91110108MA01UPCOM1"
 PRE_LAUNCH = """query($id: ID!, $asOf: Date) { organisation(id: $id) { ... on Organisation {
   applicableObligations(asOf: $asOf) { obligationId status dueOn
-    reasons { boundRole { notation } assignment { reasons { kind id } } } }
+    reasons { boundRole { notation label } assignment { reasons { kind id } } } }
   complianceSummary(asOf: $asOf) { byStatus { status count } } } } }"""
 
 
@@ -495,8 +495,12 @@ def test_a_launch_announced_shows_what_is_owed_before_it(base_url: str) -> None:
 
     before = gai12()
     assert (before["status"], before["dueOn"]) == ("DUE", "2026-12-21")
-    assert {reason["boundRole"]["notation"] for reason in before["reasons"]} == {"genai_service_provider"}
-    assert before["reasons"][0]["assignment"]["reasons"] == [{"kind": "AI_SYSTEM", "id": "bot"}]
+    bound = {(reason["boundRole"]["notation"], reason["boundRole"]["label"]) for reason in before["reasons"]}
+    assert bound == {  # the role it binds, and the one its trigger requires (no reference actor id: no notation)
+        ("genai_service_provider", "Generative AI service provider"),
+        (None, "Generative AI service provider with public-opinion attributes or social mobilisation capacity"),
+    }
+    assert all(reason["assignment"]["reasons"] == [{"kind": "AI_SYSTEM", "id": "bot"}] for reason in before["reasons"])
     assessed = cloudevent(
         "u-3",
         "assessment.completed",

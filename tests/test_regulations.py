@@ -328,9 +328,11 @@ def test_periods_set_by_later_rules_count_from_the_day_those_took_effect(graph: 
     assert add_working_days(date(2025, 7, 18), 30) == date(2025, 8, 29)  # the announcement's date for those above
 
 
-def test_a_threshold_trigger_requires_the_role_that_derives_it(graph: Graph) -> None:
+def test_a_narrower_trigger_requires_the_role_that_derives_it(graph: Graph) -> None:
     """PIPL-06 and NDSMR-02 bind personal information handlers, as the reference says, and require the role of
-    their trigger's threshold (kg/reference/triggers.yaml), so they apply to those handlers only."""
+    their trigger's threshold (kg/reference/triggers.yaml), so they apply to those handlers only; GAI-12 binds
+    generative AI service providers whose services have public-opinion attributes, NDSMR-01 data processors that
+    provide generative AI services."""
     assert set(graph.objects(iris.obligation("PIPL-06"), OG.requiresRole)) == {
         OG.PersonalInformationHandlerAboveOfficerThreshold
     }
@@ -338,9 +340,12 @@ def test_a_threshold_trigger_requires_the_role_that_derives_it(graph: Graph) -> 
         OG.PersonalInformationHandlerOfTenMillionOrMore
     }
     assert OG.PersonalInformationHandler in set(graph.objects(iris.obligation("NDSMR-02"), OG.bindsRole))
+    assert set(graph.objects(iris.obligation("GAI-12"), OG.requiresRole)) == {
+        OG.PublicOpinionGenerativeAIServiceProvider
+    }
+    assert set(graph.objects(iris.obligation("NDSMR-01"), OG.requiresRole)) == {OG.GenerativeAIServiceProvider}
     assert {s for s, _, _ in graph.triples((None, OG.requiresRole, None))} == {
-        iris.obligation("PIPL-06"),
-        iris.obligation("NDSMR-02"),
+        iris.obligation(key) for key in ("PIPL-06", "NDSMR-02", "GAI-12", "NDSMR-01")
     }
 
 

@@ -261,7 +261,7 @@ CASES = [
         {OG.DataProcessor: role(S1, "data-processor")},
         absent=GENAI_ROLES,
     ),
-    # Data processors (DSL Arts. 3, 21, 30) and CII operators (CSL Art. 31).
+    # Data processors (DSL Arts. 21, 27, 30) and CII operators (CSL Art. 31).
     RoleCase(
         "personal information alone makes a data processor",
         (registered(personalInformationSubjects=5),),
