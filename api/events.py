@@ -13,7 +13,6 @@ answered with its own outcomes and changes: many clients sending one event each 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 from urllib.parse import unquote
@@ -23,7 +22,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from kg.events import Event, EventRejected, parse_batch, parse_event
-from kg.events.parse import MAX_BATCH_BYTES
+from kg.events.parse import MAX_BATCH_BYTES, parse_json_data
 from kg.group_commit import GroupCommit
 from kg.pipeline import BatchResult
 
@@ -84,6 +83,7 @@ def _handle(group_commit: GroupCommit, media_type: str, headers: Mapping[str, st
         if isinstance(item, EventRejected)
     ]
     if problems:
+        group_commit.pipeline.stats.count_refused(len(problems))
         return _rejected(problems)
     events = [item for item in parsed if isinstance(item, Event)]
     result = group_commit.process(events)
@@ -110,9 +110,9 @@ def _binary_event(headers: Mapping[str, str], body: bytes) -> dict[str, object]:
     the body is the data (JSON)."""
     event: dict[str, object] = {key[3:]: unquote(value) for key, value in headers.items() if key.startswith("ce-")}
     try:
-        event["data"] = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise EventRejected(f"the body is not valid JSON data: {error}") from None
+        event["data"] = parse_json_data(body)
+    except EventRejected as rejected:
+        raise EventRejected(f"the body (the event's data): {rejected.reason}", rejected.pointer) from None
     event["datacontenttype"] = "application/json"
     return event
 

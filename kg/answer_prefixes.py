@@ -1,10 +1,10 @@
 """The prefixes a graph answer (CONSTRUCT, DESCRIBE) is written with, so Turtle and RDF/XML read as people write them.
 
-The query's own ``PREFIX`` declarations come first (the names its author chose, as Fuseki does), then the
-vocabularies of the ontology under their usual names, and obligraph's own namespaces (obligations, authorities,
-sources, violations, graphs). Only formats that abbreviate use them; N-Triples, N-Quads and JSON-LD are written in
-full either way. The same standard prefixes are declared for every query the endpoint answers
-(``kg.sparql_answers``)."""
+The query's own ``PREFIX`` declarations come first (the names its author chose, as Fuseki does; a namespace it
+names is written with that name alone), then the vocabularies of the ontology under their usual names, and
+obligraph's own namespaces (obligations, authorities, sources, violations, graphs). Only formats that abbreviate
+use them; N-Triples, N-Quads and JSON-LD are written in full either way. The same standard prefixes are declared
+for every query the endpoint answers (``kg.sparql_answers``)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,9 @@ def answer_prefixes(query: str, triples: Iterable[ox.Triple]) -> dict[str, str]:
     """The query's declared prefixes over the standard ones, those that some IRI of ``triples`` starts with (a
     three-triple answer is not headed by seventeen declarations). An IRI pyoxigraph would refuse is skipped: this
     only abbreviates, so a declaration the regular expression misreads costs nothing but a longer name."""
-    prefixes = query_prefixes(query)
+    declared = declared_prefixes(query)
+    renamed = set(declared.values())  # a namespace the query names is written with the query's name only
+    prefixes = {**{name: iri for name, iri in STANDARD.items() if iri not in renamed}, **declared}
     used = sorted(_iris(triples))
     return {name: iri for name, iri in prefixes.items() if _starts_one(used, iri)}
 

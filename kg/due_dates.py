@@ -27,13 +27,16 @@ class Clock:
     anchor: str
     starts_on: Literal["launch", "officer-threshold", "important-data-processor"]
     renewed_by: str | None = None  # evidence kind notation that restarts a periodic clock
+    public_opinion: bool = False
+    """Owed only by a system with public-opinion attributes: a live system that gains them launches a public-opinion
+    function that day, and the clock runs from it rather than from the system's launch."""
 
 
 CLOCKS: Final[tuple[Clock, ...]] = (
-    Clock("ALG-09", "system", "service-launch", "launch"),
-    Clock("DS-09", "system", "service-launch", "launch"),
-    Clock("GAI-12", "system", "service-launch", "launch"),
-    Clock("GAI-12", "system", "before-launch", "launch"),
+    Clock("ALG-09", "system", "service-launch", "launch", public_opinion=True),
+    Clock("DS-09", "system", "service-launch", "launch", public_opinion=True),
+    Clock("GAI-12", "system", "service-launch", "launch", public_opinion=True),
+    Clock("GAI-12", "system", "before-launch", "launch", public_opinion=True),
     Clock("DS-05", "system", "before-launch", "launch"),
     Clock("AGC-02", "system", "before-launch", "launch"),
     Clock("AGC-03", "system", "last-report", "launch", renewed_by="transparency-report"),

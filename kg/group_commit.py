@@ -83,7 +83,9 @@ class GroupCommit:
     def _run(self, group: list[_Request]) -> None:
         """One pipeline batch for the group's acceptable requests. Every request of the group is answered: with its
         outcomes, or with the error that stopped the batch, which each caller raises in its own thread (as a lone
-        call would); a caller running another's group goes on to its own."""
+        call would); when a batch of several fails, each is run again alone, so only the one at fault gets the
+        error. A caller running another's group goes on to its own."""
+        accepted: list[_Request] = []
         try:
             accepted = self._accepted(group)
             events = [event for request in accepted for event in request.events]
@@ -94,15 +96,27 @@ class GroupCommit:
                 outcomes = result.outcomes[start : start + len(request.events)]
                 start += len(request.events)
                 request.result = BatchResult(outcomes, _changes_of(outcomes, result.changes))
-        except Exception as error:  # handed to every caller of the group
+        except Exception as error:
+            if len(accepted) > 1:  # one request's fault is not its neighbours': each is run again alone
+                self._one_by_one(accepted)
             for request in group:
-                if request.result is None:
+                if request.result is None and request.error is None:
                     request.error = error
         finally:
             for request in group:
                 if request.result is None and request.error is None:
                     request.error = RuntimeError("the batch was interrupted")
                 request.answered.set()
+
+    def _one_by_one(self, requests: list[_Request]) -> None:
+        """Each request in its own pipeline batch, answered with its outcomes or with the error that stopped it (a
+        batch that failed changed nothing, or its events are found applied and reported as duplicates)."""
+        for request in requests:
+            try:
+                request.result = self.pipeline.process(request.events)
+                self.groups += 1
+            except Exception as error:
+                request.error = error
 
     def _accepted(self, group: list[_Request]) -> list[_Request]:
         """The requests whose every event would be applied after the requests before them in the group; the others
@@ -117,6 +131,7 @@ class GroupCommit:
                 start += len(request.events)
                 if any(outcome.status == "rejected" for outcome in own):
                     request.result = BatchResult(own)
+                    self.pipeline.stats.count_outcomes([outcome for outcome in own if outcome.status == "rejected"])
                 else:
                     kept.append(request)
             if len(kept) == len(remaining):

@@ -464,11 +464,35 @@ def _aisystem_deployed(event: Event, data: p.AISystemDeployed, known: _Known) ->
     return [_delete_values(system, own), _insert(triples), *_system_launch_clocks(system, data.launched_on)]
 
 
+def _public_opinion_clocks(system: URIRef, day: date) -> list[str]:
+    """A live system that gains public-opinion attributes on ``day`` launches a public-opinion function then: the
+    clocks only such systems owe (a filing within 10 working days, GenAI Art. 17's assessment before launch) run
+    from that day (Algorithmic Recommendation Provisions Art. 24: changes filed within 10 working days). Run before
+    the attribute is written: a system that has them already, or is not live before the day, keeps its clocks."""
+    still = (
+        f"{n3(system)} {n3(OG.launchedOn)} ?launched FILTER(?launched < {lit(day)}) "
+        f"FILTER NOT EXISTS {{ {n3(system)} {n3(OG.hasPublicOpinionAttributes)} true }}"
+    )
+    operations = []
+    for clock in clocks_started_by("launch"):
+        if clock.public_opinion:
+            node = n3(iris.due_date(system, clock.obligation, clock.anchor))
+            operations.append(
+                f"DELETE {{ GRAPH {ORGS} {{ {node} {n3(OG.dueOn)} ?old }} }} "
+                f"INSERT {{ GRAPH {ORGS} {{ {node} {n3(OG.dueOn)} {lit(first_due(clock, day))} }} }} "
+                f"WHERE {{ GRAPH {ORGS} {{ {node} {n3(OG.dueOn)} ?old . {still} }} }}"
+            )
+    return operations
+
+
 def _aisystem_updated(event: Event, data: p.AISystemUpdated, known: _Known) -> list[str]:
     _, system = _system_node(event, known)
     changes = data.changes()
     triples = [t for name, value in changes.items() for t in _system_field_triples(system, name, value)]
-    operations = [_delete_values(system, [_SYSTEM_FIELDS[name][0] for name in changes])]
+    operations = []
+    if changes.get("public_opinion_attributes") is True and changes.get("launched_on") is None:
+        operations += _public_opinion_clocks(system, as_of_date(event.time))
+    operations.append(_delete_values(system, [_SYSTEM_FIELDS[name][0] for name in changes]))
     if triples:
         operations.append(_insert(triples))
     if changes.get("launched_on") is not None:

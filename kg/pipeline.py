@@ -111,8 +111,9 @@ class StepClock:
 
 @dataclass
 class PipelineStats:
-    """What the pipeline has done since it started (``kg.metrics`` exports it). Written under the pipeline's lock;
-    read without it (each field is one int or float)."""
+    """What the pipeline has done since it started (``kg.metrics`` exports it). Written under the pipeline's lock (the
+    event counts under a lock of their own: HTTP counts what it refuses without waiting for a batch); read without
+    it (each field is one int or float)."""
 
     events_applied: int = 0
     events_duplicate: int = 0
@@ -134,19 +135,27 @@ class PipelineStats:
     clock_last_pass_as_of: date | None = None
     """The latest day a complete clock pass was judged as of: this process's passes, or the graph's record when
     ``serve``'s clock read it at start. An alert on its age catches a clock that stopped."""
+    _counting: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def saw_clock_pass(self, day: date) -> None:
         if self.clock_last_pass_as_of is None or day > self.clock_last_pass_as_of:
             self.clock_last_pass_as_of = day
 
     def count_outcomes(self, outcomes: Sequence[Outcome]) -> None:
-        for outcome in outcomes:
-            if outcome.status == "applied":
-                self.events_applied += 1
-            elif outcome.status == "duplicate":
-                self.events_duplicate += 1
-            else:
-                self.events_rejected += 1
+        with self._counting:
+            for outcome in outcomes:
+                if outcome.status == "applied":
+                    self.events_applied += 1
+                elif outcome.status == "duplicate":
+                    self.events_duplicate += 1
+                else:
+                    self.events_rejected += 1
+
+    def count_refused(self, events: int) -> None:
+        """Events refused before the pipeline saw them (an HTTP event that breaks the contract, or one whose
+        request was refused for another's fault): rejected too. Callable without the pipeline's lock."""
+        with self._counting:
+            self.events_rejected += events
 
     def count_changes(self, changes: Sequence[ViolationChange]) -> None:
         opened = sum(change.kind == "opened" for change in changes)
@@ -330,9 +339,14 @@ class Pipeline:
         """Before a round is applied, judge its organisations as the clock would have on each day after a deadline
         that ran out since their latest judgement (``kg.catch_up``): a duty met late by the event still opens its
         violation, the day after the deadline, and the event resolves it."""
-        days = clock_days_passed(self.store, {iris.organisation(event.subject): event.time for event in events})
+        return self._catch_up_to({iris.organisation(event.subject): event.time for event in events})
+
+    def _catch_up_to(self, moments: Mapping[URIRef, datetime], before: date | None = None) -> list[ViolationChange]:
+        """Judge each organisation on the days after its deadlines that ran out between its latest judgement and
+        its moment (``before`` a day: the days before it only, which the judgement to come does not judge)."""
+        days = clock_days_passed(self.store, moments)
         changes: list[ViolationChange] = []
-        for day in sorted({day for passed in days.values() for day in passed}):
+        for day in sorted({day for passed in days.values() for day in passed if before is None or day < before}):
             moment = clock_moment(day)
             changes += self._validate({org: Cause(at=moment) for org, passed in days.items() if day in passed})
         return changes
@@ -358,7 +372,10 @@ class Pipeline:
 
         The lock is taken one chunk of ``batch_size`` organisations at a time, so events go on being applied and
         judged while a large graph is re-checked (100,000 organisations take minutes); an organisation an event
-        touches between two chunks is judged by that event and, when its chunk comes, by the clock. A complete
+        touches between two chunks is judged by that event and, when its chunk comes, by the clock. As before an
+        event, the days after deadlines that ran out since an organisation's latest judgement and before ``as_of``
+        are judged first (``kg.catch_up``): a pass that skipped days (a server down, ``obligraph revalidate`` run
+        by hand a week on) records each breach on the day after its deadline, as a daily pass would. A complete
         pass is recorded (``kg.clock_passes``). Once ``stop`` is set no further chunk starts: the changes so far
         are returned and the pass is not recorded, so whoever holds the lock after setting it can close the
         store."""
@@ -371,6 +388,7 @@ class Pipeline:
             with self._lock:
                 if stop is not None and stop.is_set():
                     return changes
+                changes += self._catch_up_to(dict.fromkeys(chunk, moment), before=as_of)
                 changes += self._validate({org: Cause(at=moment) for org in chunk})
             if progress:
                 progress(len(chunk))

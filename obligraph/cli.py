@@ -568,7 +568,8 @@ def revalidate(
     from rich.progress import Progress
 
     from kg.compliance import today
-    from kg.pipeline import Pipeline
+    from kg.judged_moments import judged_moments
+    from kg.pipeline import Pipeline, clock_moment
 
     day, now = _as_of_day(as_of), today()
     if day > now:
@@ -580,13 +581,16 @@ def revalidate(
         )
     with opened_store(ctx.obj) as store:
         pipeline = Pipeline.from_store(store)
-        total = len(pipeline.organisations())
+        organisations = pipeline.organisations()
+        moment = clock_moment(day)
+        later = sum(at > moment for at in judged_moments(store, organisations).values())
         with Progress(console=console, transient=True) as progress:
-            task = progress.add_task(f"validating as of {day}", total=total)
+            task = progress.add_task(f"validating as of {day}", total=len(organisations))
             changes = pipeline.revalidate(day, progress=lambda n: progress.advance(task, n))
-    opened = sum(change.kind == "opened" for change in changes)
+    opened, total = sum(change.kind == "opened" for change in changes), len(organisations)
+    judged_later = f" ({later:,} already judged as of a later moment: as of that moment)" if later else ""
     out.print(
-        f"validated {total:,} organisation{'s' if total != 1 else ''} as of {day}: "
+        f"validated {total:,} organisation{'s' if total != 1 else ''} as of {day}{judged_later}: "
         f"{opened} violation{'s' if opened != 1 else ''} opened, {len(changes) - opened} resolved"
     )
 

@@ -445,6 +445,8 @@ def test_the_getting_started_example_ends_as_the_readme_says(tmp_path: Path) -> 
     listed = run("violations", "--org", "91110108MA01EXAMPL", "-f", "json", data_dir=tmp_path / "clocked")
     [clocked] = [v for v in json.loads(listed.stdout) if v["obligation"] == "PIPL-06"]
     assert (clocked["causedBy"], clocked["openedAt"]) == ("clock", "2026-04-15T00:00:00+08:00")
+    back = run("revalidate", "--as-of", "2026-04-01", data_dir=tmp_path / "clocked")  # judged as of the 15th since
+    assert "as of 2026-04-01 (1 already judged as of a later moment: as of that moment)" in back.stdout, back.stdout
 
 
 def test_violations_table_fits_a_narrow_terminal_and_uses_a_wide_one(tmp_path: Path) -> None:
@@ -542,10 +544,13 @@ def test_applicable_says_why_each_obligation_binds_and_agrees_with_the_violation
 
     one = run("applicable", "--org", org, "--obligation", "GAI-12", "--as-of", "2026-12-01", data_dir=data)
     assert one.returncode == 0, one.stderr
-    assert one.stdout.splitlines()[:3] == [
+    assert one.stdout.splitlines()[:6] == [
         "GAI-12  COMPLIANT  Security assessment and algorithm filing",
         "    binds GenerativeAIServiceProvider, derived from system/chat-assistant (rule",
         "      rule-generative-ai-service-provider)",
+        "    binds PublicOpinionGenerativeAIServiceProvider, derived from",
+        "      system/chat-assistant (rule",
+        "      rule-public-opinion-generative-ai-service-provider)",
     ]
     assert "1 obligation binds 91110108MA01EXAMPL as of 2026-12-01" in one.stderr
 
@@ -558,7 +563,7 @@ def test_applicable_says_why_each_obligation_binds_and_agrees_with_the_violation
     as_csv = run("applicable", "--org", org, "--as-of", "2026-12-01", "--format", "csv", data_dir=data)
     rows = {row["obligation"]: row for row in csv.DictReader(io.StringIO(as_csv.stdout))}
     assert set(rows) == set(by_obligation)
-    assert rows["GAI-12"]["roles"] == "GenerativeAIServiceProvider"
+    assert rows["GAI-12"]["roles"] == "GenerativeAIServiceProvider; PublicOpinionGenerativeAIServiceProvider"
     assert rows["GAI-12"]["facts"] == "system/chat-assistant"
     assert (rows["ALG-05"]["title"], rows["ALG-05"]["titleZh"]) == (
         "Disclosure of algorithmic recommendation and its basic principles",

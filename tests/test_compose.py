@@ -106,6 +106,14 @@ def test_the_worker_reaches_kafka_inside_the_network_and_starts_after_the_graph_
     assert api["OBLIGRAPH_HOST"] == "0.0.0.0" and f"{api['OBLIGRAPH_PORT']}:8000" in services["api"]["ports"]
 
 
+def test_workers_can_be_scaled_without_colliding_on_a_host_port(services: dict[str, Any]) -> None:
+    """``docker compose up --scale worker=3`` (README) starts three workers only if none binds a fixed host port."""
+    worker = services["worker"]
+    metrics_port = environment(worker)["OBLIGRAPH_WORKER_METRICS_PORT"]
+    assert worker["ports"] == [metrics_port], "the metrics port is published on a host port Docker picks"
+    assert "container_name" not in worker
+
+
 def test_the_image_installs_every_package_with_pip_on_python_3_11_slim() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim\b", dockerfile, re.MULTILINE)

@@ -349,6 +349,12 @@ WRONG: list[tuple[str, dict[str, Any], str, str]] = [
         "cannot be CN",
     ),
     (
+        "user-assigned destination",
+        with_data("transfer.started", destination="ZZ"),
+        "/data/destination",
+        "'ZZ' is not an ISO 3166-1 country code",
+    ),
+    (
         "unknown province",
         with_data("organisation.registered", jurisdiction="CN-XX"),
         "/data/jurisdiction",

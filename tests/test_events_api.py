@@ -167,6 +167,35 @@ def test_binary_mode_percent_decodes_its_headers_and_wants_json(base_url: str) -
     assert plain.status_code == 415 and "application/json" in plain.json()["error"]
 
 
+def test_every_way_in_holds_an_event_to_the_same_limits(base_url: str) -> None:
+    """Data nested past the limit, a number of 5,000 digits, an event over 1 MiB and a time with no instant in UTC
+    are each refused with a 400 and the reason, in binary mode, structured mode and as a batch element alike."""
+    assert httpx.post(f"{base_url}/events", json=REGISTER, headers=STRUCTURED).status_code == 200
+    headers = {
+        "Content-Type": "application/json",
+        "ce-specversion": "1.0",
+        "ce-source": "https://erp.example.cn",
+        "ce-type": "organisation.updated",
+        "ce-time": "2026-03-03T09:00:00+08:00",
+        "ce-subject": ORG,
+    }
+    deep = '{"name": "x", "u": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    digits = '{"name": "x", "v": ' + "9" * 5_000 + "}"
+    large = json.dumps({"name": "x", "blob": "x" * (1 << 21)})
+    for number, (body, reason) in enumerate(((deep, "nested deeper"), (digits, "too many digits"), (large, "larger"))):
+        binary = httpx.post(f"{base_url}/events", content=body, headers={**headers, "ce-id": f"limit-{number}"})
+        assert binary.status_code == 400 and reason in binary.json()["error"], binary.text
+        one = json.dumps({**event(10 + number, "organisation.updated", headers["ce-time"], {}), "data": "DATA"})
+        one = one.replace('"DATA"', body)
+        assert httpx.post(f"{base_url}/events", content=one, headers=STRUCTURED).status_code == 400
+    batch = [event(20, "organisation.updated", "2026-03-03T09:00:00+08:00", {"name": "x", "blob": "x" * (1 << 21)})]
+    answer = httpx.post(f"{base_url}/events", json=batch, headers=BATCH)
+    assert answer.status_code == 400 and "larger than 1048576 bytes" in answer.json()["error"], answer.text
+    year_one = event(21, "organisation.updated", "0001-01-01T00:00:00+08:00", {"name": "x"})
+    answer = httpx.post(f"{base_url}/events", json=year_one, headers=STRUCTURED)
+    assert answer.status_code == 400 and "between the years 1 and 9999" in answer.json()["error"], answer.text
+
+
 def test_an_unknown_content_type_is_415(base_url: str) -> None:
     answer = httpx.post(f"{base_url}/events", content=b"{}", headers={"Content-Type": "text/plain"})
     assert answer.status_code == 415
@@ -242,6 +271,9 @@ def test_metrics_count_the_events_and_the_violations_they_changed(base_url: str)
         answer = httpx.post(f"{base_url}/events", content=json.dumps(body), headers=STRUCTURED)
         opened += sum(v["type"] == "violation.opened" for v in answer.json()["violations"])
     httpx.post(f"{base_url}/events", content=json.dumps({"specversion": "1.0"}), headers=STRUCTURED)  # 400, parse
+    stranger = event(9, "organisation.updated", "2026-03-20T09:00:00+08:00", {"name": "Nobody"}, "91110000NOBODY0000")
+    refused = httpx.post(f"{base_url}/events", content=json.dumps(stranger), headers=STRUCTURED)
+    assert refused.status_code == 400 and "unknown organisation" in refused.json()["error"], refused.text
     after = scrape()
 
     def grew(name: str, **labels: str) -> float:
@@ -250,9 +282,9 @@ def test_metrics_count_the_events_and_the_violations_they_changed(base_url: str)
 
     assert grew("obligraph_events_total", outcome="applied") == 3
     assert grew("obligraph_events_total", outcome="duplicate") == 1
-    assert grew("obligraph_events_total", outcome="rejected") == 0  # refused before the pipeline: not counted there
+    assert grew("obligraph_events_total", outcome="rejected") == 2  # broken, and naming no known organisation
     assert opened > 0 and grew("obligraph_violation_changes_total", kind="opened") == opened
-    assert grew("obligraph_batches_total") == 4 and grew("obligraph_http_event_groups_total") == 4
+    assert grew("obligraph_batches_total") == 4 and grew("obligraph_http_event_groups_total") == 5  # one refused
     assert grew("obligraph_batch_seconds_total") > 0
     steps = {step: grew("obligraph_pipeline_step_seconds_total", step=step) for step in STEPS}
     assert all(seconds > 0 for seconds in steps.values()), steps  # every batch applied and validated something

@@ -170,6 +170,26 @@ def test_every_caller_of_a_failed_batch_gets_the_error_and_the_next_call_works(
     assert statuses(group_commit.process([register("F1")]).outcomes) == ["applied"]
 
 
+def test_a_fault_in_one_call_fails_that_call_alone(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch that fails on one caller's event (an error no check foresaw) is run again call by call: the others
+    are applied, and only that caller gets the error."""
+    group_commit = GroupCommit(pipeline)
+    process = pipeline.process
+
+    def failing_on_p2(events: Any, **options: Any) -> BatchResult:
+        if any(event.subject == "P2" for event in events):
+            raise ValueError("no instant for this event")
+        return process(events, **options)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline, "process", failing_on_p2)
+        answers = grouped(group_commit, [[register("P1")], [register("P2")], [register("P3")]])
+    first, second, third = answers
+    assert isinstance(second, ValueError)
+    assert isinstance(first, BatchResult) and statuses(first.outcomes) == ["applied"]
+    assert isinstance(third, BatchResult) and statuses(third.outcomes) == ["applied"]
+
+
 def test_a_group_stops_at_max_events(pipeline: Pipeline) -> None:
     group_commit = GroupCommit(pipeline, max_events=2)
     answers = grouped(group_commit, [[register("M1"), deploy("M1")], [register("M2")], [register("M3")]])

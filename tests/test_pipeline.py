@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from kg import iris
 from kg.build import ensure_built
 from kg.clock_passes import last_pass, record_pass
+from kg.due_dates import CLOCKS, first_due
 from kg.events import Event, parse_event
 from kg.iris import Graphs
 from kg.judged_moments import judged_moments, record_judged
@@ -158,7 +159,7 @@ def test_a_retired_system_ends_its_obligations(store: Store, pipeline: Pipeline)
 def test_the_officer_duty_names_the_largest_count_of_the_organisation_and_its_exports(
     store: Store, pipeline: Pipeline
 ) -> None:
-    """PIPL-06 counts an export under way (providing personal information is processing it, PIPL Art. 4 para 2);
+    """PIPL-06 counts an export under way (under the PIPL, providing personal information is processing it);
     its message names the largest count, and an ended export no longer counts."""
     profile = {"name": "Shop", "jurisdiction": "CN", "personalInformationSubjects": 1_200_000}
     export = {"destination": "SG", "startedOn": "2026-03-02", "mechanism": "standard-contract"}
@@ -231,6 +232,48 @@ def test_a_deadline_met_late_with_no_clock_between_is_caught_up_before_the_event
     filed = {**FILE.data.model_dump(mode="json", by_alias=True, exclude_none=True), "filedOn": "2026-03-16"}
     on_time = event(7, "filing.completed", "2026-03-16T18:00:00+08:00", filed)
     assert only_alg09(pipeline.process([REGISTER, DEPLOY, on_time]).changes) == []
+
+
+def test_a_clock_pass_that_skipped_days_opens_each_breach_the_day_after_its_deadline(
+    store: Store, pipeline: Pipeline
+) -> None:
+    """A pass a week late (a server down, ``obligraph revalidate`` by hand) records the breach on 17 March, the day
+    after the deadline, as a daily pass would have, and as an event on the 24th would have: how the deadline is
+    noticed does not change the history."""
+    pipeline.process([REGISTER, DEPLOY])
+    changes = only_alg09(pipeline.revalidate(date(2026, 3, 24)))
+    assert [(c.kind, c.by, c.at) for c in changes] == [("opened", "clock", clock_moment(date(2026, 3, 17)))]
+    [violation] = alg09(store, "open")
+    assert violation["openedAt"].startswith("2026-03-17")
+    assert only_alg09(pipeline.revalidate(date(2026, 3, 25))) == []  # nothing judged twice
+
+
+def test_public_opinion_attributes_gained_later_start_their_clocks_that_day(store: Store, pipeline: Pipeline) -> None:
+    """A public chatbot launched in January gains public-opinion attributes on 1 June: that day it launches a
+    public-opinion function, so the filing (10 working days) and the assessment GenAI Art. 17 asks before it run
+    from 1 June, not from January; nothing is overdue on the day it changes, and the filing falls due in June."""
+    chat = {
+        "systemId": "chat",
+        "name": "Chat",
+        "capabilities": ["text-generation"],
+        "publicFacing": True,
+        "launchedOn": "2026-01-05",
+    }
+    pipeline.process([REGISTER, event(31, "aisystem.deployed", "2026-03-02T10:00:00+08:00", chat)])
+    gained = event(
+        32, "aisystem.updated", "2026-06-01T10:00:00+08:00", {"systemId": "chat", "publicOpinionAttributes": True}
+    )
+    opened = {change.obligation for change in pipeline.process([gained]).changes if change.kind == "opened"}
+    assert not opened & {"ALG-09", "DS-09", "GAI-12"}, opened
+    due = first_due(next(c for c in CLOCKS if c.obligation == "ALG-09"), date(2026, 6, 1))
+    assert date(2026, 6, 12) <= due <= date(2026, 6, 16)
+    changes = pipeline.revalidate(due + timedelta(days=1))
+    late = [change for change in changes if change.obligation == "ALG-09" and change.kind == "opened"]
+    assert [change.at.date() for change in late] == [due + timedelta(days=1)]
+    [violation] = alg09(store, "open")
+    assert f"due {due.isoformat()}" in violation["message"], violation["message"]
+    gai12 = [v for v in list_violations(store, ORG, "open") if v["obligation"] == "GAI-12"]
+    assert [v["openedAt"][:10] for v in gai12] == ["2026-06-02"]  # no assessment before the function's launch
 
 
 def test_an_event_sent_late_catches_up_nothing(store: Store, pipeline: Pipeline) -> None:

@@ -444,6 +444,21 @@ def test_graph_answers_abbreviate_with_the_querys_prefixes_and_the_usual_ones(
         assert declared == {"ex:", "rdfs:", "xsd:"}  # xsd: for the date; the labels' datatype is never written
 
 
+@pytest.mark.parametrize("accept", ["text/turtle", "application/rdf+xml"])
+def test_a_namespace_the_query_renames_is_written_with_the_querys_name(endpoint: str, accept: str) -> None:
+    """``PREFIX r: <…rdf-schema#>``: the answer says r:label, not rdfs:label, in Turtle and RDF/XML alike."""
+    rdfs = "http://www.w3.org/2000/01/rdf-schema#"
+    query = f"PREFIX r: <{rdfs}> PREFIX ex: <{EX}> DESCRIBE <{GENAI}>"
+    answer = httpx.get(endpoint, params={"query": query}, headers={"Accept": accept})
+    assert answer.status_code == 200, answer.text
+    if accept == "text/turtle":
+        declared = {line.split()[1] for line in answer.text.splitlines() if line.startswith("@prefix")}
+        assert declared == {"r:", "ex:", "xsd:"}, answer.text
+        assert "r:label" in answer.text and "rdfs:" not in answer.text
+    else:
+        assert f'xmlns:r="{rdfs}"' in answer.text and "xmlns:rdfs=" not in answer.text, answer.text
+
+
 def test_the_root_lists_what_this_server_serves(endpoint: str) -> None:
     """Opened first in a browser, the address names its endpoints; an app without a pipeline lists no /events."""
     base = endpoint.removesuffix("/sparql")

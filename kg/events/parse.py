@@ -48,10 +48,28 @@ def parse_batch(raw: bytes | bytearray | str) -> list[Event | EventRejected]:
     results: list[Event | EventRejected] = []
     for element in value:
         try:
+            if len(raw) > MAX_EVENT_BYTES and _encoded_size(element) > MAX_EVENT_BYTES:  # as one event sent alone
+                raise EventRejected(f"event is larger than {MAX_EVENT_BYTES} bytes")
             results.append(_event_from(element))
         except EventRejected as rejected:
             results.append(rejected.with_payload(_as_text(element)))
     return results
+
+
+def parse_json_data(raw: bytes | bytearray) -> object:
+    """An event's data sent as a body of its own (the HTTP binding's binary mode), under the same limits as an
+    event: size, UTF-8, JSON only, nesting."""
+    value = _load_json(raw, MAX_EVENT_BYTES)
+    if isinstance(value, Mapping | list):
+        _check_json_value({"data": value})
+    return value
+
+
+def _encoded_size(element: object) -> int:
+    try:
+        return len(json.dumps(element, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+    except (ValueError, RecursionError):
+        return 0  # what cannot be written back is refused by the checks of its content
 
 
 def _as_text(element: object) -> str | None:

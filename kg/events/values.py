@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Annotated, Any, Final
 from urllib.parse import urlsplit
 
+import iso3166
 from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -94,12 +95,23 @@ def _in_range(day: date, value: object) -> date:
     return day
 
 
+def _instant(moment: datetime, value: object) -> datetime:
+    """``moment`` if it is an instant Python can place in UTC and in China's time (UTC+8), as the digest and the
+    as-of day need: 0001-01-01T00:00:00+08:00 is in year 0 in UTC."""
+    _in_range(moment.date(), value)
+    try:
+        moment.astimezone(UTC)
+        moment.astimezone(timezone(timedelta(hours=8)))
+    except OverflowError:
+        raise _reject("{got} is not an instant between the years 1 and 9999 in UTC and in China", value) from None
+    return moment
+
+
 def _timestamp(value: object) -> datetime:
     if isinstance(value, datetime):
         if value.utcoffset() is None:
             raise _reject("needs a time-zone offset (RFC 3339), got a naive datetime", value)
-        _in_range(value.date(), value)
-        return value
+        return _instant(value, value)
     match = _TIMESTAMP.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise _reject("expected an RFC 3339 timestamp such as 2026-03-01T09:30:00+08:00, got {got}", value)
@@ -110,8 +122,7 @@ def _timestamp(value: object) -> datetime:
         moment = datetime.fromisoformat(f"{match['date']}T{match['time']}{offset}")
     except ValueError:
         raise _reject("{got} is not a valid date and time", value) from None
-    _in_range(moment.date(), value)
-    return moment
+    return _instant(moment, value)
 
 
 def _is_uri_reference(value: str) -> bool:
@@ -155,6 +166,8 @@ def _country(value: object) -> str:
     if isinstance(value, str) and _COUNTRY.fullmatch(value):
         if value == "CN":
             raise _reject("a transfer leaves China, so its destination cannot be CN", value)
+        if value not in iso3166.countries_by_alpha2:  # ZZ, XA, …: user-assigned, no country
+            raise _reject("{got} is not an ISO 3166-1 country code", value)
         return value
     raise _reject("expected an ISO 3166-1 alpha-2 country code in capitals such as DE, got {got}", value)
 
