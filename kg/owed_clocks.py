@@ -155,7 +155,7 @@ def owed_due_dates(
         after_due = clock.due + timedelta(days=1)
         return max(after_due, as_of) if looking_back else after_due
 
-    scratch = foresight or Foresight(store, organisation, fingerprint, rules) if ahead else None
+    scratch = (foresight or Foresight(store, organisation, fingerprint, rules)) if ahead else None
     owed = _foreseen(scratch, checks, ahead) if scratch is not None else {}
     days: dict[str, set[date]] = defaultdict(set)
     for clock in current:

@@ -152,8 +152,8 @@ class PipelineStats:
                     self.events_rejected += 1
 
     def count_refused(self, events: int) -> None:
-        """Events refused before the pipeline saw them (an HTTP event that breaks the contract, or one whose
-        request was refused for another's fault): rejected too. Callable without the pipeline's lock."""
+        """Events refused before the pipeline saw them (an HTTP event that breaks the contract): rejected too.
+        Callable without the pipeline's lock."""
         with self._counting:
             self.events_rejected += events
 

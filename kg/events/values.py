@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Final
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import iso3166
 from pydantic import BeforeValidator, WithJsonSchema
@@ -95,13 +96,16 @@ def _in_range(day: date, value: object) -> date:
     return day
 
 
+_CHINA: Final = ZoneInfo("Asia/Shanghai")  # kg.organisations.CHINA (which imports this module): as-of days
+
+
 def _instant(moment: datetime, value: object) -> datetime:
-    """``moment`` if it is an instant Python can place in UTC and in China's time (UTC+8), as the digest and the
-    as-of day need: 0001-01-01T00:00:00+08:00 is in year 0 in UTC."""
+    """``moment`` if it is an instant Python can place in UTC and in China's time, as the digest and the as-of day
+    need: 0001-01-01T00:00:00+08:00 is in year 0 in UTC."""
     _in_range(moment.date(), value)
     try:
         moment.astimezone(UTC)
-        moment.astimezone(timezone(timedelta(hours=8)))
+        moment.astimezone(_CHINA)
     except OverflowError:
         raise _reject("{got} is not an instant between the years 1 and 9999 in UTC and in China", value) from None
     return moment
