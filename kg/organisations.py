@@ -592,9 +592,60 @@ def _control_implemented(event: Event, data: p.ControlImplemented, known: _Known
 
 
 def _control_withdrawn(event: Event, data: p.ControlWithdrawn, known: _Known) -> list[str]:
+    """ "The safeguard is gone" where the withdrawal says: for one system, an organisation-wide control of the kind
+    no longer covers it (``_narrowed``); organisation-wide, the systems' own go with it (``_withdrawn_everywhere``)."""
     node, triples = _control_node(event, data, known)
     triples.append((node, OG.withdrawnOn, lit(data.since)))
-    return [_delete_values(node, (OG.withdrawnOn,)), _insert(triples)]
+    org = iris.organisation(event.subject)
+    wide = iris.control(event.subject, data.kind, None)
+    if data.system_id:
+        scope = _narrowed(org, wide, iris.ai_system(event.subject, data.system_id), data.since)
+    else:
+        scope = _withdrawn_everywhere(org, wide, data.since)
+    return [*scope, _delete_values(node, (OG.withdrawnOn,)), _insert(triples)]
+
+
+def _in_place(control: URIRef, day: date) -> str:
+    """Graph patterns: ``control`` implemented (``?since``) and not withdrawn on or before ``day``."""
+    return (
+        f"{n3(control)} {n3(OG.since)} ?since "
+        f"FILTER NOT EXISTS {{ {n3(control)} {n3(OG.withdrawnOn)} ?gone FILTER(?gone <= {lit(day)}) }}"
+    )
+
+
+def _narrowed(org: URIRef, wide: URIRef, system: URIRef, day: date) -> list[str]:
+    """A control withdrawn for one system while an organisation-wide one covers it: the organisation-wide control
+    becomes a control of each of the organisation's other systems (since the day it was implemented; a system with
+    a control of its own keeps that one), and is withdrawn as of the day. A system deployed later needs its own."""
+    prefix = f"{wide}/"
+    systems = f"{n3(org)} {n3(OG.hasAISystem)} ?system"
+    node = f'IRI(CONCAT("{prefix}", STRAFTER(STR(?system), "/system/")))'
+    split = (
+        f"INSERT {{ GRAPH {ORGS} {{ {n3(org)} {n3(OG.hasEvidence)} ?control . ?control a {n3(OG.Control)} ; "
+        f"{n3(OG.hasEvidenceKind)} ?kind ; {n3(OG.concernsSystem)} ?system ; {n3(OG.since)} ?since }} }} "
+        f"WHERE {{ GRAPH {ORGS} {{ {_in_place(wide, day)} {n3(wide)} {n3(OG.hasEvidenceKind)} ?kind . {systems} "
+        f"FILTER(?system != {n3(system)}) BIND({node} AS ?control) "
+        f"FILTER NOT EXISTS {{ ?control {n3(OG.since)} ?own }} }} }}"
+    )
+    ended = (
+        f"DELETE {{ GRAPH {ORGS} {{ {n3(wide)} {n3(OG.withdrawnOn)} ?later }} }} "
+        f"INSERT {{ GRAPH {ORGS} {{ {n3(wide)} {n3(OG.withdrawnOn)} {lit(day)} }} }} "
+        f"WHERE {{ GRAPH {ORGS} {{ {_in_place(wide, day)} OPTIONAL {{ {n3(wide)} {n3(OG.withdrawnOn)} ?later }} }} }}"
+    )
+    return [split, ended]
+
+
+def _withdrawn_everywhere(org: URIRef, wide: URIRef, day: date) -> list[str]:
+    """An organisation-wide withdrawal: every system's own control of the kind in place is withdrawn as of the day
+    too."""
+    return [
+        f"DELETE {{ GRAPH {ORGS} {{ ?control {n3(OG.withdrawnOn)} ?later }} }} "
+        f"INSERT {{ GRAPH {ORGS} {{ ?control {n3(OG.withdrawnOn)} {lit(day)} }} }} "
+        f"WHERE {{ GRAPH {ORGS} {{ {n3(org)} {n3(OG.hasEvidence)} ?control . "
+        f'?control {n3(OG.concernsSystem)} ?system ; {n3(OG.since)} ?since FILTER(STRSTARTS(STR(?control), "{wide}/")) '
+        f"FILTER NOT EXISTS {{ ?control {n3(OG.withdrawnOn)} ?gone FILTER(?gone <= {lit(day)}) }} "
+        f"OPTIONAL {{ ?control {n3(OG.withdrawnOn)} ?later }} }} }}"
+    ]
 
 
 _TRANSFER_FIELDS: Final = (

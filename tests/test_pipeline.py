@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from kg import iris
 from kg.build import ensure_built
 from kg.clock_passes import last_pass, record_pass
+from kg.compliance import Status, applicable_obligations
 from kg.due_dates import CLOCKS, first_due
 from kg.events import Event, parse_event
 from kg.iris import Graphs
@@ -274,6 +275,48 @@ def test_public_opinion_attributes_gained_later_start_their_clocks_that_day(stor
     assert f"due {due.isoformat()}" in violation["message"], violation["message"]
     gai12 = [v for v in list_violations(store, ORG, "open") if v["obligation"] == "GAI-12"]
     assert [v["openedAt"][:10] for v in gai12] == ["2026-06-02"]  # no assessment before the function's launch
+
+
+def test_a_control_withdrawn_for_one_system_leaves_the_others_covered(store: Store, pipeline: Pipeline) -> None:
+    """An organisation-wide explicit label withdrawn for S1 on 1 April: S1 is unlabelled from then, S2 keeps its
+    label (the organisation-wide control becomes S2's own, since 2 March), asked about 15 March S1 was labelled,
+    and a system deployed in May needs a label of its own."""
+    systems = [
+        event(40 + n, "aisystem.deployed", "2026-03-02T10:00:00+08:00", data)
+        for n, data in enumerate(
+            {"systemId": key, "name": key, "capabilities": ["image-generation"], "launchedOn": "2026-03-02"}
+            for key in ("S1", "S2")
+        )
+    ]
+    label = {"kind": "explicit-content-label"}
+    pipeline.process(
+        [
+            REGISTER,
+            *systems,
+            event(43, "control.implemented", "2026-03-02T11:00:00+08:00", {**label, "since": "2026-03-02"}),
+            event(
+                44, "control.withdrawn", "2026-04-01T10:00:00+08:00", {**label, "systemId": "S1", "since": "2026-04-01"}
+            ),
+        ]
+    )
+
+    def unlabelled() -> set[str]:
+        return {
+            v["focusNode"].rsplit("/", 1)[-1]
+            for v in list_violations(store, ORG, "open")
+            if v["obligation"] == "LBL-01"
+        }
+
+    assert unlabelled() == {"S1"}
+    [lbl01] = [
+        item
+        for item in applicable_obligations(store, str(iris.organisation(ORG)), date(2026, 3, 15))
+        if item.obligation_id == "LBL-01"
+    ]
+    assert lbl01.status is Status.COMPLIANT
+    later = {"systemId": "S3", "name": "S3", "capabilities": ["image-generation"], "launchedOn": "2026-05-01"}
+    pipeline.process([event(45, "aisystem.deployed", "2026-05-01T10:00:00+08:00", later)])
+    assert unlabelled() == {"S1", "S3"}
 
 
 def test_an_event_sent_late_catches_up_nothing(store: Store, pipeline: Pipeline) -> None:
