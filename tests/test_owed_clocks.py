@@ -23,6 +23,17 @@ CASES = [case for case in load_cases() if case.obligation in CLOCKED]
 ORG = str(iris.organisation(DEFAULT_ORG))
 
 
+REGISTERED = {"name": "Acme", "jurisdiction": "CN-BJ"}
+ANNOUNCED_BOT = {
+    "systemId": "S1",
+    "name": "Bot",
+    "capabilities": ["text-generation"],
+    "publicOpinionAttributes": True,
+    "launchedOn": "2026-12-21",
+}
+"""A public-opinion chatbot announced on 2 December for 21 December."""
+
+
 def status_of(store: Store, obligation: str, day: date) -> tuple[Status | None, date | None]:
     found = [item for item in applicable_obligations(store, ORG, day) if item.obligation_id == obligation]
     return (found[0].status, found[0].due_on) if found else (None, None)
@@ -101,14 +112,7 @@ def test_a_system_yet_to_launch_brings_what_it_owes_before_launch(store: Store, 
     until then (roles come from live systems), yet GAI-12's security assessment is owed before launch: DUE on the
     launch day, with the role the launch brings and the system as its reason. Done early, nothing is due; not done,
     the clock opens the violation the day after launch."""
-    registered = {"name": "Acme", "jurisdiction": "CN-BJ"}
-    bot = {
-        "systemId": "S1",
-        "name": "Bot",
-        "capabilities": ["text-generation"],
-        "publicOpinionAttributes": True,
-        "launchedOn": "2026-12-21",
-    }
+    registered, bot = REGISTERED, ANNOUNCED_BOT
     announced = (
         {"type": "organisation.registered", "time": "2026-12-01T09:00:00+08:00", "data": registered},
         {"type": "aisystem.deployed", "time": "2026-12-02T10:00:00+08:00", "data": bot},
@@ -150,15 +154,7 @@ def test_a_launch_owes_what_must_be_in_place_when_it_goes_live(store: Store, pip
     pass judges the live system, with the launch's roles as reasons; one in place already is not. Asked for a day
     after the launch, every obligation of those roles is listed, and the forecast is what the clock then does: each
     DUE before the day is open, each other status the same."""
-    registered = {"name": "Acme", "jurisdiction": "CN-BJ"}
-    bot = {
-        "systemId": "S1",
-        "name": "Bot",
-        "capabilities": ["text-generation"],
-        "publicFacing": True,
-        "publicOpinionAttributes": True,
-        "launchedOn": "2026-12-21",
-    }
+    registered, bot = REGISTERED, {**ANNOUNCED_BOT, "publicFacing": True}
     real_identity = {"kind": "real-identity-verification", "since": "2026-12-15", "systemId": "S1"}
     announced = (
         {"type": "organisation.registered", "time": "2026-12-01T09:00:00+08:00", "data": registered},
