@@ -592,8 +592,8 @@ def _control_implemented(event: Event, data: p.ControlImplemented, known: _Known
 
 
 def _control_withdrawn(event: Event, data: p.ControlWithdrawn, known: _Known) -> list[str]:
-    """ "The safeguard is gone" where the withdrawal says: for one system, an organisation-wide control of the kind
-    no longer covers it (``_narrowed``); organisation-wide, the systems' own go with it (``_withdrawn_everywhere``)."""
+    """The safeguard is gone where the withdrawal says: for one system, an organisation-wide control of the kind no
+    longer covers it (``_narrowed``); organisation-wide, the systems' own go with it (``_withdrawn_everywhere``)."""
     node, triples = _control_node(event, data, known)
     triples.append((node, OG.withdrawnOn, lit(data.since)))
     org = iris.organisation(event.subject)
@@ -616,16 +616,22 @@ def _in_place(control: URIRef, day: date) -> str:
 def _narrowed(org: URIRef, wide: URIRef, system: URIRef, day: date) -> list[str]:
     """A control withdrawn for one system while an organisation-wide one covers it: the organisation-wide control
     becomes a control of each of the organisation's other systems (since the day it was implemented; a system with
-    a control of its own keeps that one), and is withdrawn as of the day. A system deployed later needs its own."""
+    a control of its own in place keeps that one, one withdrawn before was covered all the same), and is withdrawn
+    as of the day. A system deployed later needs its own."""
     prefix = f"{wide}/"
     systems = f"{n3(org)} {n3(OG.hasAISystem)} ?system"
     node = f'IRI(CONCAT("{prefix}", STRAFTER(STR(?system), "/system/")))'
+    own_in_place = (
+        f"?control {n3(OG.since)} ?ownSince "
+        f"FILTER NOT EXISTS {{ ?control {n3(OG.withdrawnOn)} ?ownGone FILTER(?ownGone <= {lit(day)}) }}"
+    )
     split = (
+        f"DELETE {{ GRAPH {ORGS} {{ ?control {n3(OG.since)} ?before ; {n3(OG.withdrawnOn)} ?ended }} }} "
         f"INSERT {{ GRAPH {ORGS} {{ {n3(org)} {n3(OG.hasEvidence)} ?control . ?control a {n3(OG.Control)} ; "
         f"{n3(OG.hasEvidenceKind)} ?kind ; {n3(OG.concernsSystem)} ?system ; {n3(OG.since)} ?since }} }} "
         f"WHERE {{ GRAPH {ORGS} {{ {_in_place(wide, day)} {n3(wide)} {n3(OG.hasEvidenceKind)} ?kind . {systems} "
-        f"FILTER(?system != {n3(system)}) BIND({node} AS ?control) "
-        f"FILTER NOT EXISTS {{ ?control {n3(OG.since)} ?own }} }} }}"
+        f"FILTER(?system != {n3(system)}) BIND({node} AS ?control) FILTER NOT EXISTS {{ {own_in_place} }} "
+        f"OPTIONAL {{ ?control {n3(OG.since)} ?before }} OPTIONAL {{ ?control {n3(OG.withdrawnOn)} ?ended }} }} }}"
     )
     ended = (
         f"DELETE {{ GRAPH {ORGS} {{ {n3(wide)} {n3(OG.withdrawnOn)} ?later }} }} "
