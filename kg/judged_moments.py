@@ -46,6 +46,19 @@ def judged_moments(store: Store, organisations: Iterable[URIRef]) -> dict[URIRef
     return moments
 
 
+def judged_after(store: Store, moment: datetime) -> int:
+    """How many organisations have been judged as of a moment later than ``moment``: one count in the store, not a
+    read of every organisation's moment."""
+    literal = f'"{moment.isoformat()}"^^{_DATETIME}'
+    rows = store.select(
+        f"SELECT (COUNT(DISTINCT ?org) AS ?n) WHERE {{ GRAPH {META} {{ ?org {_JUDGED} ?at FILTER(?at > {literal}) }} }}"
+    )
+    [row] = rows
+    count = row["n"]
+    assert isinstance(count, ox.Literal)
+    return int(count.value)
+
+
 def judged_as_of(store: Store, organisation: str) -> datetime | None:
     """One organisation's stored moment (by IRI), or None before its first validation."""
     return judged_moments(store, [URIRef(organisation)]).get(URIRef(organisation))

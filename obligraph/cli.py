@@ -568,7 +568,7 @@ def revalidate(
     from rich.progress import Progress
 
     from kg.compliance import today
-    from kg.judged_moments import judged_moments
+    from kg.judged_moments import judged_after
     from kg.pipeline import Pipeline, clock_moment
 
     day, now = _as_of_day(as_of), today()
@@ -582,8 +582,7 @@ def revalidate(
     with opened_store(ctx.obj) as store:
         pipeline = Pipeline.from_store(store)
         organisations = pipeline.organisations()
-        moment = clock_moment(day)
-        later = sum(at > moment for at in judged_moments(store, organisations).values())
+        later = judged_after(store, clock_moment(day))
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task(f"validating as of {day}", total=len(organisations))
             changes = pipeline.revalidate(day, progress=lambda n: progress.advance(task, n))
