@@ -605,11 +605,21 @@ def _control_withdrawn(event: Event, data: p.ControlWithdrawn, known: _Known) ->
     return [*scope, _delete_values(node, (OG.withdrawnOn,)), _insert(triples)]
 
 
-def _in_place(control: URIRef, day: date) -> str:
-    """Graph patterns: ``control`` implemented (``?since``) and not withdrawn on or before ``day``."""
+def _in_place(control: str, day: date, since: str = "?since") -> str:
+    """Graph patterns: ``control`` (a term or a variable) implemented (``since``) and not withdrawn on or before
+    ``day``."""
     return (
-        f"{n3(control)} {n3(OG.since)} ?since "
-        f"FILTER NOT EXISTS {{ {n3(control)} {n3(OG.withdrawnOn)} ?gone FILTER(?gone <= {lit(day)}) }}"
+        f"{control} {n3(OG.since)} {since} "
+        f"FILTER NOT EXISTS {{ {control} {n3(OG.withdrawnOn)} ?gone FILTER(?gone <= {lit(day)}) }}"
+    )
+
+
+def _withdrawn_where(control: str, day: date, where: str) -> str:
+    """The update that withdraws ``control`` as of ``day`` (in place of a later withdrawal) where ``where`` holds."""
+    withdrawn = f"{control} {n3(OG.withdrawnOn)}"
+    return (
+        f"DELETE {{ GRAPH {ORGS} {{ {withdrawn} ?later }} }} INSERT {{ GRAPH {ORGS} {{ {withdrawn} {lit(day)} }} }} "
+        f"WHERE {{ GRAPH {ORGS} {{ {where} OPTIONAL {{ {withdrawn} ?later }} }} }}"
     )
 
 
@@ -618,40 +628,27 @@ def _narrowed(org: URIRef, wide: URIRef, system: URIRef, day: date) -> list[str]
     becomes a control of each of the organisation's other systems (since the day it was implemented; a system with
     a control of its own in place keeps that one, one withdrawn before was covered all the same), and is withdrawn
     as of the day. A system deployed later needs its own."""
-    prefix = f"{wide}/"
-    systems = f"{n3(org)} {n3(OG.hasAISystem)} ?system"
-    node = f'IRI(CONCAT("{prefix}", STRAFTER(STR(?system), "/system/")))'
-    own_in_place = (
-        f"?control {n3(OG.since)} ?ownSince "
-        f"FILTER NOT EXISTS {{ ?control {n3(OG.withdrawnOn)} ?ownGone FILTER(?ownGone <= {lit(day)}) }}"
-    )
+    node = f'IRI(CONCAT("{wide}/", STRAFTER(STR(?system), "/system/")))'
     split = (
         f"DELETE {{ GRAPH {ORGS} {{ ?control {n3(OG.since)} ?before ; {n3(OG.withdrawnOn)} ?ended }} }} "
         f"INSERT {{ GRAPH {ORGS} {{ {n3(org)} {n3(OG.hasEvidence)} ?control . ?control a {n3(OG.Control)} ; "
         f"{n3(OG.hasEvidenceKind)} ?kind ; {n3(OG.concernsSystem)} ?system ; {n3(OG.since)} ?since }} }} "
-        f"WHERE {{ GRAPH {ORGS} {{ {_in_place(wide, day)} {n3(wide)} {n3(OG.hasEvidenceKind)} ?kind . {systems} "
-        f"FILTER(?system != {n3(system)}) BIND({node} AS ?control) FILTER NOT EXISTS {{ {own_in_place} }} "
+        f"WHERE {{ GRAPH {ORGS} {{ {_in_place(n3(wide), day)} {n3(wide)} {n3(OG.hasEvidenceKind)} ?kind . "
+        f"{n3(org)} {n3(OG.hasAISystem)} ?system FILTER(?system != {n3(system)}) BIND({node} AS ?control) "
+        f"FILTER NOT EXISTS {{ {_in_place('?control', day, since='?own')} }} "
         f"OPTIONAL {{ ?control {n3(OG.since)} ?before }} OPTIONAL {{ ?control {n3(OG.withdrawnOn)} ?ended }} }} }}"
     )
-    ended = (
-        f"DELETE {{ GRAPH {ORGS} {{ {n3(wide)} {n3(OG.withdrawnOn)} ?later }} }} "
-        f"INSERT {{ GRAPH {ORGS} {{ {n3(wide)} {n3(OG.withdrawnOn)} {lit(day)} }} }} "
-        f"WHERE {{ GRAPH {ORGS} {{ {_in_place(wide, day)} OPTIONAL {{ {n3(wide)} {n3(OG.withdrawnOn)} ?later }} }} }}"
-    )
-    return [split, ended]
+    return [split, _withdrawn_where(n3(wide), day, _in_place(n3(wide), day))]
 
 
 def _withdrawn_everywhere(org: URIRef, wide: URIRef, day: date) -> list[str]:
     """An organisation-wide withdrawal: every system's own control of the kind in place is withdrawn as of the day
     too."""
-    return [
-        f"DELETE {{ GRAPH {ORGS} {{ ?control {n3(OG.withdrawnOn)} ?later }} }} "
-        f"INSERT {{ GRAPH {ORGS} {{ ?control {n3(OG.withdrawnOn)} {lit(day)} }} }} "
-        f"WHERE {{ GRAPH {ORGS} {{ {n3(org)} {n3(OG.hasEvidence)} ?control . "
-        f'?control {n3(OG.concernsSystem)} ?system ; {n3(OG.since)} ?since FILTER(STRSTARTS(STR(?control), "{wide}/")) '
-        f"FILTER NOT EXISTS {{ ?control {n3(OG.withdrawnOn)} ?gone FILTER(?gone <= {lit(day)}) }} "
-        f"OPTIONAL {{ ?control {n3(OG.withdrawnOn)} ?later }} }} }}"
-    ]
+    own = (
+        f"{n3(org)} {n3(OG.hasEvidence)} ?control . ?control {n3(OG.concernsSystem)} ?system "
+        f'FILTER(STRSTARTS(STR(?control), "{wide}/")) {_in_place("?control", day)}'
+    )
+    return [_withdrawn_where("?control", day, own)]
 
 
 _TRANSFER_FIELDS: Final = (
