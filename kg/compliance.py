@@ -398,21 +398,7 @@ def applicable_obligations(
     roles = ahead.roles if ahead is not None and ahead.roles is not None else roles_now
     bound = _bound_obligations(index, roles, as_of, jurisdiction)
     checked = {iri for iri, entry in bound.items() if entry.in_effect and entry.checkable}
-    if ahead is not None:
-        due = owed_due_dates(
-            store,
-            organisation,
-            as_of,
-            shared.fingerprint(store),
-            among=checked,
-            since=since,
-            launches=ahead.launches,
-            bound_before=set(_bound_obligations(index, roles_now, as_of, jurisdiction)),
-            foresight=ahead.foresight,
-        )
-    elif past is None:
-        due = owed_due_dates(store, organisation, as_of, shared.fingerprint(store), among=checked, since=since)
-    else:
+    if past is not None:
         due = owed_due_dates(
             past.store,
             organisation,
@@ -422,6 +408,19 @@ def applicable_obligations(
             since=as_of,
             looking_back=True,
             compiled_from=store,
+        )
+    else:  # what a launch after ``since`` owes is judged for the obligations not bound before it too
+        before = set(bound) if roles is roles_now else set(_bound_obligations(index, roles_now, as_of, jurisdiction))
+        due = owed_due_dates(
+            store,
+            organisation,
+            as_of,
+            shared.fingerprint(store),
+            among=checked,
+            since=since,
+            launches=ahead.launches if ahead is not None else None,
+            bound_before=before,
+            foresight=ahead.foresight if ahead is not None else None,
         )
     foreseen = {iri: owed.foreseen for iri, owed in due.items() if owed.foreseen is not None}
     for iri, launch in foreseen.items():
@@ -464,6 +463,13 @@ def applicable_obligations(
     return result
 
 
+def _scratch_copy(store: Store, organisation: str, shared: OrganisationReads) -> Foresight:
+    """The organisation and the regulation graph in a scratch store where its roles can be derived as of any day."""
+    fingerprint = shared.fingerprint(store)
+    _, rules = compiled(store, fingerprint)
+    return Foresight(store, organisation, fingerprint, rules)
+
+
 @dataclass(frozen=True)
 class _Then:
     """An organisation as it stood on a day before its latest judgement, which the derived graph no longer holds: a
@@ -477,9 +483,7 @@ class _Then:
 
     @classmethod
     def of(cls, store: Store, organisation: str, day: date, shared: OrganisationReads) -> _Then:
-        fingerprint = shared.fingerprint(store)
-        _, rules = compiled(store, fingerprint)
-        past = Foresight(store, organisation, fingerprint, rules)
+        past = _scratch_copy(store, organisation, shared)
         past.forget_after(day)
         scratch = past.as_of(day)
         return cls(set(past.roles()), past.role_assignments(), scratch)
@@ -510,9 +514,7 @@ class _Ahead:
         changed = any(system.live_on(since) != system.live_on(as_of) for system in systems)
         if not launches and not changed:
             return None
-        fingerprint = shared.fingerprint(store)
-        _, rules = compiled(store, fingerprint)
-        foresight = Foresight(store, organisation, fingerprint, rules)
+        foresight = _scratch_copy(store, organisation, shared)
         if not changed:
             return cls(launches, foresight, None, None)
         foresight.as_of(as_of)
