@@ -9,6 +9,10 @@ named graphs), so an update that matches data says ``GRAPH ?g { … }``. ``GET``
 service description (``api.service_description``), except to a browser, which gets the query page
 (``api.sparql_page``).
 
+Every query and update is first parsed and planned by a sentinel process (``kg.sparql_screen``): a text that
+crashes it (pyoxigraph's parser overflows its stack on some short texts, which would stop the server) is refused
+with 400, one it cannot plan within the time limit with 503.
+
 Handlers are plain ``def``: FastAPI runs them in its threadpool, so pyoxigraph never blocks the event loop.
 A query past the configured timeout answers 503 at once; the query itself stops at its next row, or, if
 it is inside one blocking step (an aggregate, ORDER BY), finishes that step in the background and is
@@ -48,6 +52,7 @@ from kg.sparql_answers import (
     answer_query,
     negotiate,
 )
+from kg.sparql_screen import QueryRefusedError, QueryScreen, ScreenTimeoutError
 from kg.store import QuerySyntaxError, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -90,6 +95,13 @@ async def request_body(request: Request) -> bytes:
 BodyDep = Annotated[bytes, Depends(request_body)]
 AcceptHeader = Annotated[str | None, Header(description="Media types of the answer, e.g. text/csv")]
 AuthorizationHeader = Annotated[str | None, Header(description="Bearer <token>, required for updates")]
+
+SCREEN: Final = QueryScreen()
+"""Sentinel processes that parse and plan every query and update before the store does (``kg.sparql_screen``:
+some short texts crash pyoxigraph's parser, and with it the server)."""
+UPDATE_SCREEN_S: Final = 120.0
+"""Updates are not timed out (they cannot be interrupted), but their trial on the sentinel is: a large
+``INSERT DATA`` parses in seconds; one that the planner cannot finish in two minutes is refused."""
 
 _ANSWERS: Final[dict[int | str, dict[str, Any]]] = {
     200: {
@@ -173,7 +185,7 @@ def sparql_post(
                 "LOAD is disabled on this endpoint: it would fetch the IRI it names from this server; load data "
                 "with INSERT DATA, or set OBLIGRAPH_SPARQL_ALLOW_SERVICE=true on the server",
             )
-        return _update(store, operation.text)
+        return _update(store, operation.text, screened=not loads_from_the_web(operation.text))
     except ProtocolError as refusal:
         return refusal.response()
 
@@ -278,16 +290,21 @@ def _answered(store: Store, config: SparqlEndpointConfig, text: str, accept: str
         )
     deadline = time.monotonic() + config.query_timeout_s
     try:
+        if not calls_service(text):  # the sentinel would call the service too
+            SCREEN.screen(text, "query", timeout_s=config.query_timeout_s, prefixes=STANDARD)
         return answer_query(store, text, accept=accept, cap=cap, deadline=deadline)
+    except QueryRefusedError as error:
+        raise ProtocolError(400, str(error)) from None
     except QuerySyntaxError as error:
         raise ProtocolError(400, explained(text, str(error), "query", STANDARD)) from None
     except NotAcceptableError as error:
         raise ProtocolError(406, str(error), {"Vary": "Accept"}) from None
-    except QueryTimeoutError:
+    except (QueryTimeoutError, ScreenTimeoutError):
         raise ProtocolError(
             503,
             f"the query did not finish within this endpoint's limit of {config.query_timeout_s:g} s; "
-            "narrow it (more specific patterns, LIMIT) or run it with `obligraph sparql`",
+            "narrow it (more specific patterns, fewer triple patterns in one group, LIMIT) or run it with "
+            "`obligraph sparql`",
         ) from None
     except StoreError as error:
         raise ProtocolError(502, f"the store did not answer: {error}") from None
@@ -358,9 +375,19 @@ def _authorise(config: SparqlEndpointConfig, authorization: str | None) -> None:
         )
 
 
-def _update(store: Store, text: str) -> Response:
+def _update(store: Store, text: str, *, screened: bool) -> Response:
+    """``screened``: tried first on the sentinel (not an update that loads from the web, which it would fetch
+    twice)."""
     try:
+        if screened:
+            SCREEN.screen(text, "update", timeout_s=UPDATE_SCREEN_S)
         store.update(text)
+    except QueryRefusedError as error:
+        raise ProtocolError(400, str(error)) from None
+    except ScreenTimeoutError:
+        raise ProtocolError(
+            503, f"the update was not parsed and planned within {UPDATE_SCREEN_S:g} s and was not applied"
+        ) from None
     except QuerySyntaxError as error:
         raise ProtocolError(400, explained(text, str(error), "update")) from None
     except StoreError as error:

@@ -50,6 +50,10 @@ WHERE {
   ?boundRole skos:notation ?role .
   ?i og:hasInstrumentStatus og:StatusInForce ; og:effectiveOn ?effective ; og:shortName ?instrument .
   FILTER(?effective <= "2026-01-01"^^xsd:date)
+  FILTER NOT EXISTS {  # a narrower role the obligation also requires (GAI-12: public-opinion attributes)
+    ?obligation og:requiresRole ?required .
+    FILTER NOT EXISTS { og:GenerativeAIServiceProvider rdfs:subClassOf* ?required }
+  }
 }
 ORDER BY ?id
 """,

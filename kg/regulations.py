@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Final
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
@@ -151,6 +152,17 @@ def _match(rules: Iterable[tuple[str, URIRef]], text: str, what: str) -> URIRef:
         if re.search(pattern, text):
             return concept
     raise RegulationGraphError(f"no {what} concept for {text!r}")
+
+
+_CAVEAT: Final = re.compile(r"^(?P<number>.+?) \((?P<caveat>[^()]*confirm[^()]*)\)$")
+"""A document number the reference doubts, e.g. "CAC Order No. 18 (number unconfirmed)"."""
+
+
+def document_number(text: str) -> tuple[str, str | None]:
+    """The number itself (og:documentNumber, an eli:id_local) and the reference's doubt about it, if it states one
+    (a note beside it, not part of the identifier)."""
+    found = _CAVEAT.match(text)
+    return (found["number"], found["caveat"]) if found else (text, None)
 
 
 def instrument_status(text: str) -> URIRef:
@@ -317,7 +329,10 @@ class _Builder:
         self.add(node, DCTERMS.identifier, Literal(inst.id))
         self.add(node, OG.shortName, Literal(inst.short_name))
         if inst.document_number:
-            self.add(node, OG.documentNumber, Literal(inst.document_number))
+            number, caveat = document_number(inst.document_number)
+            self.add(node, OG.documentNumber, Literal(number))
+            if caveat:
+                self.notes(node, f"Document number {number}: {caveat}")
         self.add(node, OG.instrumentType, Literal(inst.instrument_type))
         self.add(node, OG.catalogueRole, Literal(inst.catalogue_role))
         self.issuers(node, inst)

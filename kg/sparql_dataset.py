@@ -21,10 +21,13 @@ _TOKENS: Final = re.compile(
     r'|"(?:[^"\\\n]|\\.)*"'
     r"|'(?:[^'\\\n]|\\.)*'"  # strings
     r"|\#[^\n]*"  # a comment
-    r"|(?<![\w:?$])FROM(?=\s)",  # the keyword (not ?from, not ex:FROM)
+    r"|(?<![\w:?$])FROM(?=[\s<#])",  # the keyword (not ?from, not ex:FROM); FROM<g> needs no space
     re.IGNORECASE,
 )
-_SOURCE: Final = re.compile(r"\s+(NAMED\s+)?(?:<([^<>\s]*)>|([A-Za-z][\w.-]*)?:([\w.-]*))", re.IGNORECASE)
+_GAP: Final = r"(?:\s|\#[^\n]*)*"  # white space and comments, which may stand between any two tokens
+_SOURCE: Final = re.compile(
+    rf"{_GAP}(?:(NAMED)(?=[\s<#]){_GAP})?(?:<([^<>\s]*)>|([A-Za-z][\w.-]*)?:([\w.-]*))", re.IGNORECASE
+)
 _PREFIX: Final = re.compile(r"PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^<>\s]*)>", re.IGNORECASE)
 
 

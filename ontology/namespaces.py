@@ -381,7 +381,6 @@ class DPV(DefinedNamespace):
     _NS = Namespace("https://w3id.org/dpv#")
 
     Authority: URIRef  # Authority
-    Fine: URIRef  # Fine
     Rule: URIRef  # Rule
     hasAuthority: URIRef  # has authority
 
@@ -395,7 +394,7 @@ class ELI(DefinedNamespace):
     LegalResource: URIRef  # Legal resource
     LegalResourceSubdivision: URIRef  # Legal resource subdivision
     amended_by: URIRef  # amended by
-    date_publication: URIRef  # date of publication
+    date_document: URIRef  # date of document
     first_date_entry_in_force: URIRef  # first date of entry into force
     has_part: URIRef  # has part
     id_local: URIRef  # local identifier

@@ -485,3 +485,13 @@ def test_an_unknown_article_instrument_is_refused(tmp_path: Path) -> None:
     path.write_text(text.replace("instrument: CN-DSL,", "instrument: CN-DSLX,", 1), encoding="utf-8")
     with pytest.raises(ReferenceDataError, match=r"articles\.yaml, record 'DSL-01'.*CN-DSLX"):
         load_reference(directory)
+
+
+def test_a_document_number_the_reference_doubts_is_the_number_with_the_doubt_beside_it(graph: Graph) -> None:
+    measures = iris.instrument("BJ-AGI-MEASURES-2023")
+    assert set(graph.objects(measures, OG.documentNumber)) == {Literal("京政办发〔2023〕15号")}
+    notes = [str(note) for note in graph.objects(measures, SKOS.note)]
+    assert any(note.startswith("Document number 京政办发〔2023〕15号: per a republished copy") for note in notes)
+    assert set(graph.objects(iris.instrument("CN-PIPL"), OG.documentNumber)) == {
+        Literal("Presidential Order No. 91 (2021)")
+    }, "a year in brackets is part of the number"

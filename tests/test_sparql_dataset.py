@@ -16,6 +16,12 @@ from kg.sparql_dataset import Dataset, dataset_of, declares_dataset
             "PREFIX g: <https://w3id.org/obligraph/graph/>\nSELECT *\nFROM g:regulations FROM NAMED g:shapes WHERE {}",
             Dataset(("https://w3id.org/obligraph/graph/regulations",), ("https://w3id.org/obligraph/graph/shapes",)),
         ),
+        ("SELECT * FROM<http://g> WHERE { ?s ?p ?o }", Dataset(("http://g",), ())),  # no space is needed
+        ("SELECT * FROM # the regulations\n<http://g> WHERE {}", Dataset(("http://g",), ())),
+        (
+            "SELECT * FROM#c\n<http://g> FROM NAMED<http://h> FROM NAMED #c\n <http://i> WHERE {}",
+            Dataset(("http://g",), ("http://h", "http://i")),
+        ),
         ('SELECT * WHERE { ?s ?p "FROM <http://g>" }', None),
         ("SELECT * WHERE { ?s ?p 'from <http://g>' }", None),
         ('SELECT * WHERE { ?s ?p """a " FROM <http://g>""" }', None),

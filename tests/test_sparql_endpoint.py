@@ -586,3 +586,46 @@ def test_a_slow_query_answers_503_naming_the_limit() -> None:
     assert "limit of 0.2 s" in response.text
     assert elapsed < 1.5, "the answer must not wait for the cross join of 16 million rows"
     assert quick.json()["boolean"] is True
+
+
+NESTED = "SELECT ((" + "(" * 6000 + "1" + ")" * 6000 + ") AS ?x) WHERE {}"
+"""12 KB that overflow pyoxigraph's parser stack: run in the server's process, it would stop the server."""
+
+
+def test_a_query_that_crashes_the_parser_is_refused_and_the_server_stays_up(endpoint: str) -> None:
+    crashing = httpx.post(endpoint, content=NESTED, headers={"Content-Type": "application/sparql-query"})
+    by_get = httpx.get(endpoint, params={"query": NESTED})
+    after = httpx.get(endpoint, params={"query": f"ASK {{ <{A17}> ?p ?o }}"})
+    assert crashing.status_code == 400
+    assert "too deeply for the SPARQL parser" in crashing.text
+    assert by_get.status_code == 400
+    assert after.status_code == 200
+    assert after.json()["boolean"] is True
+
+
+def test_an_update_that_crashes_the_parser_is_refused_and_changes_nothing(writable: tuple[str, Store]) -> None:
+    url, store = writable
+    before = store.count_triples()
+    nested = "(" * 6000 + "true" + ")" * 6000
+    update = f"INSERT {{ GRAPH <{Graphs.REGULATIONS}> {{ <urn:x> <urn:y> 1 }} }} WHERE {{ FILTER({nested}) }}"
+    response = httpx.post(
+        url, content=update, headers={"Content-Type": "application/sparql-update", "Authorization": f"Bearer {TOKEN}"}
+    )
+    assert response.status_code == 400
+    assert "too deeply" in response.text
+    assert store.count_triples() == before
+
+
+def test_a_query_the_planner_cannot_finish_answers_503_and_stops_planning() -> None:
+    store = open_store("memory")
+    fill(store)
+    group = " ".join(f"?s{i} <urn:p> ?o{i} ." for i in range(300))  # planning is super-linear in the patterns
+    with serve(store, query_timeout_s=1.0) as base_url:
+        started = time.monotonic()
+        response = httpx.get(f"{base_url}/sparql", params={"query": f"SELECT * WHERE {{ {group} }}"}, timeout=60)
+        elapsed = time.monotonic() - started
+        quick = httpx.get(f"{base_url}/sparql", params={"query": f"ASK {{ <{A17}> ?p ?o }}"})
+    assert response.status_code == 503
+    assert "limit of 1 s" in response.text
+    assert elapsed < 10, "the planner runs in the sentinel, which is stopped at the limit"
+    assert quick.json()["boolean"] is True
