@@ -7,10 +7,16 @@ never recorded. The clock, had it run, would have opened the violation the day a
 would have resolved it. So before an event is applied, each day after a deadline of its organisation that falls
 after the latest judgement and on or before the event's day is judged as the clock would judge it
 (``Pipeline._catch_up``): the history is the same as if the clock had run, however late the events come in.
+
+The clock changes verdicts on other days too, and they are caught up the same way: the day a system the graph
+already knows launches (what must be in place when it goes live is owed by the day before, ``kg.owed_clocks``)
+or retires (its violations end), and the day an instrument takes effect (its obligations start to bind: the
+Labelling Measures on 1 September 2025).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -40,14 +46,40 @@ def clock_days_passed(store: Store, events_at: Mapping[URIRef, datetime]) -> dic
     wanted = list(since)
     values = solutions.numbered_values([str(org) for org in wanted])
     rows = store.select_fields(
-        f"SELECT DISTINCT ?n ?due WHERE {{ VALUES (?n ?org) {{ {values} }} GRAPH {ORGANISATIONS} {{ "
-        f"{{ ?org {OG.hasDueDate.n3()} ?clock }} UNION {{ ?org {OG.hasAISystem.n3()} ?system . "
-        f"?system {OG.hasDueDate.n3()} ?clock }} ?clock {OG.dueOn.n3()} ?due }} }}"
+        f"SELECT DISTINCT ?n ?due ?on WHERE {{ VALUES (?n ?org) {{ {values} }} GRAPH {ORGANISATIONS} {{ "
+        f"{{ ?org {OG.hasDueDate.n3()} ?clock . ?clock {OG.dueOn.n3()} ?due }} UNION "
+        f"{{ ?org {OG.hasAISystem.n3()} ?system . "
+        f"{{ ?system {OG.hasDueDate.n3()} ?clock . ?clock {OG.dueOn.n3()} ?due }} UNION "
+        f"{{ ?system {OG.launchedOn.n3()} ?on }} UNION {{ ?system {OG.retiredOn.n3()} ?on }} }} }} }}"
     )
+    effective = taking_effect(store)
     days: dict[URIRef, set[date]] = defaultdict(set)
-    for number, due in rows:
+    for org in wanted:  # the clock's pass on the day an instrument takes effect
+        days[org].update(day for day in effective if since[org] < day <= min(as_of_date(events_at[org]), today))
+    for number, due, on in rows:
         org = wanted[int(number)]
-        day = date.fromisoformat(solutions.value(due)[:10]) + timedelta(days=1)
+        # the day after a deadline, or the day of a launch or retirement
+        day = date.fromisoformat(solutions.value(due)[:10]) + timedelta(days=1) if due else _day(on)
         if since[org] < day <= min(as_of_date(events_at[org]), today):
             days[org].add(day)
-    return {org: sorted(found) for org, found in days.items()}
+    return {org: sorted(found) for org, found in days.items() if found}
+
+
+def _day(field: str) -> date:
+    return date.fromisoformat(solutions.value(field)[:10])
+
+
+_EFFECTIVE: Final[weakref.WeakKeyDictionary[Store, frozenset[date]]] = weakref.WeakKeyDictionary()
+
+
+def taking_effect(store: Store) -> frozenset[date]:
+    """The days instruments take effect (``og:effectiveOn``), read once per store: the regulation graph is fixed
+    while a store is open (a rebuild happens before it is)."""
+    found = _EFFECTIVE.get(store)
+    if found is None:
+        rows = store.select_fields(
+            f"SELECT DISTINCT ?on WHERE {{ GRAPH <{Graphs.REGULATIONS}> {{ "
+            f"?i a {OG.Instrument.n3()} ; {OG.effectiveOn.n3()} ?on }} }}"
+        )
+        found = _EFFECTIVE[store] = frozenset(_day(on) for (on,) in rows)
+    return found

@@ -398,7 +398,7 @@ def applicable_obligations(
     roles = ahead.roles if ahead is not None and ahead.roles is not None else roles_now
     bound = _bound_obligations(index, roles, as_of, jurisdiction)
     checked = {iri for iri, entry in bound.items() if entry.in_effect and entry.checkable}
-    if past is not None:
+    if past is not None:  # a system launching after the day owes, by the day before, what must be in place then
         due = owed_due_dates(
             past.store,
             organisation,
@@ -408,6 +408,8 @@ def applicable_obligations(
             since=as_of,
             looking_back=True,
             compiled_from=store,
+            launches=_launching_after(_systems(store, organisation, shared), as_of),
+            bound_before=set(bound),
         )
     else:  # what a launch after ``since`` owes is judged for the obligations not bound before it too
         before = set(bound) if roles is roles_now else set(_bound_obligations(index, roles_now, as_of, jurisdiction))
@@ -504,13 +506,8 @@ class _Ahead:
 
     @classmethod
     def of(cls, store: Store, organisation: str, since: date, as_of: date, shared: OrganisationReads) -> _Ahead | None:
-        node = shared.describe(store, [organisation])[organisation]
-        systems = [SystemRecord.of(system) for system in shared.describe(store, node.iris(OG.hasAISystem)).values()]
-        launches = {
-            system.iri: system.launched_on
-            for system in systems
-            if system.launched_on is not None and system.launched_on > since and system.live_on(system.launched_on)
-        }
+        systems = _systems(store, organisation, shared)
+        launches = _launching_after(systems, since)
         changed = any(system.live_on(since) != system.live_on(as_of) for system in systems)
         if not launches and not changed:
             return None
@@ -519,6 +516,20 @@ class _Ahead:
             return cls(launches, foresight, None, None)
         foresight.as_of(as_of)
         return cls(launches, foresight, set(foresight.roles()), foresight.role_assignments())
+
+
+def _systems(store: Store, organisation: str, shared: OrganisationReads) -> list[SystemRecord]:
+    node = shared.describe(store, [organisation])[organisation]
+    return [SystemRecord.of(system) for system in shared.describe(store, node.iris(OG.hasAISystem)).values()]
+
+
+def _launching_after(systems: Iterable[SystemRecord], day: date) -> dict[str, date]:
+    """The systems that launch after ``day`` (and are not retired by their launch), with their launch days."""
+    return {
+        system.iri: system.launched_on
+        for system in systems
+        if system.launched_on is not None and system.launched_on > day and system.live_on(system.launched_on)
+    }
 
 
 def violated_on(store: Store, organisation: str, day: date) -> set[str]:

@@ -352,6 +352,26 @@ def test_a_cursor_from_another_list_is_refused(base_url: str) -> None:
     assert q(base_url, ALL, first=5, after=cursor)["violations"]["__typename"] == "InvalidArgument"
 
 
+def test_a_cursor_from_the_same_kind_of_list_under_another_filter_is_refused(base_url: str) -> None:
+    """Resuming another filter's list at the cursor's key would skip its rows before that key without a word."""
+    cursor = q(base_url, ALL, first=2)["violations"]["pageInfo"]["endCursor"]
+    assert q(base_url, ALL, first=2, after=cursor)["violations"]["__typename"] == "ViolationConnection"
+    other = q(base_url, ALL, filter={"status": "OPEN"}, first=2, after=cursor)["violations"]
+    assert other["__typename"] == "InvalidArgument"
+    assert "another violations list" in other["message"]
+    listed = (
+        '{ obligations(first: 1, filter: {authority: "CAC"}) '
+        "{ ... on ObligationConnection { pageInfo { endCursor } } } }"
+    )
+    obligation_cursor = q(base_url, listed)["obligations"]["pageInfo"]["endCursor"]
+    resumed = q(
+        base_url,
+        "query($after: String) { obligations(first: 1, after: $after) { __typename } }",
+        after=obligation_cursor,
+    )
+    assert resumed["obligations"]["__typename"] == "InvalidArgument"
+
+
 # Limits ----------------------------------------------------------------------------------------------
 
 
@@ -374,6 +394,16 @@ def test_too_expensive_a_query_is_refused(base_url: str) -> None:
     )
     with pytest.raises(TransportQueryError, match="too expensive"):
         q(base_url, expensive)
+
+
+def test_a_query_too_wide_to_validate_is_refused_with_a_reason(base_url: str) -> None:
+    """graphql-core's merge check recursed out at ~700 sibling fields and said only "Validation aborted."."""
+    wide = httpx.post(f"{base_url}/graphql", json={"query": "{ " + " ".join(["__typename"] * 800) + " }"})
+    assert "more than 300 fields" in wide.json()["errors"][0]["message"]
+    spread = "query { ...F ...F } fragment F on Query { " + " ".join(["__typename"] * 200) + " }"
+    assert "more than 300 fields" not in httpx.post(f"{base_url}/graphql", json={"query": spread}).text
+    fine = httpx.post(f"{base_url}/graphql", json={"query": "{ " + " ".join(["__typename"] * 250) + " }"})
+    assert fine.json()["data"] == {"__typename": "Query"}
 
 
 def test_graphiql_is_served(base_url: str) -> None:

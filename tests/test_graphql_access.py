@@ -60,6 +60,16 @@ def test_with_a_token_configured_it_is_required(guarded: str) -> None:
     assert run(guarded, QUERY, token=TOKEN)["sectors"]
 
 
+def test_with_a_token_configured_graphiql_opens_but_its_queries_need_the_token(guarded: str) -> None:
+    """A browser cannot add a header to the page it opens; the page holds no data."""
+    page = httpx.get(f"{guarded}/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
+    by_url = httpx.get(f"{guarded}/graphql", params={"query": QUERY}, headers={"Accept": "text/html"})
+    assert by_url.status_code == 401, "a query in the URL is a query, page or not"
+    assert httpx.get(f"{guarded}/graphql", params={"query": QUERY}).status_code == 401
+
+
 def test_a_short_token_is_refused_in_production() -> None:
     with pytest.raises(ValueError, match="OBLIGRAPH_GRAPHQL_TOKEN"):
         Settings(environment="production", graphql_token="short")  # type: ignore[arg-type]

@@ -184,3 +184,26 @@ def test_a_launch_owes_what_must_be_in_place_when_it_goes_live(store: Store, pip
             assert judged[key][0] is Status.VIOLATED, key
         else:
             assert judged[key] == (status, due_on), key
+
+
+def test_looking_back_at_the_eve_of_a_judged_launch_shows_what_was_owed_then(store: Store, pipeline: Pipeline) -> None:
+    """Once the clock has judged a launch (20 November), the day before it, asked afterwards, still shows what the
+    launch owed by then: DUE that day, as it showed before the launch, not left out."""
+    bot = {**ANNOUNCED_BOT, "launchedOn": "2026-11-20"}
+    announced = (
+        {"type": "organisation.registered", "time": "2026-11-01T09:00:00+08:00", "data": REGISTERED},
+        {"type": "aisystem.deployed", "time": "2026-11-02T10:00:00+08:00", "data": bot},
+    )
+    applied(store, pipeline, ShapeCase("eve", "LBL-01", "announced", announced, None, frozenset()))
+    eve = date(2026, 11, 19)
+
+    def owed_on_the_eve() -> set[str]:
+        found = applicable_obligations(store, ORG, eve)
+        return {item.obligation_id for item in found if (item.status, item.due_on) == (Status.DUE, eve)}
+
+    before = owed_on_the_eve()
+    assert {"DS-07", "GAI-08", "GAI-11", "LBL-01", "LBL-02"} <= before
+    for day in (19, 20, 25):
+        pipeline.revalidate(date(2026, 11, day))
+    assert open_violations(store, "LBL-01"), "the launch day's pass opened it"
+    assert owed_on_the_eve() == before

@@ -249,6 +249,56 @@ def test_a_clock_pass_that_skipped_days_opens_each_breach_the_day_after_its_dead
     assert only_alg09(pipeline.revalidate(date(2026, 3, 25))) == []  # nothing judged twice
 
 
+def lbl01_changes(changes: list[ViolationChange]) -> list[tuple[str, str, datetime]]:
+    return [(change.kind, change.by, change.at) for change in changes if change.obligation == "LBL-01"]
+
+
+def test_a_launch_and_a_retirement_the_graph_knew_of_are_caught_up_on_their_days(
+    store: Store, pipeline: Pipeline
+) -> None:
+    """A public chatbot announced on 15 November for the 23rd, with no label, and retired on the 28th as announced on
+    the 27th: with no clock running, the next events catch up the launch day (what must be in place at launch is
+    owed by the day before) and the retirement day, as the clock's passes on those days would have."""
+    bot = {"systemId": "bot", "name": "Bot", "capabilities": ["text-generation"], "launchedOn": "2026-11-23"}
+    announced = [
+        event(81, "organisation.registered", "2026-11-10T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN-BJ"}),
+        event(82, "aisystem.deployed", "2026-11-15T09:00:00+08:00", bot),
+    ]
+    retiring = event(
+        83, "aisystem.retired", "2026-11-27T09:00:00+08:00", {"systemId": "bot", "retiredOn": "2026-11-28"}
+    )
+    renamed = event(84, "organisation.updated", "2026-12-01T09:00:00+08:00", {"name": "Acme Ltd"})
+    by_events = lbl01_changes([c for e in [*announced, retiring, renamed] for c in pipeline.process([e]).changes])
+    expected = [
+        ("opened", "clock", clock_moment(date(2026, 11, 23))),
+        ("resolved", "clock", clock_moment(date(2026, 11, 28))),
+    ]
+    assert by_events == expected
+    clear(store)
+    pipeline.process(announced)
+    by_clock = [c for day in (22, 23, 27) for c in pipeline.revalidate(date(2026, 11, day))]
+    by_clock += pipeline.process([retiring]).changes + pipeline.revalidate(date(2026, 11, 28))
+    assert lbl01_changes(by_clock) == expected, "the clock's own passes give the same history"
+
+
+def test_an_instrument_taking_effect_is_caught_up_on_its_day(store: Store, pipeline: Pipeline) -> None:
+    """A chatbot live since June 2025 labels its output explicitly only on 15 October 2025: the Labelling Measures took
+    effect on 1 September (LBL-01, their Art. 4), so a history ingested after the fact opens LBL-01 that day, as the
+    clock's pass would have, and the label resolves it."""
+    bot = {"systemId": "bot", "name": "Bot", "capabilities": ["text-generation"], "launchedOn": "2025-06-02"}
+    label = {"kind": "explicit-content-label", "since": "2025-10-15", "systemId": "bot"}
+    history = [
+        event(91, "organisation.registered", "2025-06-01T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN-BJ"}),
+        event(92, "aisystem.deployed", "2025-06-02T09:00:00+08:00", bot),
+        event(93, "control.implemented", "2025-10-15T09:00:00+08:00", label),
+    ]
+    changes = [change for item in history for change in pipeline.process([item]).changes]
+    assert lbl01_changes(changes) == [
+        ("opened", "clock", clock_moment(date(2025, 9, 1))),
+        ("resolved", "evt-93", history[2].time),
+    ]
+
+
 def test_public_opinion_attributes_gained_later_start_their_clocks_that_day(store: Store, pipeline: Pipeline) -> None:
     """A public chatbot launched in January gains public-opinion attributes on 1 June: that day it launches a
     public-opinion function, so the filing (10 working days) and the assessment GenAI Art. 17 asks before it run

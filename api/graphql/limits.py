@@ -10,10 +10,13 @@ the same few documents again and again, parsing and validating (with these rules
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Final
 
 from graphql import (
+    DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
@@ -29,6 +32,7 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 
@@ -38,6 +42,9 @@ MAX_DEPTH: Final = 12
 MAX_ALIASES: Final = 30
 MAX_TOKENS: Final = 4_000
 MAX_COST: Final = 50_000
+MAX_FIELDS_TOGETHER: Final = 300
+"""Fields one selection set gathers, its fragments' included: graphql-core's check that they can be merged
+recurses, and at ~700 it stops with nothing but "Validation aborted." (a dashboard's widest set holds ~20)."""
 CACHED_DOCUMENTS: Final = 256
 
 
@@ -77,6 +84,55 @@ class CostLimitRule(ValidationRule):
         return total
 
 
+class SelectionWidthLimiter(SchemaExtension):
+    """Refuses a query with a selection set wider than ``MAX_FIELDS_TOGETHER`` with a message that says so, in place
+    of the errors validation found (which, for such a query, are only "Validation aborted.")."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None:
+            widest = _widest_selection(document)
+            if widest > MAX_FIELDS_TOGETHER:
+                context.pre_execution_errors = [
+                    GraphQLError(
+                        f"a selection set gathers more than {MAX_FIELDS_TOGETHER} fields (fragments included); "
+                        "ask for fewer at once"
+                    )
+                ]
+        yield
+
+
+def _widest_selection(document: DocumentNode) -> int:
+    """The most fields any selection set gathers (its inline fragments and fragment spreads expanded), counted up
+    to just past the limit; iterative, so that a deeply nested document cannot exhaust the stack."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    sets = [d.selection_set for d in document.definitions if hasattr(d, "selection_set")]
+    widest = 0
+    while sets:
+        selection_set = sets.pop()
+        gathered = 0
+        expanded: set[str] = set()  # a fragment spread twice in one set gathers its fields once
+        pending = [selection_set]
+        while pending and gathered <= MAX_FIELDS_TOGETHER:
+            for selection in pending.pop().selections:
+                if isinstance(selection, FieldNode):
+                    gathered += 1
+                    if selection.selection_set is not None:
+                        sets.append(selection.selection_set)
+                elif isinstance(selection, InlineFragmentNode):
+                    pending.append(selection.selection_set)
+                elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in expanded:
+                    expanded.add(selection.name.value)
+                    spread = fragments.get(selection.name.value)
+                    if spread is not None:
+                        pending.append(spread.selection_set)
+        widest = max(widest, gathered)
+        if widest > MAX_FIELDS_TOGETHER:
+            break
+    return widest
+
+
 RULES: Final = (
     *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
     *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
@@ -92,4 +148,5 @@ def extensions() -> list[Any]:
         lambda: AddValidationRules(list(RULES)),
         lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
         lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
+        SelectionWidthLimiter,  # after the cache, which validates and sets the errors in its own hook
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 from typing import Final
 
@@ -53,3 +54,18 @@ def decode_cursor(kind: str, cursor: str | None, parts: int) -> list[str] | None
     ):
         raise BadArgumentError("after", f"not a cursor of this {kind} list: {cursor!r}")
     return data[1:]
+
+
+def list_scope(criteria: object) -> str:
+    """A short digest of what a list is of (its organisation, filter and status), kept in its cursors: a cursor of
+    another list of the same kind would resume at a point of that list, skipping rows without an error."""
+    return hashlib.sha256(repr(criteria).encode()).hexdigest()[:12]
+
+
+def check_scope(kind: str, found: str, criteria: object) -> None:
+    if found != list_scope(criteria):
+        raise BadArgumentError(
+            "after",
+            f"this cursor belongs to another {kind} list (another organisation, filter or status); "
+            "ask for the first page again without `after`",
+        )

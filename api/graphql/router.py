@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from fastapi import HTTPException, WebSocket, WebSocketException, status
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, get_operation_ast, parse
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types import ExecutionResult
@@ -120,6 +120,17 @@ def _refused_operation(query: str | None, operation_name: str | None) -> str | N
     return None
 
 
+def _asks_for_the_ide(connection: HTTPConnection) -> bool:
+    """A browser opening GraphiQL: a GET for HTML with no operation. The page holds no data, and a browser cannot
+    add a header to it; the queries it sends carry the token (GraphiQL's Headers tab)."""
+    return (
+        isinstance(connection, Request)
+        and connection.method in ("GET", "HEAD")
+        and "query" not in connection.query_params
+        and "text/html" in connection.headers.get("accept", "")
+    )
+
+
 def graphql_router(store: Store, hub: ChangeHub, access: GraphQLAccess) -> GraphQLRouter[Context, None]:
     """The router the app factory mounts; one ``Context`` (with fresh loaders) per request."""
 
@@ -133,7 +144,7 @@ def graphql_router(store: Store, hub: ChangeHub, access: GraphQLAccess) -> Graph
                 if websocket:
                     raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason=message)
                 raise HTTPException(status.HTTP_403_FORBIDDEN, message)
-        elif not access.accepts(authorization):
+        elif not access.accepts(authorization) and not _asks_for_the_ide(connection):
             if websocket and authorization is None:
                 pending = True
             elif websocket:
