@@ -37,6 +37,17 @@ class WorkerConfig:
             )
         if not self.bootstrap.strip():
             raise ValueError("a bootstrap server (HOST:PORT) is required")
+        for server in self.bootstrap_servers:
+            host, colon, port = server.rpartition(":")
+            if colon and (not host or not port.isdigit() or not 0 < int(port) < 65536):
+                raise ValueError(f"bootstrap server {server!r} is not HOST:PORT (a port is 1–65535)")
+        read = self.events_topic
+        if read in (self.violations_topic, self.dead_letter_topic):
+            written = "violations" if read == self.violations_topic else "dead-letter"
+            raise ValueError(
+                f"the {written} topic is the events topic {read!r}: the worker would read back what it writes, "
+                "forever; give it a topic of its own"
+            )
 
     @property
     def bootstrap_servers(self) -> list[str]:

@@ -353,6 +353,11 @@ class Worker:
     def _dead_letter(self, record: Any, error: BaseException) -> DeadLetter:
         self._decide(record, error)
         reason = error.reason if isinstance(error, EventRejected) else f"could not be applied: {error}"
+        if any(str(name).lower().startswith("ce_") for name, _ in getattr(record, "headers", None) or ()):
+            reason += (
+                "; the record has ce_* headers, but the worker reads only structured-mode CloudEvents (the whole "
+                "event, specversion to data, as the record's value), not binary mode"
+            )
         return DeadLetter.of(record, reason)
 
     def _decide(self, record: Any, error: BaseException) -> None:

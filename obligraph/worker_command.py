@@ -115,6 +115,7 @@ def worker(
         stream=sys.stderr,
     )
     logging.getLogger("kafka").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a remote store's every request, at INFO
     logging.getLogger("obligraph.worker").setLevel(logging.INFO if verbose else logging.WARNING)
     with opened_store(settings) as store:
         from kafka.errors import KafkaError

@@ -274,6 +274,7 @@ class Record:
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 class Sent:
@@ -473,6 +474,16 @@ def test_rejected_events_become_dead_letters_and_their_offsets_still_advance(bui
     assert letters[1]["value"] == records[1].value
     assert stored_offsets(pipeline.store, "g", "events") == {0: 4}
     assert applied_events(pipeline.store) == 2
+
+
+def test_a_binary_mode_event_is_a_dead_letter_whose_reason_says_so(built_graph: bytes) -> None:
+    """The CloudEvents Kafka binding's binary mode puts the attributes in ce_* headers; the worker reads the value."""
+    worker, _, producer = offline_worker(built_graph)
+    headers = (("ce_specversion", b"1.0"), ("ce_id", b"b-1"), ("ce_type", b"organisation.updated"))
+    worker.commit_batch([Record("events", 0, 0, b"ORG", b'{"name": "binary"}', headers)])
+    [letter] = [sent for sent in producer.sent if sent["topic"] == "obligraph.events.dlq"]
+    reason = dict(letter["headers"])["reason"].decode()
+    assert "specversion" in reason and "reads only structured-mode CloudEvents" in reason
 
 
 def test_an_event_reusing_an_applied_id_is_a_dead_letter_and_a_true_repeat_is_not(built_graph: bytes) -> None:
@@ -913,3 +924,21 @@ def test_a_worker_that_cannot_reach_kafka_says_so_in_one_line(tmp_path: Path) ->
     assert f"connecting to Kafka at {bootstrap}" in result.stderr
     assert f"error: cannot reach Kafka at {bootstrap}" in result.stderr
     assert "kafka." not in result.stderr, result.stderr  # no logger of kafka-python's spoke
+
+
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [
+        (["--bootstrap", "127.0.0.1:abc"], "is not HOST:PORT"),
+        (["--bootstrap", "127.0.0.1:9092", "--dead-letter-topic", "obligraph.events"], "read back what it writes"),
+        (["--bootstrap", "127.0.0.1:9092", "--topic", "t", "--violations-topic", "t"], "read back what it writes"),
+    ],
+)
+def test_worker_settings_that_cannot_work_are_refused_at_start(tmp_path: Path, options: list[str], reason: str) -> None:
+    """A port that is no number gave a traceback; a dead-letter topic equal to the events topic looped forever."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OBLIGRAPH_")}
+    command = [OBLIGRAPH, "--data-dir", str(tmp_path / "data"), "worker", *options]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "invalid worker settings" in result.stderr and reason in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
