@@ -435,6 +435,8 @@ class _Builder:
                 f"Numbered as in the 2017 text; Art. {provision.amended_number} of the text as amended on "
                 "2025-10-28 (effective 2026-01-01).",
             )
+        if provision.note and "number" in provision.note:  # a doubt about the number itself, as the reference has it
+            self.notes(node, f"{provision.label_en}: {provision.note}.")
         return node
 
     # Step 4. Obligations with their legal basis, roles, penalties and deadlines.
@@ -453,6 +455,8 @@ class _Builder:
             self.add(node, OG.hasLegalBasis, self.article(provision))
             if provision.note:
                 self.notes(node, f"{provision.label_en} ({provision.instrument}): {provision.note}")
+        for cited in curated.unlinked_instruments:
+            self.add(node, OG.citesInstrument, iris.instrument(cited))
         self.notes(node, curated.note)
         self.add(node, OG.hasDeonticKind, deontic)
         for actor in ob.binds:

@@ -255,6 +255,7 @@ class OG(DefinedNamespace):
     bindsRole: URIRef  # binds role
     catalogueRole: URIRef  # catalogue role
     checksObligation: URIRef  # checks obligation
+    citesInstrument: URIRef  # cites instrument
     completedOn: URIRef  # completed on
     concernsOrganisation: URIRef  # concerns organisation
     concernsSystem: URIRef  # concerns system

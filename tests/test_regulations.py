@@ -495,3 +495,21 @@ def test_a_document_number_the_reference_doubts_is_the_number_with_the_doubt_bes
     assert set(graph.objects(iris.instrument("CN-PIPL"), OG.documentNumber)) == {
         Literal("Presidential Order No. 91 (2021)")
     }, "a year in brackets is part of the number"
+
+
+def test_an_instrument_cited_without_an_article_is_linked_from_its_obligation(graph: Graph) -> None:
+    """No article is named, so no og:hasLegalBasis; the instrument itself is still reachable from the duty."""
+    cited = {
+        (str(s).rsplit("/", 1)[-1], str(o).rsplit("/", 1)[-1]) for s, o in graph.subject_objects(OG.citesInstrument)
+    }
+    assert {("PIPL-04", "xborder-2024"), ("PIPL-06", "pio-notice-2025"), ("ALG-10", "pubop-sa-2018")} <= cited
+    for _, instrument in graph.subject_objects(OG.citesInstrument):
+        assert (instrument, RDF.type, OG.Instrument) in graph
+
+
+def test_an_article_carries_the_references_doubt_about_its_number(graph: Graph) -> None:
+    notes = {str(n) for n in graph.objects(iris.article("CN-ETHICS-2023", "A25"), SKOS.note)}
+    assert "Art. 25: article number medium." in notes
+    csl = {str(n) for n in graph.objects(iris.article("CN-CSL", "A47"), SKOS.note)}
+    assert "Art. 47: amended number inferred from the +2 shift." in csl
+    assert not set(graph.objects(iris.article("CN-PIPL", "A38"), SKOS.note))
