@@ -424,7 +424,12 @@ def applicable_obligations(
             bound_before=before,
             foresight=ahead.foresight if ahead is not None else None,
         )
-    foreseen = {iri: owed.foreseen for iri, owed in due.items() if owed.foreseen is not None}
+    if past is not None:
+        violated = violated_on(store, organisation, as_of)
+    else:
+        violated = {obligation for (obligation, status), _ in shared.violation_tally(store).items() if status == _OPEN}
+    # owed by a launch to come, unless already broken: a violation open on the day is what the day shows
+    foreseen = {iri: owed.foreseen for iri, owed in due.items() if owed.foreseen is not None and iri not in violated}
     for iri, launch in foreseen.items():
         then = _bound_obligations(index, launch.roles, as_of, jurisdiction).get(iri)
         if then is not None:
@@ -438,10 +443,6 @@ def applicable_obligations(
     else:
         assignments = shared.role_assignments(store)
     broader = _broader_roles(index, roles)
-    if past is not None:
-        violated = violated_on(store, organisation, as_of)
-    else:
-        violated = {obligation for (obligation, status), _ in shared.violation_tally(store).items() if status == _OPEN}
     result = []
     for iri, entry in sorted(bound.items(), key=lambda item: item[1].obligation_id):
         coming = foreseen.get(iri)
