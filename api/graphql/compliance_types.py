@@ -35,15 +35,7 @@ from api.graphql.catalog_types import (
 from api.graphql.context import Info
 from api.graphql.errors import InvalidArgument
 from api.graphql.loaders import Read, asked, asks_within, names_below, run_beside, store_call
-from api.graphql.pagination import (
-    BadArgumentError,
-    PageInfo,
-    check_scope,
-    decode_cursor,
-    encode_cursor,
-    list_scope,
-    page_size,
-)
+from api.graphql.pagination import BadArgumentError, PageInfo, decode_cursor, encode_cursor, page_size
 from kg import compliance
 from kg.compliance import OrganisationReads, OrganisationRecord, SystemRecord
 from kg.judged_moments import judged_as_of
@@ -397,9 +389,7 @@ async def violation_connection(
     organisations, and a count alone 0.1–0.3 s)."""
     try:
         limit = page_size(first)
-        key = decode_cursor("violations", after, 3)
-        if key is not None:
-            check_scope("violations", key[2], criteria)
+        key = decode_cursor("violations", after, 2, criteria)
     except BadArgumentError as error:
         return InvalidArgument(message=str(error), field=error.field)
     if not asked(info, PAGE_PARTS):
@@ -409,10 +399,9 @@ async def violation_connection(
     catalogue = await info.context.loaders.catalogue()
     after_key = (key[0], key[1]) if key else None
     keys, reads = await info.context.loaders.read(page_read(criteria, after_key, limit, asked(info, VIOLATION_PARTS)))
-    scope = list_scope(criteria)
     edges = [
         ViolationEdge(
-            cursor=encode_cursor("violations", [opened, iri, scope]),
+            cursor=encode_cursor("violations", [opened, iri], criteria),
             node=violation(catalogue, reads.records[iri], reads),
         )
         for opened, iri in keys[:limit]
@@ -731,7 +720,7 @@ def _planned_page(
         raise TypeError(first)
     try:
         limit = page_size(first)
-        key = decode_cursor("violations", after, 3)  # its list is checked when the page is answered
+        key = decode_cursor("violations", after, 2, None)  # its list is checked when the page is answered
     except BadArgumentError as error:
         raise ValueError(error) from error
     after_key = (key[0], key[1]) if key else None

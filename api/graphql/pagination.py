@@ -34,12 +34,16 @@ def page_size(first: int) -> int:
     return first
 
 
-def encode_cursor(kind: str, key: list[str]) -> str:
-    """A cursor names the kind of list it belongs to, so one from another list is refused, not misread."""
-    return base64.urlsafe_b64encode(json.dumps([kind, *key]).encode()).decode().rstrip("=")
+def encode_cursor(kind: str, key: list[str], criteria: object) -> str:
+    """A cursor names the kind of list it belongs to and a digest of what the list is of (its organisation, filter
+    and status), so one from another list is refused, not misread: resumed in another list of the same kind, it
+    would skip that list's rows before its key without an error."""
+    return base64.urlsafe_b64encode(json.dumps([kind, _scope(criteria), *key]).encode()).decode().rstrip("=")
 
 
-def decode_cursor(kind: str, cursor: str | None, parts: int) -> list[str] | None:
+def decode_cursor(kind: str, cursor: str | None, parts: int, criteria: object | None) -> list[str] | None:
+    """The key of a cursor of this kind of list; with ``criteria``, of this very list (None: its list is checked
+    later, where the criteria are known)."""
     if cursor is None:
         return None
     try:
@@ -48,24 +52,19 @@ def decode_cursor(kind: str, cursor: str | None, parts: int) -> list[str] | None
         data = None
     if (
         not isinstance(data, list)
-        or len(data) != parts + 1
+        or len(data) != parts + 2
         or data[0] != kind
         or not all(isinstance(part, str) for part in data)
     ):
         raise BadArgumentError("after", f"not a cursor of this {kind} list: {cursor!r}")
-    return data[1:]
-
-
-def list_scope(criteria: object) -> str:
-    """A short digest of what a list is of (its organisation, filter and status), kept in its cursors: a cursor of
-    another list of the same kind would resume at a point of that list, skipping rows without an error."""
-    return hashlib.sha256(repr(criteria).encode()).hexdigest()[:12]
-
-
-def check_scope(kind: str, found: str, criteria: object) -> None:
-    if found != list_scope(criteria):
+    if criteria is not None and data[1] != _scope(criteria):
         raise BadArgumentError(
             "after",
             f"this cursor belongs to another {kind} list (another organisation, filter or status); "
             "ask for the first page again without `after`",
         )
+    return data[2:]
+
+
+def _scope(criteria: object) -> str:
+    return hashlib.sha256(repr(criteria).encode()).hexdigest()[:12]

@@ -29,16 +29,7 @@ from api.graphql.errors import (
     organisation_not_found,
 )
 from api.graphql.loaders import store_call
-from api.graphql.pagination import (
-    DEFAULT_PAGE,
-    BadArgumentError,
-    PageInfo,
-    check_scope,
-    decode_cursor,
-    encode_cursor,
-    list_scope,
-    page_size,
-)
+from api.graphql.pagination import DEFAULT_PAGE, BadArgumentError, PageInfo, decode_cursor, encode_cursor, page_size
 from kg import catalog, compliance, iris
 from kg.catalog import ObligationFilter, UnknownCodeError
 from kg.nodes import describe
@@ -147,9 +138,7 @@ class Query:
         criteria = ObligationFilter(**vars(filter)) if filter else ObligationFilter()
         try:
             limit = page_size(first)
-            key = decode_cursor("obligations", after, 2)
-            if key is not None:
-                check_scope("obligations", key[1], criteria)
+            key = decode_cursor("obligations", after, 1, criteria)
             found = await store_call(
                 catalog.obligation_page, info.context.store, criteria, after=key[0] if key else None, limit=limit + 1
             )
@@ -157,7 +146,7 @@ class Query:
             return _invalid(error)
         catalogue = await info.context.loaders.catalogue()
         edges = [
-            ObligationEdge(cursor=encode_cursor("obligations", [node.id, list_scope(criteria)]), node=node)
+            ObligationEdge(cursor=encode_cursor("obligations", [node.id], criteria), node=node)
             for node in catalogue.obligations(found[:limit])
         ]
         end = edges[-1].cursor if edges else None
