@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Final, Literal
-from zoneinfo import ZoneInfo
 
 from rdflib import Literal as Lit
 from rdflib import URIRef
@@ -29,11 +28,11 @@ from kg.due_dates import (
 )
 from kg.events import Event, EventRejected
 from kg.events import payloads as p
+from kg.events.values import CHINA
 from kg.iris import Graphs
 from kg.store import Store
 from ontology.namespaces import OG, RDF, RDFS, XSD
 
-CHINA: Final = ZoneInfo("Asia/Shanghai")
 ORGS: Final = f"<{Graphs.ORGANISATIONS}>"
 EVENTS: Final = f"<{Graphs.EVENTS}>"
 META: Final = f"<{Graphs.META}>"

@@ -96,7 +96,8 @@ def _in_range(day: date, value: object) -> date:
     return day
 
 
-_CHINA: Final = ZoneInfo("Asia/Shanghai")  # kg.organisations.CHINA (which imports this module): as-of days
+CHINA: Final = ZoneInfo("Asia/Shanghai")
+"""China's time, in which an event's as-of day is read (``kg.organisations`` re-exports it)."""
 
 
 def _instant(moment: datetime, value: object) -> datetime:
@@ -105,7 +106,7 @@ def _instant(moment: datetime, value: object) -> datetime:
     _in_range(moment.date(), value)
     try:
         moment.astimezone(UTC)
-        moment.astimezone(_CHINA)
+        moment.astimezone(CHINA)
     except OverflowError:
         raise _reject("{got} is not an instant between the years 1 and 9999 in UTC and in China", value) from None
     return moment
