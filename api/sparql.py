@@ -179,13 +179,14 @@ def sparql_post(
         if operation.kind == "query":
             return _query(store, config, operation.text, _accept(request))
         _authorise(config, authorization)
-        if not config.allow_service and loads_from_the_web(operation.text):
+        loads = loads_from_the_web(operation.text)
+        if loads and not config.allow_service:
             raise ProtocolError(
                 403,
                 "LOAD is disabled on this endpoint: it would fetch the IRI it names from this server; load data "
                 "with INSERT DATA, or set OBLIGRAPH_SPARQL_ALLOW_SERVICE=true on the server",
             )
-        return _update(store, operation.text, screened=not loads_from_the_web(operation.text))
+        return _update(store, operation.text, screened=not loads)
     except ProtocolError as refusal:
         return refusal.response()
 
@@ -282,7 +283,8 @@ def _query(store: Store, config: SparqlEndpointConfig, text: str, accept: str | 
 
 
 def _answered(store: Store, config: SparqlEndpointConfig, text: str, accept: str | None, *, cap: int) -> Answer:
-    if not config.allow_service and calls_service(text):
+    federated = calls_service(text)
+    if federated and not config.allow_service:
         raise ProtocolError(
             403,
             "federated queries (SERVICE) are disabled on this endpoint: it would call the hosts they name; "
@@ -290,7 +292,7 @@ def _answered(store: Store, config: SparqlEndpointConfig, text: str, accept: str
         )
     deadline = time.monotonic() + config.query_timeout_s
     try:
-        if not calls_service(text):  # the sentinel would call the service too
+        if not federated:  # the sentinel would call the service too
             SCREEN.screen(text, "query", timeout_s=config.query_timeout_s, prefixes=STANDARD)
         return answer_query(store, text, accept=accept, cap=cap, deadline=deadline)
     except QueryRefusedError as error:
