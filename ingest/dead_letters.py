@@ -1,7 +1,8 @@
 """Dead letters: records the worker will not apply, sent on with their original bytes and the reason.
 
-The dead-letter record keeps the original key and value byte for byte, so a fixed producer (or an operator)
-can replay it as it was; what went wrong and where the record came from travel as headers:
+The dead-letter record keeps the original key, value and headers byte for byte, so a fixed producer (or an
+operator) can replay it as it was; what went wrong and where the record came from travel as headers after the
+original ones:
 
 ========================  ===========================================================
 ``reason``                the rejection, in words (``EventRejected.reason`` verbatim)
@@ -10,9 +11,13 @@ can replay it as it was; what went wrong and where the record came from travel a
 ``source-offset``         its offset (decimal)
 ========================  ===========================================================
 
+An original header with one of these names (or ``value-cut-from``) is sent as ``original-<name>``, so each name
+above means what the table says.
+
 A record too large to be sent on with those headers (the producer's ``max_request_size``, or the broker's limit) is
-sent with the first ``CUT_VALUE_BYTES`` of its value and a header ``value-cut-from`` giving its length in bytes;
-the reason says so. Refused whole, it would stay in the outbox and stop the worker at every start.
+sent with the first ``CUT_VALUE_BYTES`` of its value and a header ``value-cut-from`` giving its length in bytes,
+and without its original headers if they hold more than ``CUT_VALUE_BYTES``; the reason says so. Refused whole,
+it would stay in the outbox and stop the worker at every start.
 
 (source-topic, source-partition, source-offset) identifies a dead letter. The worker does not send one
 directly: it stores it in the outbox (``kg.outbox``) with the positions that move past its record, and the
@@ -28,11 +33,12 @@ from typing import Any, Final, Protocol
 
 from kafka.errors import MessageSizeTooLargeError
 
-from kg.outbox import ConsumedRecord, DeadLetterEntry
+from kg.outbox import DeadLetterEntry, HeadedRecord, Headers
 
 MAX_REASON_BYTES: Final = 4096
 SEND_TIMEOUT_S: Final = 60.0
 CUT_VALUE_BYTES: Final = 64 * 1024
+OWN_HEADERS: Final = frozenset({"reason", "source-topic", "source-partition", "source-offset", "value-cut-from"})
 
 
 @dataclass(frozen=True)
@@ -45,20 +51,29 @@ class DeadLetter:
     reason: str
     cut_from: int | None = None
     """The value's length, when only its first ``CUT_VALUE_BYTES`` are sent."""
+    original_headers: Headers = ()
+    """The record's own headers, in their order."""
 
     @classmethod
-    def of(cls, record: ConsumedRecord, reason: str) -> DeadLetter:
-        return cls(record.topic, record.partition, record.offset, record.key, record.value, reason)
+    def of(cls, record: HeadedRecord, reason: str) -> DeadLetter:
+        headers = tuple((str(name), bytes(value or b"")) for name, value in record.headers or ())
+        return cls(record.topic, record.partition, record.offset, record.key, record.value, reason, None, headers)
 
     @classmethod
     def of_entry(cls, entry: DeadLetterEntry) -> DeadLetter:
-        return cls(entry.topic, entry.partition, entry.offset, entry.key, entry.value, entry.reason)
+        return cls(
+            entry.topic, entry.partition, entry.offset, entry.key, entry.value, entry.reason, None, entry.headers
+        )
 
     def headers(self) -> list[tuple[str, bytes]]:
         reason = self.reason.encode("utf-8", "backslashreplace")
         if len(reason) > MAX_REASON_BYTES:
             reason = reason[: MAX_REASON_BYTES - 3].decode("utf-8", "ignore").encode("utf-8") + b"..."
         headers = [
+            (f"original-{name}" if name.lower() in OWN_HEADERS else name, value)
+            for name, value in self.original_headers
+        ]
+        headers += [
             ("reason", reason),
             ("source-topic", self.topic.encode("utf-8")),
             ("source-partition", str(self.partition).encode("ascii")),
@@ -72,9 +87,12 @@ class DeadLetter:
         """This letter with the first ``CUT_VALUE_BYTES`` of its value, for a topic that would refuse it whole."""
         size = len(self.value or b"")
         note = f"value cut to its first {CUT_VALUE_BYTES:,} of {size:,} bytes, too large to send on"
+        headers = self.original_headers
+        if sum(len(name.encode()) + len(value) for name, value in headers) > CUT_VALUE_BYTES:
+            note, headers = f"{note}; its {len(headers):,} original headers left out", ()
         # first, so that bounding the header (MAX_REASON_BYTES) cuts the rejection's words, not the note
         value = (self.value or b"")[:CUT_VALUE_BYTES]
-        return replace(self, value=value, reason=f"{note}; {self.reason}", cut_from=size)
+        return replace(self, value=value, reason=f"{note}; {self.reason}", cut_from=size, original_headers=headers)
 
     def where(self) -> str:
         return f"{self.topic}[{self.partition}]@{self.offset}"

@@ -20,7 +20,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 import pyoxigraph as ox
 from rdflib import Literal as Lit
@@ -45,6 +45,9 @@ SOURCE_OFFSET = URIRef(f"{BASE}meta#sourceOffset")
 KEY_BYTES = URIRef(f"{BASE}meta#keyBytes")
 VALUE_BYTES = URIRef(f"{BASE}meta#valueBytes")
 REASON = URIRef(f"{BASE}meta#reason")
+HEADERS = URIRef(f"{BASE}meta#headers")
+
+Headers: TypeAlias = tuple[tuple[str, bytes], ...]
 
 
 @dataclass(frozen=True)
@@ -69,11 +72,20 @@ class ConsumedRecord(Protocol):
     def value(self) -> bytes | None: ...
 
 
+class HeadedRecord(ConsumedRecord, Protocol):
+    """A consumed record with its headers (kafka-python's ``ConsumerRecord.headers``: name and bytes pairs)."""
+
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes | None]] | None: ...
+
+
 class RejectedRecord(ConsumedRecord, Protocol):
     """What the outbox keeps of a consumed record that will not be applied (``ingest.dead_letters.DeadLetter``)."""
 
     @property
     def reason(self) -> str: ...
+    @property
+    def original_headers(self) -> Headers: ...
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,7 @@ class DeadLetterEntry:
     key: bytes | None
     value: bytes | None
     reason: str
+    headers: Headers = ()
 
 
 def entry_node(cloudevent_id: str) -> URIRef:
@@ -128,8 +141,9 @@ def pending(store: Store, limit: int = 10_000) -> list[OutboxEntry]:
 def dead_letter_operations(group: str, target_topic: str, letters: Sequence[RejectedRecord]) -> list[str]:
     """Update operations that put dead letters into the outbox (same transaction as the positions past them).
 
-    Bytes are kept as ``xsd:base64Binary``; an absent key or value is an absent triple. A letter already
-    waiting is left as it is, so writing the same batch twice queues each letter once.
+    Bytes are kept as ``xsd:base64Binary``; an absent key or value is an absent triple; the original headers are
+    one JSON literal (name and base64 value pairs), absent when there are none. A letter already waiting is left
+    as it is, so writing the same batch twice queues each letter once.
     """
     if not letters:
         return []
@@ -137,15 +151,15 @@ def dead_letter_operations(group: str, target_topic: str, letters: Sequence[Reje
     rows = " ".join(
         f"({iris.outbox_dead_letter(group, letter.topic, letter.partition, letter.offset).n3()} "
         f"{Lit(letter.topic).n3()} {int(letter.partition)} {int(letter.offset)} {_bytes(letter.key)} "
-        f"{_bytes(letter.value)} {Lit(_utf8(letter.reason)).n3()} {number})"
+        f"{_bytes(letter.value)} {Lit(_utf8(letter.reason)).n3()} {_headers(letter.original_headers)} {number})"
         for number, letter in enumerate(letters)
     )
     return [
         f"INSERT {{ GRAPH {OUTBOX} {{ ?node a {DEAD_LETTER.n3()} ; {TARGET_TOPIC.n3()} {Lit(target_topic).n3()} ; "
         f"{SOURCE_TOPIC.n3()} ?topic ; {SOURCE_PARTITION.n3()} ?partition ; {SOURCE_OFFSET.n3()} ?offset ; "
-        f"{KEY_BYTES.n3()} ?key ; {VALUE_BYTES.n3()} ?value ; {REASON.n3()} ?reason ; {CREATED.n3()} {now} ; "
-        f"{SEQUENCE.n3()} ?sequence }} }} "
-        f"WHERE {{ VALUES (?node ?topic ?partition ?offset ?key ?value ?reason ?sequence) {{ {rows} }} "
+        f"{KEY_BYTES.n3()} ?key ; {VALUE_BYTES.n3()} ?value ; {REASON.n3()} ?reason ; {HEADERS.n3()} ?headers ; "
+        f"{CREATED.n3()} {now} ; {SEQUENCE.n3()} ?sequence }} }} "
+        f"WHERE {{ VALUES (?node ?topic ?partition ?offset ?key ?value ?reason ?headers ?sequence) {{ {rows} }} "
         f"FILTER NOT EXISTS {{ GRAPH {OUTBOX} {{ ?node a {DEAD_LETTER.n3()} }} }} }}"
     ]
 
@@ -153,11 +167,12 @@ def dead_letter_operations(group: str, target_topic: str, letters: Sequence[Reje
 def pending_dead_letters(store: Store, limit: int = 10_000) -> list[DeadLetterEntry]:
     """Dead letters still to be sent, oldest first."""
     rows = store.select(
-        f"SELECT ?node ?target ?topic ?partition ?offset ?key ?value ?reason WHERE {{ GRAPH {OUTBOX} {{ "
+        f"SELECT ?node ?target ?topic ?partition ?offset ?key ?value ?reason ?headers WHERE {{ GRAPH {OUTBOX} {{ "
         f"?node a {DEAD_LETTER.n3()} ; {TARGET_TOPIC.n3()} ?target ; {SOURCE_TOPIC.n3()} ?topic ; "
         f"{SOURCE_PARTITION.n3()} ?partition ; {SOURCE_OFFSET.n3()} ?offset ; {REASON.n3()} ?reason ; "
         f"{CREATED.n3()} ?created ; {SEQUENCE.n3()} ?sequence "
-        f"OPTIONAL {{ ?node {KEY_BYTES.n3()} ?key }} OPTIONAL {{ ?node {VALUE_BYTES.n3()} ?value }} }} }} "
+        f"OPTIONAL {{ ?node {KEY_BYTES.n3()} ?key }} OPTIONAL {{ ?node {VALUE_BYTES.n3()} ?value }} "
+        f"OPTIONAL {{ ?node {HEADERS.n3()} ?headers }} }} }} "
         f"ORDER BY ?created ?sequence LIMIT {int(limit)}"
     )
     entries = []
@@ -174,6 +189,7 @@ def pending_dead_letters(store: Store, limit: int = 10_000) -> list[DeadLetterEn
                 key=_unbytes(row, "key"),
                 value=_unbytes(row, "value"),
                 reason=_text(row, "reason"),
+                headers=_unheaders(row),
             )
         )
     return entries
@@ -193,6 +209,19 @@ def _bytes(raw: bytes | None) -> str:
 
 def _unbytes(row: Row, name: str) -> bytes | None:
     return base64.b64decode(_text(row, name)) if name in row else None
+
+
+def _headers(headers: Headers) -> str:
+    if not headers:
+        return "UNDEF"
+    pairs = [[name, base64.b64encode(value).decode("ascii")] for name, value in headers]
+    return Lit(json.dumps(pairs)).n3()
+
+
+def _unheaders(row: Row) -> Headers:
+    if "headers" not in row:
+        return ()
+    return tuple((name, base64.b64decode(value)) for name, value in json.loads(_text(row, "headers")))
 
 
 def _utf8(text: str) -> str:

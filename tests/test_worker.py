@@ -321,6 +321,32 @@ def test_dead_letter_keeps_original_bytes_and_key_and_names_reason_and_source() 
     }
 
 
+def test_dead_letter_keeps_the_original_headers_and_renames_those_it_would_shadow() -> None:
+    """Original headers go first, in their order; one named like the letter's own (``reason``) is renamed, so the
+    names of the table in ``ingest.dead_letters`` keep their meaning."""
+    own = (("ce_id", b"b-1"), ("reason", b"the producer's"), ("ce_id", b"twice"), ("empty", b""))
+    letter = DeadLetter.of(Record("events", 0, 7, None, b"{}", own), "not a CloudEvent")
+
+    assert letter.headers() == [
+        ("ce_id", b"b-1"),
+        ("original-reason", b"the producer's"),
+        ("ce_id", b"twice"),
+        ("empty", b""),
+        ("reason", b"not a CloudEvent"),
+        ("source-topic", b"events"),
+        ("source-partition", b"0"),
+        ("source-offset", b"7"),
+    ]
+
+
+def test_a_cut_dead_letter_leaves_out_original_headers_only_when_they_are_too_large() -> None:
+    small = DeadLetter("t", 0, 0, None, b"x" * 10, "r", original_headers=(("h", b"v"),)).cut()
+    large = DeadLetter("t", 0, 0, None, b"x" * 10, "r", original_headers=(("h", b"v" * CUT_VALUE_BYTES),)).cut()
+
+    assert small.original_headers == (("h", b"v"),) and "original headers" not in small.reason
+    assert large.original_headers == () and "its 1 original headers left out" in large.reason
+
+
 def test_dead_letter_reason_header_is_bounded() -> None:
     letter = DeadLetter("t", 0, 0, None, None, "x" * 100_000)
     reason = dict(letter.headers())["reason"]
@@ -523,8 +549,9 @@ def test_a_record_not_keyed_by_its_organisation_is_a_dead_letter(built_graph: by
 
 def test_dead_letters_wait_in_the_outbox_apart_from_violation_changes_and_are_queued_once() -> None:
     store = OxigraphStore(None)
+    headers = (("ce_type", b"\xff\x00"), ("n\u00e4me \ud800", b""), ("ce_type", b"again"))
     letters = [
-        DeadLetter("events", 1, 5, None, b"\xff\x00", 'bad "q"\n \ud800'),
+        DeadLetter("events", 1, 5, None, b"\xff\x00", 'bad "q"\n \ud800', original_headers=headers),
         DeadLetter("events", 0, 2, b"", None, "r"),
     ]
     for _ in range(2):  # a replay of the same batch
@@ -532,7 +559,7 @@ def test_dead_letters_wait_in_the_outbox_apart_from_violation_changes_and_are_qu
 
     waiting = pending_dead_letters(store)
     assert [DeadLetter.of_entry(entry) for entry in waiting] == [
-        DeadLetter("events", 1, 5, None, b"\xff\x00", 'bad "q"\n \\ud800'),
+        DeadLetter("events", 1, 5, None, b"\xff\x00", 'bad "q"\n \\ud800', original_headers=headers),
         DeadLetter("events", 0, 2, b"", None, "r"),
     ]
     assert {entry.target_topic for entry in waiting} == {"dlq"} and pending(store) == []
@@ -672,6 +699,24 @@ def test_end_to_end_violations_topic_graph_and_cli_agree(kafka_bootstrap: str, t
     assert in_graph == expected.violations
     assert set(latest_status(cloudevents).items()) == in_graph
     assert any(status == "resolved" for _, status in in_graph) and any(status == "open" for _, status in in_graph)
+
+
+@pytest.mark.timeout(240)
+def test_a_dead_letter_on_the_broker_carries_the_records_own_headers(kafka_bootstrap: str, tmp_path: Path) -> None:
+    """A binary-mode CloudEvent (attributes in ce_* headers) is dead-lettered with those headers, so it can be
+    replayed in structured mode from the dead-letter topic alone."""
+    headers = [("ce_specversion", b"1.0"), ("ce_id", b"bin-1"), ("ce_type", b"organisation.updated"), ("reason", b"x")]
+    config = fresh_config(kafka_bootstrap)
+    produce(kafka_bootstrap, config.events_topic, [(ORG.encode(), b'{"name": "binary"}')], headers=headers)
+
+    run = run_until_idle(worker_command(config, tmp_path / "data"))
+
+    assert "1 dead letters" in run.stderr, run.stderr[-2000:]
+    [letter] = consume(kafka_bootstrap, config.dead_letter_topic, expect=1)
+    assert (letter.key, letter.value) == (ORG.encode(), b'{"name": "binary"}')
+    assert letter.headers[:4] == [*headers[:3], ("original-reason", b"x")]
+    assert dict(letter.headers)["source-offset"] == b"0"
+    assert b"reads only structured-mode CloudEvents" in dict(letter.headers)["reason"]
 
 
 @pytest.mark.timeout(240)

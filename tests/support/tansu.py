@@ -93,8 +93,10 @@ def produce(
     messages: list[tuple[bytes | None, bytes | None]],
     *,
     max_request_size: int = 1_048_576,
+    headers: list[tuple[str, bytes]] | None = None,
 ) -> list[tuple[int, int]]:
-    """Send (key, value) pairs in order, wait until the broker has them all; their (partition, offset)."""
+    """Send (key, value) pairs in order (each with ``headers``, if given), wait until the broker has them all; their
+    (partition, offset)."""
     from kafka import KafkaProducer
 
     producer = KafkaProducer(
@@ -105,7 +107,7 @@ def produce(
         max_request_size=max_request_size,
     )
     try:
-        futures = [producer.send(topic, key=key, value=value) for key, value in messages]
+        futures = [producer.send(topic, key=key, value=value, headers=headers) for key, value in messages]
         producer.flush(timeout=60)
         placed = [future.get(timeout=60) for future in futures]
         return [(metadata.partition, metadata.offset) for metadata in placed]
