@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import httpx
-from rich.console import Console
+from report import console
 from rich.table import Table
 
 from kg.build import ensure_built
@@ -81,7 +81,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     runs = parser.parse_args().runs
-    console = Console()
     table = Table("measure", "median", "min", "max", "runs", "note", title="obligraph: build and start-up")
 
     def row(name: str, samples: list[float], note: str = "") -> None:
