@@ -33,6 +33,7 @@ from kg.events import (
     parse_event,
 )
 from kg.events.codes import authority_codes
+from kg.events.values import CHINA
 from tests.support.event_strategies import events, json_values, organisation_histories
 
 ORG = "91110108MA01XXXX0X"
@@ -113,13 +114,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "kind": "generative-ai-service",
         "filingNumber": "Beijing-SC-2026-001",
         "authority": "CAC-BJ",
-        "filedOn": "2026-03-10",
+        "filedOn": "2026-02-27",
     },
     "assessment.completed": {"kind": "security", "completedOn": "2026-02-20", "outcome": "passed"},
     "disclosure.published": {
         "systemId": "chat-1",
         "kind": "transparency-report",
-        "publishedOn": "2026-06-30",
+        "publishedOn": "2026-02-28",
     },
     "control.implemented": {"kind": "explicit-content-label", "since": "2026-03-01", "systemId": "chat-1"},
     "control.withdrawn": {"kind": "ethics-committee", "since": "2026-09-01"},
@@ -454,6 +455,26 @@ def test_updates_say_which_fields_were_given() -> None:
 def test_a_snake_case_field_is_unknown_not_a_change() -> None:
     rejected = rejection(envelope("aisystem.updated", {"systemId": "chat-1", "monthly_active_users": 5}))
     assert rejected.pointer == "/data"
+
+
+@pytest.mark.parametrize(
+    ("event_type", "field"),
+    [("filing.completed", "filedOn"), ("assessment.completed", "completedOn"), ("disclosure.published", "publishedOn")],
+)
+def test_an_act_reported_as_done_after_the_events_day_in_china_is_rejected(event_type: str, field: str) -> None:
+    """Judged as of its time, an assessment "completed" next March would be evidence today (a yearly clock renewed
+    before the assessment exists). The day is read in China: 2026-03-01T01:30+08:00 is 2026-02-28 in UTC."""
+    early = {"time": "2026-02-28T17:30:00Z"}  # 2026-03-01T01:30 in China
+    assert parse_event(envelope(event_type, {**EXAMPLES[event_type], field: "2026-03-01"}, **early))
+    rejected = rejection(with_data(event_type, **{field: "2026-03-02"}))
+    assert rejected.pointer == "/data"
+    assert f"{field} 2026-03-02 is after the event's day in China (2026-03-01" in rejected.reason
+
+
+def test_china_day_is_utc_plus_eight_in_every_year() -> None:
+    """China kept summer time from 1986 to 1991; the contract's day in China is UTC+8 all the same."""
+    event = parse_event(with_data("assessment.completed", completedOn="1990-07-15") | {"time": "1990-07-15T15:30:00Z"})
+    assert event.time.astimezone(CHINA).date() == date(1990, 7, 15)
 
 
 def test_models_take_native_values_from_python_but_parse_event_takes_only_json() -> None:

@@ -64,6 +64,8 @@ class EventData(BaseModel):
     )
 
     event_type: ClassVar[str]
+    done_on: ClassVar[str | None] = None
+    """The field (Python name) of the day an act it reports was done: reported, it was done by the event's day."""
 
     @model_validator(mode="before")
     @classmethod
@@ -176,12 +178,14 @@ class FilingCompleted(EventData):
     filing_number: Text
     authority: AuthorityCode
     filed_on: IsoDate
+    done_on: ClassVar[str | None] = "filed_on"
 
 
 class AssessmentCompleted(EventData):
     """An assessment or review; a failed one is not evidence."""
 
     event_type: ClassVar[str] = "assessment.completed"
+    done_on: ClassVar[str | None] = "completed_on"
     kind: AssessmentKind
     completed_on: IsoDate
     outcome: AssessmentOutcome
@@ -194,6 +198,7 @@ class DisclosurePublished(EventData):
     """Something published to the public."""
 
     event_type: ClassVar[str] = "disclosure.published"
+    done_on: ClassVar[str | None] = "published_on"
     system_id: Identifier
     kind: DisclosureKind
     published_on: IsoDate

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Annotated, Any, Final
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import iso3166
 from pydantic import BeforeValidator, WithJsonSchema
@@ -96,8 +95,9 @@ def _in_range(day: date, value: object) -> date:
     return day
 
 
-CHINA: Final = ZoneInfo("Asia/Shanghai")
-"""China's time, in which an event's as-of day is read (``kg.organisations`` re-exports it)."""
+CHINA: Final = timezone(timedelta(hours=8), "UTC+08:00")
+"""China's time, in which an event's as-of day is read (``kg.organisations`` re-exports it): UTC+8 as the README
+says, a fixed offset (``Asia/Shanghai`` would also apply the summer time of 1986–1991)."""
 
 
 def _instant(moment: datetime, value: object) -> datetime:

@@ -30,7 +30,7 @@ from kg.events.codes import (
     TRANSFER_MECHANISMS,
     authority_codes,
 )
-from kg.events.values import MAX_COUNT
+from kg.events.values import CHINA, MAX_COUNT
 
 JsonObject = dict[str, Any]
 Ids = st.SearchStrategy[str] | None
@@ -43,6 +43,7 @@ iso_dates = dates.map(date.isoformat)
 offsets = st.integers(-12 * 60, 14 * 60).map(lambda minutes: timezone(timedelta(minutes=minutes)))
 instants = st.datetimes(datetime(2015, 1, 1), datetime(2035, 12, 31), timezones=offsets)
 timestamps = instants.map(lambda t: t.isoformat().replace("+00:00", "Z"))
+DONE_BY_ITS_TIME = frozenset({"filing.completed", "assessment.completed", "disclosure.published"})
 texts = st.text(min_size=1, max_size=60).filter(str.strip)
 counts = st.one_of(st.integers(0, 2_000_000_000), st.sampled_from([0, 1_000_000, 10_000_000, MAX_COUNT]))
 flags = st.booleans()
@@ -192,14 +193,17 @@ def events(
 ) -> JsonObject:
     """One valid event (a JSON object), of ``event_type`` or of any type."""
     kind = event_type or draw(st.sampled_from(EVENT_TYPES))
+    moment = draw(instants)
+    # what a filing, assessment or publication reports was done by the event's day in China (kg.events.envelope)
+    done_by = st.dates(date(2014, 12, 31), moment.astimezone(CHINA).date()).map(date.isoformat)
     envelope: JsonObject = {
         "specversion": "1.0",
         "id": draw(st.uuids().map(str) | identifiers),
         "source": draw(sources),
         "type": kind,
-        "time": draw(timestamps),
+        "time": moment.isoformat().replace("+00:00", "Z"),
         "subject": subject or draw(organisation_ids),
-        "data": draw(payloads(kind) if data is None else data),
+        "data": draw(payloads(kind, on=done_by if kind in DONE_BY_ITS_TIME else None) if data is None else data),
     }
     if draw(st.booleans()):
         envelope["datacontenttype"] = "application/json"
