@@ -10,8 +10,9 @@ after the latest judgement and on or before the event's day is judged as the clo
 
 The clock changes verdicts on other days too, and they are caught up the same way: the day a system the graph
 already knows launches (what must be in place when it goes live is owed by the day before, ``kg.owed_clocks``)
-or retires (its violations end), and the day an instrument takes effect (its obligations start to bind: the
-Labelling Measures on 1 September 2025).
+or retires (its violations end), the day a control announced ahead holds from or is withdrawn on, the day a
+transfer announced ahead starts or ends, and the day an instrument takes effect (its obligations start to bind:
+the Labelling Measures on 1 September 2025).
 """
 
 from __future__ import annotations
@@ -50,7 +51,11 @@ def clock_days_passed(store: Store, events_at: Mapping[URIRef, datetime]) -> dic
         f"{{ ?org {OG.hasDueDate.n3()} ?clock . ?clock {OG.dueOn.n3()} ?due }} UNION "
         f"{{ ?org {OG.hasAISystem.n3()} ?system . "
         f"{{ ?system {OG.hasDueDate.n3()} ?clock . ?clock {OG.dueOn.n3()} ?due }} UNION "
-        f"{{ ?system {OG.launchedOn.n3()} ?on }} UNION {{ ?system {OG.retiredOn.n3()} ?on }} }} }} }}"
+        f"{{ ?system {OG.launchedOn.n3()} ?on }} UNION {{ ?system {OG.retiredOn.n3()} ?on }} }} UNION "
+        f"{{ ?org {OG.hasEvidence.n3()} ?control . ?control a {OG.Control.n3()} . "
+        f"{{ ?control {OG.since.n3()} ?on }} UNION {{ ?control {OG.withdrawnOn.n3()} ?on }} }} UNION "
+        f"{{ ?org {OG.hasTransfer.n3()} ?transfer . "
+        f"{{ ?transfer {OG.startedOn.n3()} ?on }} UNION {{ ?transfer {OG.endedOn.n3()} ?on }} }} }} }}"
     )
     effective = taking_effect(store)
     days: dict[URIRef, set[date]] = defaultdict(set)
@@ -58,7 +63,7 @@ def clock_days_passed(store: Store, events_at: Mapping[URIRef, datetime]) -> dic
         days[org].update(day for day in effective if since[org] < day <= min(as_of_date(events_at[org]), today))
     for number, due, on in rows:
         org = wanted[int(number)]
-        # the day after a deadline, or the day of a launch or retirement
+        # the day after a deadline, or the day of a launch, a retirement, a control's start or end, a transfer's
         day = date.fromisoformat(solutions.value(due)[:10]) + timedelta(days=1) if due else _day(on)
         if since[org] < day <= min(as_of_date(events_at[org]), today):
             days[org].add(day)

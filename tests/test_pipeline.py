@@ -299,6 +299,92 @@ def test_an_instrument_taking_effect_is_caught_up_on_its_day(store: Store, pipel
     ]
 
 
+def test_controls_and_transfers_announced_ahead_are_caught_up_on_their_days(store: Store, pipeline: Pipeline) -> None:
+    """Announced on 1 and 2 March with no clock running: the explicit label withdrawn from 1 April (LBL-01 opens that
+    day, Labelling Measures Art. 4), a complaint channel in place from 15 April (GenAI Measures Art. 15: GAI-11
+    resolves that day) and a transfer of personal information starting on 1 April with no impact assessment (PIPL
+    Art. 55, assessed beforehand: PIPL-07 opens that day). An event on 1 May catches those days up, as the clock's
+    passes on them would have; before, the event's own day was recorded for all three."""
+    bot = {"systemId": "bot", "name": "Bot", "capabilities": ["text-generation"], "launchedOn": "2026-02-02"}
+    label = {"kind": "explicit-content-label", "systemId": "bot"}
+    history = [
+        event(101, "organisation.registered", "2026-02-01T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN-BJ"}),
+        event(102, "aisystem.deployed", "2026-02-02T09:00:00+08:00", bot),
+        event(103, "control.implemented", "2026-02-02T10:00:00+08:00", {**label, "since": "2026-02-02"}),
+        event(104, "control.withdrawn", "2026-03-01T09:00:00+08:00", {**label, "since": "2026-04-01"}),
+        event(
+            105,
+            "control.implemented",
+            "2026-03-01T10:00:00+08:00",
+            {"kind": "complaint-channel", "systemId": "bot", "since": "2026-04-15"},
+        ),
+        event(
+            106,
+            "transfer.started",
+            "2026-03-02T09:00:00+08:00",
+            {
+                "transferId": "T9",
+                "destination": "SG",
+                "startedOn": "2026-04-01",
+                "personalInformationSubjects": 50_000,
+                "mechanism": "standard-contract",
+            },
+        ),
+    ]
+    renamed = event(107, "organisation.updated", "2026-05-01T09:00:00+08:00", {"name": "Acme Ltd"})
+    watched = {"LBL-01", "GAI-11", "PIPL-07"}
+
+    def days(changes: list[ViolationChange]) -> set[tuple[str, str, str, date]]:
+        return {(c.obligation, c.kind, c.by, c.at.date()) for c in changes if c.obligation in watched}
+
+    by_events = days([c for item in [*history, renamed] for c in pipeline.process([item]).changes])
+    expected = {
+        ("LBL-01", "opened", "clock", date(2026, 4, 1)),
+        ("GAI-11", "resolved", "clock", date(2026, 4, 15)),
+        ("PIPL-07", "opened", "clock", date(2026, 4, 1)),
+    }
+    assert expected <= by_events, by_events
+    assert not {change for change in by_events if change[3] == date(2026, 5, 1)}, by_events
+    clear(store)
+    by_clock = [c for item in history for c in pipeline.process([item]).changes]
+    by_clock += [c for day in (1, 15) for c in pipeline.revalidate(date(2026, 4, day))]
+    by_clock += pipeline.process([renamed]).changes
+    assert days(by_clock) == by_events, "the clock's own passes give the same history"
+
+
+def test_a_system_from_before_the_governance_code_owes_its_first_report_six_months_after_it(
+    store: Store, pipeline: Pipeline
+) -> None:
+    """AGC-03 (unverified, seed 003: the Code read as effective 2026-01-01): a large-scale model live since June 2025
+    owes its first transparency report on 2026-07-01. Its clock says so (``counted_from`` in deadlines.yaml), so a
+    day asked before shows it DUE then, and a history ingested after the fact opens it on the 2nd, as the clock's
+    pass would have; before, the clock said 2025-12-02 and the breach was recorded on the next event's day."""
+    model = {
+        "systemId": "m",
+        "name": "M",
+        "capabilities": ["image-generation"],
+        "launchedOn": "2025-06-02",
+        "largeScale": True,
+    }
+    summary = {"systemId": "m", "kind": "training-data-summary", "publishedOn": "2025-06-02"}
+    pipeline.process(
+        [
+            event(111, "organisation.registered", "2025-06-02T09:00:00+08:00", {"name": "M", "jurisdiction": "CN"}),
+            event(112, "aisystem.deployed", "2025-06-02T10:00:00+08:00", model),
+            event(113, "disclosure.published", "2025-06-02T11:00:00+08:00", summary),
+        ]
+    )
+    [agc03] = [
+        item
+        for item in applicable_obligations(store, str(iris.organisation(ORG)), date(2026, 6, 30))
+        if item.obligation_id == "AGC-03"
+    ]
+    assert (agc03.status, agc03.due_on) == (Status.DUE, date(2026, 7, 1))
+    renamed = event(114, "organisation.updated", "2026-08-03T09:00:00+08:00", {"name": "M Ltd"})
+    opened = [(c.kind, c.by, c.at) for c in pipeline.process([renamed]).changes if c.obligation == "AGC-03"]
+    assert opened == [("opened", "clock", clock_moment(date(2026, 7, 2)))]
+
+
 def test_public_opinion_attributes_gained_later_start_their_clocks_that_day(store: Store, pipeline: Pipeline) -> None:
     """A public chatbot launched in January gains public-opinion attributes on 1 June: that day it launches a
     public-opinion function, so the filing (10 working days) and the assessment GenAI Art. 17 asks before it run
