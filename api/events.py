@@ -45,17 +45,38 @@ GroupCommitDep = Annotated[GroupCommit, Depends(get_group_commit)]
 @router.post(
     "/events",
     summary="Apply organisation events (CloudEvents HTTP binding) and return the violations they open or resolve",
-    responses={400: {"description": "the event(s) break the contract; the body says why"}},
+    responses={
+        400: {"description": "the event(s) break the contract; the body says why"},
+        413: {"description": "the body is larger than 16 MiB"},
+        415: {"description": "not a CloudEvents content type, or a compressed body"},
+    },
 )
 async def post_events(request: Request, group_commit: GroupCommitDep) -> JSONResponse:
-    body = await request.body()
-    if len(body) > MAX_BATCH_BYTES:
-        return _rejected(
-            [{"index": None, "reason": f"the body is larger than {MAX_BATCH_BYTES} bytes", "pointer": None}]
-        )
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        error = f"Content-Encoding {encoding!r} is not accepted: send the JSON uncompressed"
+        return JSONResponse({"error": error}, status_code=415)
+    body = await _body_within(request, MAX_BATCH_BYTES)
+    if body is None:
+        error = f"the body is larger than {MAX_BATCH_BYTES} bytes: send fewer events a request"
+        return JSONResponse({"error": error}, status_code=413)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     headers = {key.lower(): value for key, value in request.headers.items()}
     return await run_in_threadpool(_handle, group_commit, media_type, headers, body)
+
+
+async def _body_within(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is known to exceed ``limit`` bytes: from its Content-Length, or while it
+    streams in (a chunked body has none), so an oversized one is refused without being held in memory."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > limit:
+            return None
+    return bytes(received)
 
 
 def _handle(group_commit: GroupCommit, media_type: str, headers: Mapping[str, str], body: bytes) -> JSONResponse:

@@ -62,6 +62,7 @@ from kg.judged_moments import judged_moments, record_judged
 from kg.organisations import CHINA, Also, EventApplier, Outcome, as_of_date, clear_pending_marks, event_iri
 from kg.outbox import outbox_operations
 from kg.parallel import QUERIES
+from kg.queued_rounds import dequeue_operations, queue_operations, queued_events
 from kg.reference_data import cached_reference
 from kg.roles import RoleDeriver, RoleRule, by_organisation, role_update, stored_role_digests
 from kg.store import Store
@@ -189,6 +190,16 @@ def _whole_batch(also: Also, done: Mapping[int, Outcome], last: Sequence[int]) -
     return with_earlier_rounds
 
 
+def _with(operations: Sequence[str], also: Also) -> Also:
+    """``also`` with ``operations`` before it, still a function of the outcomes when it was one."""
+    if not operations:
+        return also
+    if callable(also):
+        call = also
+        return lambda outcomes: [*operations, *call(outcomes)]
+    return [*operations, *also]
+
+
 def _causes(outcomes: Sequence[Outcome]) -> dict[URIRef, Cause]:
     """Each organisation an applied event touched, with the event (its time is the as-of moment, written in China's
     time: a violation opened by an event sent as 16:30 UTC on 31 December shows the day it opened there, 1 January)."""
@@ -311,7 +322,11 @@ class Pipeline:
             self.stats.count_outcomes(result.outcomes)
             return result
 
-    def _process(self, events: Sequence[Event], also: Also, all_or_nothing: bool) -> BatchResult:
+    def _process(
+        self, events: Sequence[Event], also: Also, all_or_nothing: bool, *, waiting: bool = False
+    ) -> BatchResult:
+        """``waiting``: the events wait in the queue of ``kg.queued_rounds`` (taken up after a crash), so the first
+        round takes its own out too."""
         if all_or_nothing:
             checked = self.applier.check(events)
             if any(outcome.status == "rejected" for outcome in checked):
@@ -321,14 +336,20 @@ class Pipeline:
             return BatchResult(self.applier.apply(events, also=also))  # what the caller adds, alone
         done: dict[int, Outcome] = {}
         changes: list[ViolationChange] = []
+        later = [(index, events[index]) for indexes in rounds[1:] for index in indexes]
         for number, indexes in enumerate(rounds):
             last = number == len(rounds) - 1
             changes += self._catch_up([events[index] for index in indexes])
             clock = StepClock(self.stats.step_seconds)
             prior = self._before(events[index].subject for index in indexes)
             clock.lap("read")
+            queue = [
+                *(queue_operations(later) if number == 0 else ()),
+                *(dequeue_operations(events[index] for index in indexes) if number > 0 or waiting else ()),
+            ]
             applied = self.applier.apply(
-                [events[index] for index in indexes], also=_whole_batch(also, done, indexes) if last else ()
+                [events[index] for index in indexes],
+                also=_with(queue, _whole_batch(also, done, indexes) if last else ()),
             )
             clock.lap("apply")
             done.update(zip(indexes, applied, strict=True))
@@ -401,11 +422,19 @@ class Pipeline:
         return changes
 
     def recover(self) -> list[ViolationChange]:
-        """Finish what a crash interrupted: validate organisations still marked pending."""
+        """Finish what a crash interrupted: validate organisations still marked pending, then apply the rounds of a
+        batch still waiting (``kg.queued_rounds``)."""
         with self._lock:
             return self._recover()
 
     def _recover(self) -> list[ViolationChange]:
+        changes = self._validate_pending()
+        waiting = queued_events(self.store)
+        if waiting:  # the later rounds of a batch a crash cut short (``kg.queued_rounds``)
+            changes += self._process(waiting, (), False, waiting=True).changes
+        return changes
+
+    def _validate_pending(self) -> list[ViolationChange]:
         rows = self.store.select(
             f"SELECT ?org ?event ?id ?time WHERE {{ GRAPH {META} {{ ?org {OG.awaitsValidation.n3()} ?event }} "
             f"?event {OG.eventId.n3()} ?id ; {OG.eventTime.n3()} ?time }}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -194,6 +195,37 @@ def test_every_way_in_holds_an_event_to_the_same_limits(base_url: str) -> None:
     year_one = event(21, "organisation.updated", "0001-01-01T00:00:00+08:00", {"name": "x"})
     answer = httpx.post(f"{base_url}/events", json=year_one, headers=STRUCTURED)
     assert answer.status_code == 400 and "between the years 1 and 9999" in answer.json()["error"], answer.text
+
+
+def test_a_body_over_16_mib_is_413_before_it_is_read_whole_and_the_server_stays_up(base_url: str) -> None:
+    """Refused from its Content-Length without reading it, or while a chunked body streams in: before, the whole
+    body was held (a 300 MB one took the server from 134 to 720 MB) and only then answered 400."""
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:  # declares 64 MiB, sends one byte of it
+        raw.sendall(
+            b"POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/cloudevents-batch+json\r\n"
+            + f"Content-Length: {64 << 20}\r\n\r\n[".encode()
+        )
+        answered = ""
+        while "}" not in answered and (chunk := raw.recv(65536)):  # the status line, headers, then the JSON
+            answered += chunk.decode()
+    assert answered.startswith("HTTP/1.1 413") and "larger than 16777216 bytes" in answered, answered
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(17):
+            yield b" " * (1 << 20)
+
+    chunked = httpx.post(f"{base_url}/events", content=chunks(), headers=BATCH, timeout=60)
+    assert chunked.status_code == 413, chunked.text
+    assert httpx.post(f"{base_url}/events", json=[REGISTER], headers=BATCH).status_code == 200
+
+
+def test_a_compressed_body_is_415_naming_the_encoding(base_url: str) -> None:
+    import gzip
+
+    body = gzip.compress(json.dumps(REGISTER).encode())
+    answer = httpx.post(f"{base_url}/events", content=body, headers={**STRUCTURED, "Content-Encoding": "gzip"})
+    assert answer.status_code == 415 and "Content-Encoding 'gzip'" in answer.json()["error"], answer.text
 
 
 def test_an_unknown_content_type_is_415(base_url: str) -> None:

@@ -26,6 +26,7 @@ from kg.judged_moments import judged_moments, record_judged
 from kg.metrics import exposition, registry_for
 from kg.organisations import CHINA, EventApplier
 from kg.pipeline import STEPS, Pipeline, clock_moment
+from kg.queued_rounds import queued_events
 from kg.store import Store, open_store
 from kg.violations import ViolationChange, list_violations, violation_history
 from obligraph.bootstrap import start_clock
@@ -555,6 +556,51 @@ def test_recover_validates_what_a_crash_left_pending(store: Store, pipeline: Pip
     changes = only_alg09(pipeline.recover())
     assert [(c.kind, c.obligation, c.by) for c in changes] == [("opened", "ALG-09", "evt-5")]
     assert pipeline.recover() == []
+
+
+def test_a_batch_cut_by_a_crash_between_its_rounds_is_whole_after_recovery(store: Store, pipeline: Pipeline) -> None:
+    """A batch of one organisation's three events is applied in three rounds, one transaction each. The process dies
+    after the first (here: the second apply raises): the later two wait in the store (``kg.queued_rounds``), so the
+    next start applies them, and the violations and their history are those of the batch uninterrupted."""
+    late = event(5, "organisation.updated", "2026-03-18T09:00:00+08:00", {"name": "Acme Ltd"})
+    batch = [REGISTER, DEPLOY, late]
+    pipeline.process(batch)
+    expected = {(v["id"], v["status"], v["openedAt"]) for v in list_violations(store, ORG, "all")}
+    assert any(v[0] for v in expected) and only_alg09(pipeline.process(batch).changes) == []
+    clear(store)
+
+    class DiedError(Exception):
+        pass
+
+    dying = Pipeline.from_store(store)
+    real_apply, calls = dying.applier.apply, []
+
+    def apply_then_die(events: Any, *, also: Any = ()) -> Any:
+        calls.append(len(events))
+        if len(calls) == 2:
+            raise DiedError
+        return real_apply(events, also=also)
+
+    dying.applier.apply = apply_then_die  # type: ignore[method-assign]
+    with pytest.raises(DiedError):
+        dying.process(batch)
+    assert [e.id for e in queued_events(store)] == ["evt-2", "evt-5"]
+    assert list_violations(store, ORG, "all") == []  # only the registration is in
+
+    restarted = Pipeline.from_store(store)
+    restarted.recover()
+    assert queued_events(store) == [] and restarted.recover() == []
+    assert {(v["id"], v["status"], v["openedAt"]) for v in list_violations(store, ORG, "all")} == expected
+    assert [o.status for o in restarted.process(batch).outcomes] == ["duplicate"] * 3
+
+
+def test_a_batch_without_a_crash_leaves_nothing_waiting(store: Store, pipeline: Pipeline) -> None:
+    late = event(5, "organisation.updated", "2026-03-18T09:00:00+08:00", {"name": "Acme Ltd"})
+    unknown = event(6, "control.implemented", "2026-03-19T09:00:00+08:00",
+                    {"systemId": "no-such-system", "kind": "complaint-channel", "since": "2026-03-19"})  # fmt: skip
+    outcomes = pipeline.process([REGISTER, DEPLOY, late, unknown]).outcomes
+    assert [o.status for o in outcomes] == ["applied", "applied", "applied", "rejected"]
+    assert queued_events(store) == []
 
 
 def test_looking_back_with_the_clock_does_not_rewrite_a_history(store: Store, pipeline: Pipeline) -> None:
