@@ -12,6 +12,15 @@ the sets must be equal. Whatever shapes exist are compared: the test names no ob
 A second, smaller comparison checks that the engine's verdict does not depend on batching: a subset of the
 organisations, one event per batch (each validated as of its own time), then the clock, ends where the batch
 path ended.
+
+What this proves, and what it does not: pyshacl reads the organisation graph the engine wrote (events mapped by
+``kg.organisations``, due dates by ``kg.due_dates``) and runs the same ``sh:select`` and rule texts. So it checks
+the engine's evaluation of the shapes (its compiled queries, the ``VALUES`` and ``NOT EXISTS`` rewrites of
+``kg.absence``, batched evaluation, roles stored and read back) against SHACL's own, at the end state after a full
+pass. A wrong shape, a wrong mapping of an event or a wrong due date is on both sides: those are the business of
+the shape cases (``tests/shapes/cases``, written by hand from the law), ``tests/test_deadlines.py`` and
+``tests/test_workdays.py``; incremental judging and violation histories that of ``tests/test_deltas.py`` and
+``tests/test_pipeline.py``.
 """
 
 from __future__ import annotations

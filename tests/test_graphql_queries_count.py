@@ -31,9 +31,10 @@ PAGE = """query($first: Int!) { organisation(id: "DASH") { ... on Organisation {
 
 
 class QueryCounter:
-    """Wraps ``store.query`` (which ``select`` and ``ask`` go through) and ``store.outgoing`` (a batch of
-    subjects' triples: index lookups on the embedded store, one SELECT on a remote one), and counts the calls of
-    both from any thread."""
+    """Wraps ``store.query`` (which ``select`` and ``ask`` go through), ``store.outgoing`` (a batch of subjects'
+    triples: index lookups on the embedded store, one SELECT on a remote one) and ``store.numbered_objects`` (a
+    page's records: index lookups in memory, one SELECT on disk), and counts the calls of all three from any
+    thread: a read per violation through any of them is an N+1."""
 
     def __init__(self, store: Store) -> None:
         self.calls = 0
@@ -42,6 +43,7 @@ class QueryCounter:
         self._lock = threading.Lock()
         self._query = store.query
         self._outgoing = store.outgoing
+        self._numbered_objects = store.numbered_objects
 
     def _count(self) -> None:
         with self._lock:
@@ -58,6 +60,10 @@ class QueryCounter:
         self.subjects.append(subjects)
         return self._outgoing(subjects, *args)
 
+    def numbered_objects(self, subjects: Any, *args: Any, **kwargs: Any) -> Any:
+        self._count()
+        return self._numbered_objects(subjects, *args, **kwargs)
+
 
 @pytest.fixture(scope="module")
 def served(store: Store) -> Iterator[tuple[str, QueryCounter]]:
@@ -68,12 +74,14 @@ def served(store: Store) -> Iterator[tuple[str, QueryCounter]]:
     counter = QueryCounter(store)
     store.query = counter.query  # type: ignore[method-assign]
     store.outgoing = counter.outgoing  # type: ignore[method-assign,assignment]
+    store.numbered_objects = counter.numbered_objects  # type: ignore[method-assign]
     try:
         with live_server(create_app(store, SparqlEndpointConfig(update_token=None)), ready_path="/health") as url:
             yield url, counter
     finally:
         del store.query
         del store.outgoing
+        del store.numbered_objects
         clear(store)
 
 

@@ -51,8 +51,9 @@ def applied(store: Store, pipeline: Pipeline, case: ShapeCase) -> date:
 
 
 def test_due_is_what_the_clock_opens_when_nothing_else_happens(store: Store, pipeline: Pipeline) -> None:
-    """After each case's events, an obligation DUE on a day opens the day after its due date; one COMPLIANT with
-    clocks ahead (a deadline met early) opens on none of their days."""
+    """After each case's events, an obligation DUE on a day opens the day after its due date, not on it (so the
+    date given is neither early nor late); one COMPLIANT with clocks ahead (a deadline met early) opens on none of
+    their days."""
     checked: Counter[str] = Counter()
     for case in CASES:
         day = applied(store, pipeline, case)
@@ -69,6 +70,8 @@ def test_due_is_what_the_clock_opens_when_nothing_else_happens(store: Store, pip
             assert due_on is not None and due_on >= day, case.id
             later = due_on + timedelta(days=5)  # asked ahead of the clock: overdue by then
             assert status_of(store, case.obligation, later) == (Status.DUE, due_on), case.id
+            pipeline.revalidate(due_on)  # on the due date itself it is still owed, not broken: nothing opens
+            assert not open_violations(store, case.obligation), f"{case.id}: DUE {due_on}, opened on that day"
             pipeline.revalidate(due_on + timedelta(days=1))
             assert open_violations(store, case.obligation), f"{case.id}: DUE {due_on}, nothing opened the day after"
         else:

@@ -513,3 +513,13 @@ def test_an_article_carries_the_references_doubt_about_its_number(graph: Graph) 
     csl = {str(n) for n in graph.objects(iris.article("CN-CSL", "A47"), SKOS.note)}
     assert "Art. 47: amended number inferred from the +2 shift." in csl
     assert not set(graph.objects(iris.article("CN-PIPL", "A38"), SKOS.note))
+
+
+@pytest.mark.parametrize("name", ["SOURCES.md", "bodies_actors_sectors.yaml", "instruments.yaml", "obligations.yaml"])
+def test_the_reference_copies_are_the_checked_reference(name: str) -> None:
+    """``kg/reference`` holds copies of ``../shared/reference`` (beside the curated files of its own), so that the
+    package builds without it; a copy that drifted would be checked, and built, instead of the reference."""
+    shared = Path(__file__).resolve().parents[2] / "shared" / "reference" / name
+    assert shared.is_file(), f"{shared} is missing: CI runs with ../shared beside the clone"
+    copy = Path(__file__).resolve().parents[1] / "kg" / "reference" / name
+    assert copy.read_bytes() == shared.read_bytes(), f"kg/reference/{name} differs from ../shared/reference/{name}"
