@@ -113,8 +113,9 @@ def index(request: Request) -> dict[str, Any]:
     }
 
 
-def health(store: StoreDep, request: Request) -> dict[str, Any]:
-    """Liveness: the process answers and knows which store backend it runs on.
+async def health(store: StoreDep, request: Request) -> dict[str, Any]:
+    """Liveness: the process answers and knows which store backend it runs on. On the event loop (it reads nothing
+    that blocks), so it answers while every thread waits behind a long batch of events.
 
     With the Kafka feed, also how it fares: a broker that is down degrades subscriptions, not the API, so the
     status stays ``ok``.

@@ -14,12 +14,12 @@ answered with its own outcomes and changes: many clients sending one event each 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 from urllib.parse import unquote
 
+import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from kg.events import Event, EventRejected, parse_batch, parse_event
 from kg.events.parse import MAX_BATCH_BYTES, parse_json_data
@@ -27,6 +27,12 @@ from kg.group_commit import GroupCommit
 from kg.pipeline import BatchResult
 
 router = APIRouter(tags=["events"])
+
+WRITERS: Final = 16
+"""Threads for ``POST /events`` of their own: a request waiting for the single writer (``kg.group_commit``) holds
+one while it waits, and in the threadpool every other synchronous route shares (``/sparql``, the SPARQL page),
+40 waiting behind a long batch left none for them. Requests beyond these wait without a thread; those waiting
+together are still applied as one batch."""
 
 STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
@@ -62,7 +68,16 @@ async def post_events(request: Request, group_commit: GroupCommitDep) -> JSONRes
         return JSONResponse({"error": error}, status_code=413)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     headers = {key.lower(): value for key, value in request.headers.items()}
-    return await run_in_threadpool(_handle, group_commit, media_type, headers, body)
+    limiter = _writers(request)
+    return await anyio.to_thread.run_sync(_handle, group_commit, media_type, headers, body, limiter=limiter)
+
+
+def _writers(request: Request) -> anyio.CapacityLimiter:
+    """The app's limiter, made on the event loop its first request runs on (a limiter belongs to one)."""
+    limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "event_writers", None)
+    if limiter is None:
+        limiter = request.app.state.event_writers = anyio.CapacityLimiter(WRITERS)
+    return limiter
 
 
 async def _body_within(request: Request, limit: int) -> bytes | None:

@@ -220,6 +220,40 @@ def test_a_body_over_16_mib_is_413_before_it_is_read_whole_and_the_server_stays_
     assert httpx.post(f"{base_url}/events", json=[REGISTER], headers=BATCH).status_code == 200
 
 
+def test_health_and_sparql_answer_while_45_posts_wait_for_the_writer(store: Store) -> None:
+    """45 ``POST /events`` wait behind a batch that holds the single writer (here: the test holds it). Before, each
+    held one of the 40 threads every synchronous route shares, and ``/health`` and ``/sparql`` waited with them."""
+    pipeline = Pipeline.from_store(store)
+    app = create_app(store, SparqlEndpointConfig(update_token=None), pipeline)
+    with live_server(app, ready_path="/health") as url, httpx.Client(timeout=60) as client:
+        answers: list[int] = []
+        with pipeline.lock:
+            posts = [
+                threading.Thread(
+                    target=lambda n=n: answers.append(
+                        client.post(
+                            f"{url}/events",
+                            json=event(200 + n, "organisation.registered", "2026-03-02T09:00:00+08:00",
+                                       {"name": "W", "jurisdiction": "CN"}, subject=f"WAIT{n}"),
+                            headers=STRUCTURED,
+                        ).status_code
+                    )
+                )
+                for n in range(45)
+            ]  # fmt: skip
+            for post in posts:
+                post.start()
+            time.sleep(1.0)  # every post is in, waiting
+            assert answers == []
+            with httpx.Client(timeout=5) as other:
+                assert other.get(f"{url}/health").status_code == 200
+                count = other.get(f"{url}/sparql", params={"query": "ASK { ?s ?p ?o }"})
+                assert count.status_code == 200, count.text
+        for post in posts:
+            post.join(timeout=60)
+        assert answers == [200] * 45
+
+
 def test_a_compressed_body_is_415_naming_the_encoding(base_url: str) -> None:
     import gzip
 
