@@ -41,16 +41,28 @@ def clock_days_passed(store: Store, events_at: Mapping[URIRef, datetime]) -> dic
     whose event is dated before its latest judgement, has none."""
     judged = judged_moments(store, events_at)
     since = {org: as_of_date(judged[org]) for org, at in events_at.items() if org in judged and at >= judged[org]}
-    if not since:
+    return turning_days(store, since, {org: as_of_date(events_at[org]) for org in since})
+
+
+def turning_days(
+    store: Store, after: Mapping[URIRef, date], until: Mapping[URIRef, date], *, deadlines: bool = True
+) -> dict[URIRef, list[date]]:
+    """By organisation, the days after ``after`` and on or before ``until`` (and today) on which the clock changes
+    a verdict of its (the module docstring's), in order; without ``deadlines``, leaving out the days after its due
+    dates (what ``kg.owed_clocks`` reads as owed, not broken)."""
+    if not after:
         return {}
     today = as_of_date(datetime.now(UTC))  # an event dated ahead (a skewed clock) does not judge days to come
+    since = after
     wanted = list(since)
     values = solutions.numbered_values([str(org) for org in wanted])
+    link = f"{OG.hasDueDate.n3()} ?clock . ?clock {OG.dueOn.n3()} ?due }} UNION "
+    clocks, system_clocks = (f"{{ ?org {link}", f"{{ ?system {link}") if deadlines else ("", "")
     rows = store.select_fields(
         f"SELECT DISTINCT ?n ?due ?on WHERE {{ VALUES (?n ?org) {{ {values} }} GRAPH {ORGANISATIONS} {{ "
-        f"{{ ?org {OG.hasDueDate.n3()} ?clock . ?clock {OG.dueOn.n3()} ?due }} UNION "
+        f"{clocks}"
         f"{{ ?org {OG.hasAISystem.n3()} ?system . "
-        f"{{ ?system {OG.hasDueDate.n3()} ?clock . ?clock {OG.dueOn.n3()} ?due }} UNION "
+        f"{system_clocks}"
         f"{{ ?system {OG.launchedOn.n3()} ?on }} UNION {{ ?system {OG.retiredOn.n3()} ?on }} }} UNION "
         f"{{ ?org {OG.hasEvidence.n3()} ?control . ?control a {OG.Control.n3()} . "
         f"{{ ?control {OG.since.n3()} ?on }} UNION {{ ?control {OG.withdrawnOn.n3()} ?on }} }} UNION "
@@ -60,12 +72,12 @@ def clock_days_passed(store: Store, events_at: Mapping[URIRef, datetime]) -> dic
     effective = taking_effect(store)
     days: dict[URIRef, set[date]] = defaultdict(set)
     for org in wanted:  # the clock's pass on the day an instrument takes effect
-        days[org].update(day for day in effective if since[org] < day <= min(as_of_date(events_at[org]), today))
+        days[org].update(day for day in effective if since[org] < day <= min(until[org], today))
     for number, due, on in rows:
         org = wanted[int(number)]
         # the day after a deadline, or the day of a launch, a retirement, a control's start or end, a transfer's
         day = date.fromisoformat(solutions.value(due)[:10]) + timedelta(days=1) if due else _day(on)
-        if since[org] < day <= min(as_of_date(events_at[org]), today):
+        if since[org] < day <= min(until[org], today):
             days[org].add(day)
     return {org: sorted(found) for org, found in days.items() if found}
 

@@ -10,7 +10,9 @@ role is that role or a narrower one, each with the facts (``og:hasReason``) and 
 
 1. ``NOT_IN_FORCE``: its instrument is a draft or not yet effective on the day (it never opens a violation);
 2. ``VIOLATED``: a violation of it is open (the stored verdict of the organisation's latest validation; for a day
-   before it, a violation episode open at the end of that day, ``violated_on``);
+   before it, a violation episode open at the end of that day, ``violated_on``; for a day after it with a day
+   between on which the clock changes verdicts other than by a deadline, such as an instrument taking effect or a
+   control withdrawn as announced, what that day's checks find on a scratch copy, ``_Later``);
 3. ``DUE``: a clock for it runs to a due date on or after the day (``og:hasDueDate`` on the organisation or a
    live system), or to one between the organisation's latest judgement and the day (so a day asked ahead of the
    clock sees the deadlines that fall before it), and is still owed: its check, judged on the facts as they stand
@@ -31,7 +33,7 @@ role is that role or a narrower one, each with the facts (``og:hasReason``) and 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -41,12 +43,14 @@ import pyoxigraph as ox
 from rdflib import URIRef
 
 from kg.catalog import PREFIXES, UNREAD, FixedCache, Unread, build_fingerprint
+from kg.catch_up import turning_days
+from kg.checks import Check
 from kg.foresight import Foresight
 from kg.iris import Graphs
 from kg.judged_moments import judged_as_of
 from kg.nodes import Node, describe
 from kg.organisations import CHINA, as_of_date
-from kg.owed_clocks import compiled, owed_due_dates
+from kg.owed_clocks import check_findings, compiled, owed_due_dates
 from kg.role_assignments import RoleAssignment, role_assignments
 from kg.store import Store
 from ontology.namespaces import OG, RDF, RDFS, SKOS
@@ -394,8 +398,14 @@ def applicable_obligations(
     since = min(as_of, judged_on) if judged_on is not None else as_of  # not yet judged past due from there
     jurisdiction = shared.jurisdiction(store)
     ahead = _Ahead.of(store, organisation, since, as_of, shared) if past is None else None
+    later = _Later.of(store, organisation, judged_on, as_of, shared, ahead) if past is None else None
     roles_now = past.roles if past is not None else organisation_roles(store, organisation)
-    roles = ahead.roles if ahead is not None and ahead.roles is not None else roles_now
+    if ahead is not None and ahead.roles is not None:
+        roles = ahead.roles
+    elif later is not None:  # a transfer under way on the day makes a handler of the organisation
+        roles = later.roles()
+    else:
+        roles = roles_now
     bound = _bound_obligations(index, roles, as_of, jurisdiction)
     checked = {iri for iri, entry in bound.items() if entry.in_effect and entry.checkable}
     if past is not None:  # a system launching after the day owes, by the day before, what must be in place then
@@ -428,6 +438,8 @@ def applicable_obligations(
         violated = violated_on(store, organisation, as_of)
     else:
         violated = {obligation for (obligation, status), _ in shared.violation_tally(store).items() if status == _OPEN}
+    if later is not None:  # what the clock's pass on the day will find, not what the latest judgement found
+        violated = later.violated(checked) - {iri for iri in due if iri not in violated}
     # owed by a launch to come, unless already broken: a violation open on the day is what the day shows
     foreseen = {iri: owed.foreseen for iri, owed in due.items() if owed.foreseen is not None and iri not in violated}
     for iri, launch in foreseen.items():
@@ -440,6 +452,8 @@ def applicable_obligations(
         assignments = past.assignments
     elif ahead is not None and ahead.assignments is not None:
         assignments = ahead.assignments
+    elif later is not None:
+        assignments = later.foresight.role_assignments()
     else:
         assignments = shared.role_assignments(store)
     broader = _broader_roles(index, roles)
@@ -517,6 +531,50 @@ class _Ahead:
             return cls(launches, foresight, None, None)
         foresight.as_of(as_of)
         return cls(launches, foresight, set(foresight.roles()), foresight.role_assignments())
+
+
+@dataclass(frozen=True)
+class _Later:
+    """An organisation asked about a day after its latest judgement when, between the two, a day comes on which the
+    clock changes verdicts other than by a deadline (``kg.catch_up.turning_days``: an instrument taking effect, a
+    control announced ahead holding or withdrawn, a transfer starting or ending, a launch or retirement). The stored
+    violations are those of the latest judgement, so the day's are found as its clock pass will find them: each
+    check judged as of the day on a scratch copy with that day's roles (``kg.foresight``). A deadline passing
+    between is not among those days: it is what ``DUE`` (overdue) says."""
+
+    foresight: Foresight
+    day: date
+    checks: tuple[Check, ...]
+
+    @classmethod
+    def of(
+        cls,
+        store: Store,
+        organisation: str,
+        judged_on: date | None,
+        as_of: date,
+        shared: OrganisationReads,
+        ahead: _Ahead | None,
+    ) -> _Later | None:
+        if judged_on is None or as_of <= judged_on:
+            return None
+        subject = URIRef(organisation)
+        if not turning_days(store, {subject: judged_on}, {subject: as_of}, deadlines=False):
+            return None
+        checks, _ = compiled(store, shared.fingerprint(store))
+        scratch = ahead.foresight if ahead is not None else _scratch_copy(store, organisation, shared)
+        return cls(scratch, as_of, checks)
+
+    def roles(self) -> set[str]:
+        """The role classes the organisation plays on the day."""
+        self.foresight.as_of(self.day)
+        return set(self.foresight.roles())
+
+    def violated(self, among: Collection[str]) -> set[str]:
+        """The obligations (``among`` these IRIs) whose checks find the organisation or one of its nodes in breach."""
+        judged = self.foresight.as_of(self.day)
+        found = check_findings(judged, self.checks, self.foresight.organisation, {o: {self.day} for o in among})
+        return {obligation for obligation, _, _ in found}
 
 
 def _systems(store: Store, organisation: str, shared: OrganisationReads) -> list[SystemRecord]:

@@ -166,7 +166,7 @@ def owed_due_dates(
     first = {obligation: {min(wanted)} for obligation, wanted in days.items()}
     later = {obligation: wanted - first[obligation] for obligation, wanted in days.items()}
     for days_asked in (first, later):
-        found = _findings(store, checks, subject, {o: d for o, d in days_asked.items() if o not in now and d})
+        found = check_findings(store, checks, subject, {o: d for o, d in days_asked.items() if o not in now and d})
         for clock in current:
             if clock.obligation in now or (clock.obligation, clock.owner, asked(clock)) not in found:
                 continue
@@ -208,7 +208,7 @@ def _foreseen(foresight: Foresight, checks: Sequence[Check], clocks: Sequence[_C
         wanted = {clock.obligation for clock in by_day[day]} - owed.keys()
         if not wanted:
             continue
-        found = _findings(foresight.as_of(day), checks, foresight.organisation, {o: {day} for o in wanted})
+        found = check_findings(foresight.as_of(day), checks, foresight.organisation, {o: {day} for o in wanted})
         foreseen = None
         for clock in by_day[day]:
             if clock.obligation in owed or (clock.obligation, clock.owner, day) not in found:
@@ -218,7 +218,7 @@ def _foreseen(foresight: Foresight, checks: Sequence[Check], clocks: Sequence[_C
     return owed
 
 
-def _findings(
+def check_findings(
     store: Store, checks: Sequence[Check], subject: URIRef, days: Mapping[str, set[date]]
 ) -> set[tuple[str, str, date]]:
     """``(obligation, focus, day)`` of each finding of the obligations' checks, judged as of each of their days."""

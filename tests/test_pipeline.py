@@ -353,6 +353,60 @@ def test_controls_and_transfers_announced_ahead_are_caught_up_on_their_days(stor
     assert days(by_clock) == by_events, "the clock's own passes give the same history"
 
 
+def test_a_day_after_the_latest_judgement_reads_as_that_days_clock_pass_will(store: Store, pipeline: Pipeline) -> None:
+    """The events of the test above, with no event after 2 March and no clock since: asked about 20 April, the
+    dashboard's statuses are those the clock's pass that day then stores (LBL-01 and PIPL-07 VIOLATED, GAI-11 no
+    longer), not the latest judgement's. Before, they were 2 March's: LBL-01 and PIPL-07 COMPLIANT, GAI-11 VIOLATED.
+    And a chatbot live since June 2025 is VIOLATED on LBL-01 once the Labelling Measures took effect (1 September),
+    asked about 1 October with nothing judged since June."""
+    bot = {"systemId": "bot", "name": "Bot", "capabilities": ["text-generation"], "launchedOn": "2026-02-02"}
+    label = {"kind": "explicit-content-label", "systemId": "bot"}
+    transfer = {
+        "transferId": "T9",
+        "destination": "SG",
+        "startedOn": "2026-04-01",
+        "personalInformationSubjects": 50_000,
+        "mechanism": "standard-contract",
+    }
+    pipeline.process(
+        [
+            event(121, "organisation.registered", "2026-02-01T09:00:00+08:00", {"name": "A", "jurisdiction": "CN-BJ"}),
+            event(122, "aisystem.deployed", "2026-02-02T09:00:00+08:00", bot),
+            event(123, "control.implemented", "2026-02-02T10:00:00+08:00", {**label, "since": "2026-02-02"}),
+            event(124, "control.withdrawn", "2026-03-01T09:00:00+08:00", {**label, "since": "2026-04-01"}),
+            event(
+                125,
+                "control.implemented",
+                "2026-03-01T10:00:00+08:00",
+                {"kind": "complaint-channel", "systemId": "bot", "since": "2026-04-15"},
+            ),
+            event(126, "transfer.started", "2026-03-02T09:00:00+08:00", transfer),
+        ]
+    )
+    watched = ("LBL-01", "GAI-11", "PIPL-07")
+
+    def statuses(day: date) -> dict[str, Status]:
+        found = applicable_obligations(store, str(iris.organisation(ORG)), day)
+        return {item.obligation_id: item.status for item in found if item.obligation_id in watched}
+
+    assert statuses(date(2026, 3, 2)) == {"LBL-01": Status.COMPLIANT, "GAI-11": Status.VIOLATED}
+    ahead = statuses(date(2026, 4, 20))
+    assert ahead == {"LBL-01": Status.VIOLATED, "GAI-11": Status.COMPLIANT, "PIPL-07": Status.VIOLATED}
+    pipeline.revalidate(date(2026, 4, 20))
+    assert statuses(date(2026, 4, 20)) == ahead
+
+    clear(store)
+    chatbot = {**bot, "launchedOn": "2025-06-02"}
+    pipeline.process(
+        [
+            event(131, "organisation.registered", "2025-06-01T09:00:00+08:00", {"name": "A", "jurisdiction": "CN"}),
+            event(132, "aisystem.deployed", "2025-06-02T09:00:00+08:00", chatbot),
+        ]
+    )
+    assert statuses(date(2025, 8, 31))["LBL-01"] is Status.NOT_IN_FORCE
+    assert statuses(date(2025, 10, 1))["LBL-01"] is Status.VIOLATED
+
+
 def test_a_system_from_before_the_governance_code_owes_its_first_report_six_months_after_it(
     store: Store, pipeline: Pipeline
 ) -> None:
