@@ -439,7 +439,10 @@ def applicable_obligations(
     else:
         violated = {obligation for (obligation, status), _ in shared.violation_tally(store).items() if status == _OPEN}
     if later is not None:  # what the clock's pass on the day will find, not what the latest judgement found
-        violated = later.violated(checked) - {iri for iri in due if iri not in violated}
+        # save a deadline run out since the latest judgement: DUE with its past date says so (overdue)
+        violated = later.violated(checked) - {
+            iri for iri, owed in due.items() if owed.day < as_of and iri not in violated
+        }
     # owed by a launch to come, unless already broken: a violation open on the day is what the day shows
     foreseen = {iri: owed.foreseen for iri, owed in due.items() if owed.foreseen is not None and iri not in violated}
     for iri, launch in foreseen.items():

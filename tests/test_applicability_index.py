@@ -251,3 +251,34 @@ def test_a_threshold_in_the_trigger_narrows_who_is_bound(store: Store, pipeline:
 
 
 DAY = date(2026, 6, 1)
+
+
+def test_a_day_asked_ahead_of_the_clock_reads_as_its_pass_makes_it() -> None:
+    """60 generated organisations, their events up to 1 March 2026 applied, no clock since: each one's statuses as
+    of 1 June are those the clock's pass of 1 June leaves, save a deadline that ran out in between, which reads
+    DUE with its past date (overdue) until a pass opens it. Before the scratch judgement of such a day (``_Later``),
+    three AGC-01 rows read COMPLIANT where the pass made them VIOLATED."""
+    store = open_store("memory")
+    ensure_built(store)
+    pipeline = Pipeline.from_store(store)
+    events = generated_data.as_events(generated_data.generate(60, seed=7))
+    pipeline.process([event for event in events if as_of_date(event.time) < date(2026, 3, 1)])
+    day = date(2026, 6, 1)
+    organisations = [str(iris.organisation(org)) for org in sorted({e.subject for e in events})]
+
+    def statuses(org: str) -> dict[str, tuple[Status, date | None]]:
+        return {a.obligation_id: (a.status, a.due_on) for a in applicable_obligations(store, org, day)}
+
+    ahead = {org: statuses(org) for org in organisations}
+    pipeline.revalidate(day)
+    compared = overdue = 0
+    for org in organisations:
+        for obligation, (status, due_on) in statuses(org).items():
+            before = ahead[org].get(obligation)
+            compared += 1
+            if before is not None and before[0] is Status.DUE and before[1] is not None and before[1] < day:
+                assert status is Status.VIOLATED, (org, obligation, before)
+                overdue += 1
+                continue
+            assert before == (status, due_on), (org, obligation, before, status)
+    assert compared > 1000 and overdue > 0, (compared, overdue)
