@@ -21,7 +21,7 @@ import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from kg.events import Event, EventRejected, parse_batch, parse_event
+from kg.events import Event, EventRejected, parse_batch, parse_event, received_by
 from kg.events.parse import MAX_BATCH_BYTES, parse_json_data
 from kg.group_commit import GroupCommit
 from kg.pipeline import BatchResult
@@ -97,17 +97,17 @@ async def _body_within(request: Request, limit: int) -> bytes | None:
 def _handle(group_commit: GroupCommit, media_type: str, headers: Mapping[str, str], body: bytes) -> JSONResponse:
     if media_type == BATCH:
         try:
-            parsed = parse_batch(body)
+            parsed = parse_batch(body, not_after=received_by())
         except EventRejected as rejected:  # not a JSON array at all: no element to point at
             return _rejected([{"index": None, "reason": rejected.reason, "pointer": None}])
     elif media_type == STRUCTURED:
-        parsed = [_one(lambda: parse_event(body))]
+        parsed = [_one(lambda: parse_event(body, not_after=received_by()))]
     elif "ce-specversion" in headers:
         if media_type != "application/json" and not media_type.endswith("+json"):
             given = media_type or "no Content-Type"
             error = f"binary mode carries the event's data as JSON (application/json), got {given}"
             return JSONResponse({"error": error}, status_code=415)
-        parsed = [_one(lambda: parse_event(_binary_event(headers, body)))]
+        parsed = [_one(lambda: parse_event(_binary_event(headers, body), not_after=received_by()))]
     else:
         return JSONResponse(
             {"error": f"send {STRUCTURED}, {BATCH}, or binary mode (ce-* headers with a JSON body)"},

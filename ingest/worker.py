@@ -43,7 +43,7 @@ from kafka.errors import KafkaError
 from ingest.config import WorkerConfig
 from ingest.dead_letters import DeadLetter
 from ingest.publisher import publish_dead_letters, publish_outbox
-from kg.events import Event, EventRejected, parse_event
+from kg.events import Event, EventRejected, parse_event, received_by
 from kg.organisations import Outcome
 from kg.outbox import ConsumedRecord, dead_letter_operations
 from kg.pipeline import Pipeline
@@ -440,7 +440,7 @@ def _parse(record: ConsumedRecord) -> Event:
     apply them out of order, or two at once)."""
     if record.value is None:
         raise EventRejected("the record has no value (a tombstone); expected a CloudEvent")
-    event = parse_event(record.value)
+    event = parse_event(record.value, not_after=received_by())
     if record.key != event.subject.encode():
         given = "no key" if record.key is None else f"the key {record.key.decode(errors='replace')!r}"
         raise EventRejected(

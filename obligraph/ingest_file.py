@@ -12,7 +12,7 @@ from typing import IO
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from kg.events import Event, EventRejected, iter_json_lines
+from kg.events import Event, EventRejected, iter_json_lines, received_by
 from kg.pipeline import Pipeline
 from kg.store import Store
 
@@ -52,7 +52,7 @@ def ingest_file(store: Store, path: Path, *, batch_size: int, console: Console) 
     with _open(path) as handle, Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("ingest", total=total)
         batch: list[tuple[int, Event]] = []
-        for line, parsed in iter_json_lines(handle):
+        for line, parsed in iter_json_lines(handle, not_after=received_by()):
             if isinstance(parsed, EventRejected):
                 report.rejected.append((line, parsed.reason))
                 continue

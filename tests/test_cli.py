@@ -227,6 +227,22 @@ def test_ingest_reports_rejected_lines_with_reasons(tmp_path: Path) -> None:
     assert "line 3: unknown organisation 'NOBODY'" in result.stdout
 
 
+def test_ingest_rejects_an_event_dated_ahead_of_the_clock_with_its_line(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    later = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    lines = [
+        cloudevent("a-1", "organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "A", "jurisdiction": "CN"}),
+        cloudevent("a-2", "organisation.updated", later, {"name": "A Ltd"}),
+    ]
+    events = tmp_path / "ahead.jsonl"
+    events.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = run("ingest", str(events), data_dir=tmp_path / "data")
+    assert result.returncode == 3, result.stderr
+    assert "line 2: time: " in result.stdout and "ahead of this server's clock" in result.stdout, result.stdout
+    assert "1 applied, 0 already applied, 1 rejected" in result.stdout, result.stdout
+
+
 def test_revalidate_opens_what_falls_due_with_no_event(tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join(EVENTS.splitlines()[:2]) + "\n")
@@ -654,13 +670,14 @@ def test_applicable_says_why_each_obligation_binds_and_agrees_with_the_violation
 
 
 def test_applicable_says_when_a_due_date_is_an_estimate(tmp_path: Path) -> None:
-    """A deadline counted in working days into 2027, which the official holiday calendar does not cover yet."""
+    """A deadline counted in working days into 2027, which the official holiday calendar does not cover yet: a feed
+    announced on 1 December for 28 December (an event is sent once what it says is true, so not dated ahead)."""
     feed = {"systemId": "feed", "name": "Feed", "capabilities": ["recommendation"], "launchedOn": "2026-12-28"}
     events = [
         cloudevent(
-            "d-1", "organisation.registered", "2026-12-28T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN"}
+            "d-1", "organisation.registered", "2026-12-01T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN"}
         ),
-        cloudevent("d-2", "aisystem.deployed", "2026-12-28T10:00:00+08:00", {**feed, "publicOpinionAttributes": True}),
+        cloudevent("d-2", "aisystem.deployed", "2026-12-01T10:00:00+08:00", {**feed, "publicOpinionAttributes": True}),
     ]
     history = tmp_path / "december.jsonl"
     history.write_text("".join(json.dumps(event) + "\n" for event in events), encoding="utf-8")

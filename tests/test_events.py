@@ -33,6 +33,7 @@ from kg.events import (
     parse_event,
 )
 from kg.events.codes import authority_codes
+from kg.events.parse import MAX_AHEAD
 from kg.events.values import CHINA
 from tests.support.event_strategies import events, json_values, organisation_histories
 
@@ -469,6 +470,24 @@ def test_an_act_reported_as_done_after_the_events_day_in_china_is_rejected(event
     rejected = rejection(with_data(event_type, **{field: "2026-03-02"}))
     assert rejected.pointer == "/data"
     assert f"{field} 2026-03-02 is after the event's day in China (2026-03-01" in rejected.reason
+
+
+def test_an_event_dated_ahead_of_the_receivers_clock_is_rejected_beyond_five_minutes() -> None:
+    """Judged as of a moment to come, such an event opened violations dated then, and the next clock pass (as of
+    today) resolved them before they had opened. A producer's clock a few minutes fast is let through."""
+    now = datetime.fromisoformat("2026-03-01T09:30:00+08:00")
+    assert parse_event(envelope(time="2026-03-01T09:34:00+08:00"), not_after=now + MAX_AHEAD)
+    rejected = rejection_with(envelope(time="2026-03-03T09:30:00+08:00"), not_after=now + MAX_AHEAD)
+    assert rejected.pointer == "/time" and "is 2 days ahead of this server's clock" in rejected.reason
+    [batch] = parse_batch(json.dumps([envelope(time="2026-03-01T12:00:00+08:00")]), not_after=now + MAX_AHEAD)
+    assert isinstance(batch, EventRejected) and "2 hours ahead" in batch.reason
+    assert parse_event(envelope(time="2030-01-01T00:00:00+08:00"))  # no receiver's clock given: a record, a test
+
+
+def rejection_with(raw: Any, **options: Any) -> EventRejected:
+    with pytest.raises(EventRejected) as caught:
+        parse_event(raw, **options)
+    return caught.value
 
 
 def test_china_day_is_utc_plus_eight_in_every_year() -> None:

@@ -254,6 +254,21 @@ def test_health_and_sparql_answer_while_45_posts_wait_for_the_writer(store: Stor
         assert answers == [200] * 45
 
 
+def test_an_event_dated_a_day_ahead_of_the_server_is_refused_and_one_a_minute_ahead_is_not(base_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    def registered(number: int, ahead: timedelta) -> dict[str, Any]:
+        moment = (datetime.now(UTC) + ahead).isoformat()
+        return event(number, "organisation.registered", moment, {"name": "Ahead", "jurisdiction": "CN"})
+
+    tomorrow = httpx.post(f"{base_url}/events", json=registered(300, timedelta(days=1)), headers=STRUCTURED)
+    assert tomorrow.status_code == 400, tomorrow.text
+    [problem] = tomorrow.json()["rejected"]
+    assert problem["pointer"] == "/time" and "ahead of this server's clock" in problem["reason"], problem
+    soon = httpx.post(f"{base_url}/events", json=[registered(301, timedelta(minutes=1))], headers=BATCH)
+    assert soon.status_code == 200, soon.text
+
+
 def test_a_compressed_body_is_415_naming_the_encoding(base_url: str) -> None:
     import gzip
 

@@ -19,7 +19,7 @@ import time as time_module
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -517,6 +517,16 @@ def test_a_binary_mode_event_is_a_dead_letter_whose_reason_says_so(built_graph: 
     [letter] = [sent for sent in producer.sent if sent["topic"] == "obligraph.events.dlq"]
     reason = dict(letter["headers"])["reason"].decode()
     assert "specversion" in reason and "reads only structured-mode CloudEvents" in reason
+
+
+def test_an_event_dated_days_ahead_of_the_worker_is_a_dead_letter_saying_so(built_graph: bytes) -> None:
+    worker, pipeline, producer = offline_worker(built_graph)
+    ahead = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    registered = cloudevent("ahead-1", "organisation.registered", ahead, {"name": "A", "jurisdiction": "CN"})
+    worker.commit_batch([Record("events", 0, 0, ORG.encode(), json.dumps(registered).encode())])
+    [letter] = [sent for sent in producer.sent if sent["topic"] == "obligraph.events.dlq"]
+    assert b"ahead of this server's clock" in dict(letter["headers"])["reason"]
+    assert applied_events(pipeline.store) == 0
 
 
 def test_an_event_reusing_an_applied_id_is_a_dead_letter_and_a_true_repeat_is_not(built_graph: bytes) -> None:

@@ -16,6 +16,7 @@ from kg.events.parse import (
     iter_json_lines,
     parse_batch,
     parse_event,
+    received_by,
 )
 from kg.events.payloads import (
     ALL_PAYLOADS,
@@ -63,4 +64,5 @@ __all__ = [
     "iter_json_lines",
     "parse_batch",
     "parse_event",
+    "received_by",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from pydantic import ValidationError
@@ -21,22 +22,52 @@ from kg.events.errors import EventRejected, describe, json_pointer, rejection_fr
 MAX_EVENT_BYTES: Final = 1 << 20
 MAX_BATCH_BYTES: Final = 16 << 20
 MAX_DEPTH: Final = 32  # the event object is depth 1, its data depth 2, a list in the data depth 3
+MAX_AHEAD: Final = timedelta(minutes=5)
+"""How far an event's ``time`` may be ahead of the receiving server's clock (``not_after``): a producer's clock a
+little fast. One further ahead is refused: judged as of a moment to come, it opened violations dated then, which the
+next clock pass (as of today) resolved before they had opened."""
 
 RawEvent = bytes | bytearray | str | Mapping[str, object]
 
 
-def parse_event(raw: RawEvent) -> Event:
-    """One event from JSON text (bytes must be UTF-8) or from an already decoded JSON object."""
+def parse_event(raw: RawEvent, *, not_after: datetime | None = None) -> Event:
+    """One event from JSON text (bytes must be UTF-8) or from an already decoded JSON object; with ``not_after``
+    (what the receiving server takes as now, ``received_by``), one whose ``time`` is later is refused."""
     if isinstance(raw, Mapping):
         value: object = raw
     elif isinstance(raw, bytes | bytearray | str):
         value = _load_json(raw, MAX_EVENT_BYTES)
     else:
         raise EventRejected(f"expected JSON text or a JSON object, got {describe(raw)}")
-    return _event_from(value)
+    return _not_ahead(_event_from(value), not_after)
 
 
-def parse_batch(raw: bytes | bytearray | str) -> list[Event | EventRejected]:
+def received_by() -> datetime:
+    """The latest ``time`` an event received now may carry: the server's clock, ``MAX_AHEAD`` on."""
+    return datetime.now(UTC) + MAX_AHEAD
+
+
+def _not_ahead(event: Event, not_after: datetime | None) -> Event:
+    if not_after is not None and event.time > not_after:
+        ahead = event.time - (not_after - MAX_AHEAD)
+        raise EventRejected(
+            f"time: {event.time.isoformat()} is {_duration(ahead)} ahead of this server's clock (more than "
+            f"{int(MAX_AHEAD.total_seconds() // 60)} minutes): an event reports what has become true, so send it "
+            "once it has (a launch or a retirement to come is announced by its launchedOn or retiredOn)",
+            "/time",
+        )
+    return event
+
+
+def _duration(span: timedelta) -> str:
+    if span >= timedelta(days=2):
+        return f"{span.days:,} days"
+    if span >= timedelta(hours=2):
+        return f"{span.total_seconds() / 3600:.0f} hours"
+    return f"{span.total_seconds() / 60:.0f} minutes"
+
+
+def parse_batch(raw: bytes | bytearray | str, *, not_after: datetime | None = None) -> list[Event | EventRejected]:
     """A CloudEvents JSON batch (a JSON array of events): one result per element, in order.
 
     The whole body is rejected (raised) only when it is not a JSON array; a bad element is returned as
@@ -50,7 +81,7 @@ def parse_batch(raw: bytes | bytearray | str) -> list[Event | EventRejected]:
         try:
             if len(raw) > MAX_EVENT_BYTES and _encoded_size(element) > MAX_EVENT_BYTES:  # as one event sent alone
                 raise EventRejected(f"event is larger than {MAX_EVENT_BYTES} bytes")
-            results.append(_event_from(element))
+            results.append(_not_ahead(_event_from(element), not_after))
         except EventRejected as rejected:
             results.append(rejected.with_payload(_as_text(element)))
     return results
@@ -79,7 +110,9 @@ def _as_text(element: object) -> str | None:
         return None
 
 
-def iter_json_lines(stream: Iterable[bytes] | Iterable[str]) -> Iterator[tuple[int, Event | EventRejected]]:
+def iter_json_lines(
+    stream: Iterable[bytes] | Iterable[str], *, not_after: datetime | None = None
+) -> Iterator[tuple[int, Event | EventRejected]]:
     """Events of a JSON Lines stream with their 1-based line numbers; blank lines are skipped.
 
     Given a file (anything with ``readline``), a line is never read whole past the size limit, so one
@@ -92,7 +125,7 @@ def iter_json_lines(stream: Iterable[bytes] | Iterable[str]) -> Iterator[tuple[i
         if not line.strip():
             continue
         try:
-            yield number, parse_event(_without_newline(line))
+            yield number, parse_event(_without_newline(line), not_after=not_after)
         except EventRejected as rejected:
             yield number, rejected.with_payload(_without_newline(line))
 
