@@ -300,38 +300,38 @@ def test_an_instrument_taking_effect_is_caught_up_on_its_day(store: Store, pipel
     ]
 
 
+ANNOUNCED_BOT = {"systemId": "bot", "name": "Bot", "capabilities": ["text-generation"], "launchedOn": "2026-02-02"}
+
+
+def announced_ahead() -> list[Event]:
+    """A chatbot live since 2 February, labelled; on 1 and 2 March, with dates ahead: the label withdrawn from 1
+    April, a complaint channel from 15 April, a transfer of personal information from 1 April."""
+    label = {"kind": "explicit-content-label", "systemId": "bot"}
+    transfer = {
+        "transferId": "T9",
+        "destination": "SG",
+        "startedOn": "2026-04-01",
+        "personalInformationSubjects": 50_000,
+        "mechanism": "standard-contract",
+    }
+    complaints = {"kind": "complaint-channel", "systemId": "bot", "since": "2026-04-15"}
+    return [
+        event(101, "organisation.registered", "2026-02-01T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN-BJ"}),
+        event(102, "aisystem.deployed", "2026-02-02T09:00:00+08:00", ANNOUNCED_BOT),
+        event(103, "control.implemented", "2026-02-02T10:00:00+08:00", {**label, "since": "2026-02-02"}),
+        event(104, "control.withdrawn", "2026-03-01T09:00:00+08:00", {**label, "since": "2026-04-01"}),
+        event(105, "control.implemented", "2026-03-01T10:00:00+08:00", complaints),
+        event(106, "transfer.started", "2026-03-02T09:00:00+08:00", transfer),
+    ]
+
+
 def test_controls_and_transfers_announced_ahead_are_caught_up_on_their_days(store: Store, pipeline: Pipeline) -> None:
     """Announced on 1 and 2 March with no clock running: the explicit label withdrawn from 1 April (LBL-01 opens that
     day, Labelling Measures Art. 4), a complaint channel in place from 15 April (GenAI Measures Art. 15: GAI-11
     resolves that day) and a transfer of personal information starting on 1 April with no impact assessment (PIPL
     Art. 55, assessed beforehand: PIPL-07 opens that day). An event on 1 May catches those days up, as the clock's
     passes on them would have; before, the event's own day was recorded for all three."""
-    bot = {"systemId": "bot", "name": "Bot", "capabilities": ["text-generation"], "launchedOn": "2026-02-02"}
-    label = {"kind": "explicit-content-label", "systemId": "bot"}
-    history = [
-        event(101, "organisation.registered", "2026-02-01T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN-BJ"}),
-        event(102, "aisystem.deployed", "2026-02-02T09:00:00+08:00", bot),
-        event(103, "control.implemented", "2026-02-02T10:00:00+08:00", {**label, "since": "2026-02-02"}),
-        event(104, "control.withdrawn", "2026-03-01T09:00:00+08:00", {**label, "since": "2026-04-01"}),
-        event(
-            105,
-            "control.implemented",
-            "2026-03-01T10:00:00+08:00",
-            {"kind": "complaint-channel", "systemId": "bot", "since": "2026-04-15"},
-        ),
-        event(
-            106,
-            "transfer.started",
-            "2026-03-02T09:00:00+08:00",
-            {
-                "transferId": "T9",
-                "destination": "SG",
-                "startedOn": "2026-04-01",
-                "personalInformationSubjects": 50_000,
-                "mechanism": "standard-contract",
-            },
-        ),
-    ]
+    history = announced_ahead()
     renamed = event(107, "organisation.updated", "2026-05-01T09:00:00+08:00", {"name": "Acme Ltd"})
     watched = {"LBL-01", "GAI-11", "PIPL-07"}
 
@@ -359,30 +359,7 @@ def test_a_day_after_the_latest_judgement_reads_as_that_days_clock_pass_will(sto
     longer), not the latest judgement's. Before, they were 2 March's: LBL-01 and PIPL-07 COMPLIANT, GAI-11 VIOLATED.
     And a chatbot live since June 2025 is VIOLATED on LBL-01 once the Labelling Measures took effect (1 September),
     asked about 1 October with nothing judged since June."""
-    bot = {"systemId": "bot", "name": "Bot", "capabilities": ["text-generation"], "launchedOn": "2026-02-02"}
-    label = {"kind": "explicit-content-label", "systemId": "bot"}
-    transfer = {
-        "transferId": "T9",
-        "destination": "SG",
-        "startedOn": "2026-04-01",
-        "personalInformationSubjects": 50_000,
-        "mechanism": "standard-contract",
-    }
-    pipeline.process(
-        [
-            event(121, "organisation.registered", "2026-02-01T09:00:00+08:00", {"name": "A", "jurisdiction": "CN-BJ"}),
-            event(122, "aisystem.deployed", "2026-02-02T09:00:00+08:00", bot),
-            event(123, "control.implemented", "2026-02-02T10:00:00+08:00", {**label, "since": "2026-02-02"}),
-            event(124, "control.withdrawn", "2026-03-01T09:00:00+08:00", {**label, "since": "2026-04-01"}),
-            event(
-                125,
-                "control.implemented",
-                "2026-03-01T10:00:00+08:00",
-                {"kind": "complaint-channel", "systemId": "bot", "since": "2026-04-15"},
-            ),
-            event(126, "transfer.started", "2026-03-02T09:00:00+08:00", transfer),
-        ]
-    )
+    pipeline.process(announced_ahead())
     watched = ("LBL-01", "GAI-11", "PIPL-07")
 
     def statuses(day: date) -> dict[str, Status]:
@@ -396,7 +373,7 @@ def test_a_day_after_the_latest_judgement_reads_as_that_days_clock_pass_will(sto
     assert statuses(date(2026, 4, 20)) == ahead
 
     clear(store)
-    chatbot = {**bot, "launchedOn": "2025-06-02"}
+    chatbot = {**ANNOUNCED_BOT, "launchedOn": "2025-06-02"}
     pipeline.process(
         [
             event(131, "organisation.registered", "2025-06-01T09:00:00+08:00", {"name": "A", "jurisdiction": "CN"}),
