@@ -53,12 +53,13 @@ class GraphQLAccess:
         return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self.token.encode())
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
+    """Async, so resolving it takes no thread of the shared pool (``/health`` answers while every one is busy)."""
     store: Store = request.app.state.store
     return store
 
 
-def get_config(request: Request) -> SparqlEndpointConfig:
+async def get_config(request: Request) -> SparqlEndpointConfig:
     config: SparqlEndpointConfig = request.app.state.config
     return config
 

@@ -35,6 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
@@ -440,7 +441,7 @@ def _parse(record: ConsumedRecord) -> Event:
     apply them out of order, or two at once)."""
     if record.value is None:
         raise EventRejected("the record has no value (a tombstone); expected a CloudEvent")
-    event = parse_event(record.value, not_after=received_by())
+    event = parse_event(record.value, not_after=received_by(_sent(record)))
     if record.key != event.subject.encode():
         given = "no key" if record.key is None else f"the key {record.key.decode(errors='replace')!r}"
         raise EventRejected(
@@ -448,6 +449,12 @@ def _parse(record: ConsumedRecord) -> Event:
             "so that one organisation's events stay in order on one partition"
         )
     return event
+
+
+def _sent(record: ConsumedRecord) -> datetime | None:
+    """When the record was produced (its timestamp, in ms), if it says."""
+    stamp = getattr(record, "timestamp", None)
+    return datetime.fromtimestamp(stamp / 1000, UTC) if isinstance(stamp, int) and stamp > 0 else None
 
 
 def _before(letter: DeadLetter, record: ConsumedRecord) -> bool:

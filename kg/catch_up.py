@@ -45,14 +45,20 @@ def clock_days_passed(store: Store, events_at: Mapping[URIRef, datetime]) -> dic
 
 
 def turning_days(
-    store: Store, after: Mapping[URIRef, date], until: Mapping[URIRef, date], *, deadlines: bool = True
+    store: Store,
+    after: Mapping[URIRef, date],
+    until: Mapping[URIRef, date],
+    *,
+    deadlines: bool = True,
+    past_only: bool = True,
 ) -> dict[URIRef, list[date]]:
-    """By organisation, the days after ``after`` and on or before ``until`` (and today) on which the clock changes
-    a verdict of its (the module docstring's), in order; without ``deadlines``, leaving out the days after its due
-    dates (what ``kg.owed_clocks`` reads as owed, not broken)."""
+    """By organisation, the days after ``after`` and on or before ``until`` (and today, with ``past_only``) on which
+    the clock changes a verdict of its (the module docstring's), in order; without ``deadlines``, leaving out the days
+    after its due dates (what ``kg.owed_clocks`` reads as owed, not broken)."""
     if not after:
         return {}
-    today = as_of_date(datetime.now(UTC))  # an event dated ahead (a skewed clock) does not judge days to come
+    # the catch-up judges no day to come, even for an event dated ahead; a dashboard's preview does
+    today = as_of_date(datetime.now(UTC)) if past_only else date.max
     since = after
     wanted = list(since)
     values = solutions.numbered_values([str(org) for org in wanted])

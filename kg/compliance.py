@@ -562,7 +562,7 @@ class _Later:
         if judged_on is None or as_of <= judged_on:
             return None
         subject = URIRef(organisation)
-        if not turning_days(store, {subject: judged_on}, {subject: as_of}, deadlines=False):
+        if not turning_days(store, {subject: judged_on}, {subject: as_of}, deadlines=False, past_only=False):
             return None
         checks, _ = compiled(store, shared.fingerprint(store))
         scratch = ahead.foresight if ahead is not None else _scratch_copy(store, organisation, shared)

@@ -32,6 +32,7 @@ Larger rounds, the clock and recovery judge in full.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
@@ -62,14 +63,16 @@ from kg.judged_moments import judged_moments, record_judged
 from kg.organisations import CHINA, Also, EventApplier, Outcome, as_of_date, clear_pending_marks, event_iri
 from kg.outbox import outbox_operations
 from kg.parallel import QUERIES
-from kg.queued_rounds import dequeue_operations, queue_operations, queued_events
+from kg.queued_rounds import dequeue_operations, entry, kept_in, new_batch, queue_operations, waiting
 from kg.reference_data import cached_reference
 from kg.roles import RoleDeriver, RoleRule, by_organisation, role_update, stored_role_digests
-from kg.store import Store
+from kg.store import Store, StoreError
 from kg.validation import Validator
 from kg.violations import Cause, StoredViolation, ViolationChange, ViolationLedger
 from kg.workspace import Workspace
 from ontology.namespaces import OG
+
+log = logging.getLogger("obligraph.pipeline")
 
 META: Final = f"<{Graphs.META}>"
 VALIDATION_CHUNK: Final = 500
@@ -323,10 +326,10 @@ class Pipeline:
             return result
 
     def _process(
-        self, events: Sequence[Event], also: Also, all_or_nothing: bool, *, waiting: bool = False
+        self, events: Sequence[Event], also: Also, all_or_nothing: bool, *, replacing: Sequence[URIRef] = ()
     ) -> BatchResult:
-        """``waiting``: the events wait in the queue of ``kg.queued_rounds`` (taken up after a crash), so the first
-        round takes its own out too."""
+        """``replacing``: the queue entries (``kg.queued_rounds``) of ``events``, taken up after a crash; the first
+        round takes them out."""
         if all_or_nothing:
             checked = self.applier.check(events)
             if any(outcome.status == "rejected" for outcome in checked):
@@ -334,27 +337,50 @@ class Pipeline:
         rounds = event_rounds(events)
         if not rounds:
             return BatchResult(self.applier.apply(events, also=also))  # what the caller adds, alone
+        queued = kept_in(self.store) and (len(rounds) > 1 or bool(replacing))
+        batch = new_batch()
+        entries = {index: entry(batch, index) for indexes in rounds[1:] for index in indexes} if queued else {}
+        in_store: set[URIRef] = set()  # entries of this batch in the store
         done: dict[int, Outcome] = {}
         changes: list[ViolationChange] = []
-        later = [(index, events[index]) for indexes in rounds[1:] for index in indexes]
-        for number, indexes in enumerate(rounds):
-            last = number == len(rounds) - 1
-            changes += self._catch_up([events[index] for index in indexes])
-            clock = StepClock(self.stats.step_seconds)
-            prior = self._before(events[index].subject for index in indexes)
-            clock.lap("read")
-            queue = [
-                *(queue_operations(later) if number == 0 else ()),
-                *(dequeue_operations(events[index] for index in indexes) if number > 0 or waiting else ()),
-            ]
-            applied = self.applier.apply(
-                [events[index] for index in indexes],
-                also=_with(queue, _whole_batch(also, done, indexes) if last else ()),
-            )
-            clock.lap("apply")
-            done.update(zip(indexes, applied, strict=True))
-            changes += self._validate(_causes(applied), prior, _replayed(applied))
+        try:
+            for number, indexes in enumerate(rounds):
+                last = number == len(rounds) - 1
+                changes += self._catch_up([events[index] for index in indexes])
+                clock = StepClock(self.stats.step_seconds)
+                prior = self._before(events[index].subject for index in indexes)
+                clock.lap("read")
+                if not queued:
+                    queue: list[str] = []
+                elif number == 0:
+                    queue = [
+                        *queue_operations(batch, [(index, events[index]) for index in entries]),
+                        *dequeue_operations(replacing),
+                    ]
+                else:
+                    queue = dequeue_operations(entries[index] for index in indexes)
+                applied = self.applier.apply(
+                    [events[index] for index in indexes],
+                    also=_with(queue, _whole_batch(also, done, indexes) if last else ()),
+                )
+                if queued:
+                    in_store = set(entries.values()) if number == 0 else in_store - {entries[i] for i in indexes}
+                clock.lap("apply")
+                done.update(zip(indexes, applied, strict=True))
+                changes += self._validate(_causes(applied), prior, _replayed(applied))
+        except BaseException:
+            self._forget(in_store)  # the caller hears of the failure: what it sent is not applied later behind it
+            raise
         return BatchResult([done[index] for index in range(len(events))], changes)
+
+    def _forget(self, entries: set[URIRef]) -> None:
+        """Take a failed batch's later rounds out of the queue, if the store still takes updates."""
+        if not entries:
+            return
+        try:
+            self.store.update(" ;\n".join(dequeue_operations(sorted(entries))))
+        except Exception as error:  # the batch's own error is the one raised
+            log.error("could not take %d queued events of a failed batch out of the store: %s", len(entries), error)
 
     def _catch_up(self, events: Sequence[Event]) -> list[ViolationChange]:
         """Before a round is applied, judge its organisations as the clock would have on each day after a deadline
@@ -429,9 +455,37 @@ class Pipeline:
 
     def _recover(self) -> list[ViolationChange]:
         changes = self._validate_pending()
-        waiting = queued_events(self.store)
-        if waiting:  # the later rounds of a batch a crash cut short (``kg.queued_rounds``)
-            changes += self._process(waiting, (), False, waiting=True).changes
+        if kept_in(self.store):
+            changes += self._apply_waiting()
+        return changes
+
+    def _apply_waiting(self) -> list[ViolationChange]:
+        """The later rounds of batches a crash cut short (``kg.queued_rounds``), as one batch; if it fails, event by
+        event, dropping (and logging) one that fails alone, so that no queued event can keep the store from
+        starting. A store that fails is an error of its own."""
+        found = waiting(self.store)
+        unreadable = [node for node, event in found if event is None]
+        if unreadable:
+            self.store.update(" ;\n".join(dequeue_operations(unreadable)))
+        readable = [(node, event) for node, event in found if event is not None]
+        if not readable:
+            return []
+        log.info("applying %d queued events of batches a crash cut short", len(readable))
+        try:
+            return self._process([e for _, e in readable], (), False, replacing=[n for n, _ in readable]).changes
+        except StoreError:
+            raise
+        except Exception as error:
+            log.error("the queued events failed together (%s); applying them one by one", error)
+        changes: list[ViolationChange] = []
+        for node, event in readable:
+            try:
+                changes += self._process([event], (), False, replacing=[node]).changes
+            except StoreError:
+                raise
+            except Exception as error:
+                log.error("queued event (%s, %s) failed alone and is dropped: %s", event.source, event.id, error)
+                self.store.update(" ;\n".join(dequeue_operations([node])))
         return changes
 
     def _validate_pending(self) -> list[ViolationChange]:

@@ -581,6 +581,7 @@ def revalidate(
         )
     with opened_store(ctx.obj) as store:
         pipeline = Pipeline.from_store(store)
+        pipeline.recover()  # what a crash left unfinished is done before the pass, as at every start
         organisations = pipeline.organisations()
         later = judged_after(store, clock_moment(day))
         with Progress(console=console, transient=True) as progress:

@@ -52,7 +52,7 @@ def ingest_file(store: Store, path: Path, *, batch_size: int, console: Console) 
     with _open(path) as handle, Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("ingest", total=total)
         batch: list[tuple[int, Event]] = []
-        for line, parsed in iter_json_lines(handle, not_after=received_by()):
+        for line, parsed in iter_json_lines(handle, not_after=received_by):  # each line as it is read (stdin)
             if isinstance(parsed, EventRejected):
                 report.rejected.append((line, parsed.reason))
                 continue

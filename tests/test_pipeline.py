@@ -26,7 +26,6 @@ from kg.judged_moments import judged_moments, record_judged
 from kg.metrics import exposition, registry_for
 from kg.organisations import CHINA, EventApplier
 from kg.pipeline import STEPS, Pipeline, clock_moment
-from kg.queued_rounds import queued_events
 from kg.store import Store, open_store
 from kg.violations import ViolationChange, list_violations, violation_history
 from obligraph.bootstrap import start_clock
@@ -384,6 +383,38 @@ def test_a_day_after_the_latest_judgement_reads_as_that_days_clock_pass_will(sto
     assert statuses(date(2025, 10, 1))["LBL-01"] is Status.VIOLATED
 
 
+def test_a_day_to_come_reads_as_its_clock_pass_will_after_a_withdrawal_announced_for_before_it(
+    store: Store, pipeline: Pipeline
+) -> None:
+    """A label withdrawn as announced for ten days from today: asked about twenty days from today, LBL-01 reads
+    VIOLATED, as the pass of that day makes it (before, the turning days stopped at today and it read COMPLIANT)."""
+    now = datetime.now(CHINA).replace(microsecond=0)
+    day = now.date()
+
+    def at(days: int) -> str:
+        return (now + timedelta(days=days)).isoformat()
+
+    bot = {**ANNOUNCED_BOT, "launchedOn": (day - timedelta(days=10)).isoformat()}
+    label = {"kind": "explicit-content-label", "systemId": "bot"}
+    pipeline.process(
+        [
+            event(141, "organisation.registered", at(-11), {"name": "A", "jurisdiction": "CN"}),
+            event(142, "aisystem.deployed", at(-10), bot),
+            event(143, "control.implemented", at(-10), {**label, "since": (day - timedelta(days=10)).isoformat()}),
+            event(144, "control.withdrawn", at(-1), {**label, "since": (day + timedelta(days=10)).isoformat()}),
+        ]
+    )
+
+    def lbl01(asked: date) -> Status:
+        found = applicable_obligations(store, str(iris.organisation(ORG)), asked)
+        return next(item.status for item in found if item.obligation_id == "LBL-01")
+
+    later = day + timedelta(days=20)
+    assert (lbl01(day), lbl01(later)) == (Status.COMPLIANT, Status.VIOLATED)
+    pipeline.revalidate(later)
+    assert lbl01(later) is Status.VIOLATED
+
+
 def test_a_system_from_before_the_governance_code_owes_its_first_report_six_months_after_it(
     store: Store, pipeline: Pipeline
 ) -> None:
@@ -587,51 +618,6 @@ def test_recover_validates_what_a_crash_left_pending(store: Store, pipeline: Pip
     changes = only_alg09(pipeline.recover())
     assert [(c.kind, c.obligation, c.by) for c in changes] == [("opened", "ALG-09", "evt-5")]
     assert pipeline.recover() == []
-
-
-def test_a_batch_cut_by_a_crash_between_its_rounds_is_whole_after_recovery(store: Store, pipeline: Pipeline) -> None:
-    """A batch of one organisation's three events is applied in three rounds, one transaction each. The process dies
-    after the first (here: the second apply raises): the later two wait in the store (``kg.queued_rounds``), so the
-    next start applies them, and the violations and their history are those of the batch uninterrupted."""
-    late = event(5, "organisation.updated", "2026-03-18T09:00:00+08:00", {"name": "Acme Ltd"})
-    batch = [REGISTER, DEPLOY, late]
-    pipeline.process(batch)
-    expected = {(v["id"], v["status"], v["openedAt"]) for v in list_violations(store, ORG, "all")}
-    assert any(v[0] for v in expected) and only_alg09(pipeline.process(batch).changes) == []
-    clear(store)
-
-    class DiedError(Exception):
-        pass
-
-    dying = Pipeline.from_store(store)
-    real_apply, calls = dying.applier.apply, []
-
-    def apply_then_die(events: Any, *, also: Any = ()) -> Any:
-        calls.append(len(events))
-        if len(calls) == 2:
-            raise DiedError
-        return real_apply(events, also=also)
-
-    dying.applier.apply = apply_then_die  # type: ignore[method-assign]
-    with pytest.raises(DiedError):
-        dying.process(batch)
-    assert [e.id for e in queued_events(store)] == ["evt-2", "evt-5"]
-    assert list_violations(store, ORG, "all") == []  # only the registration is in
-
-    restarted = Pipeline.from_store(store)
-    restarted.recover()
-    assert queued_events(store) == [] and restarted.recover() == []
-    assert {(v["id"], v["status"], v["openedAt"]) for v in list_violations(store, ORG, "all")} == expected
-    assert [o.status for o in restarted.process(batch).outcomes] == ["duplicate"] * 3
-
-
-def test_a_batch_without_a_crash_leaves_nothing_waiting(store: Store, pipeline: Pipeline) -> None:
-    late = event(5, "organisation.updated", "2026-03-18T09:00:00+08:00", {"name": "Acme Ltd"})
-    unknown = event(6, "control.implemented", "2026-03-19T09:00:00+08:00",
-                    {"systemId": "no-such-system", "kind": "complaint-channel", "since": "2026-03-19"})  # fmt: skip
-    outcomes = pipeline.process([REGISTER, DEPLOY, late, unknown]).outcomes
-    assert [o.status for o in outcomes] == ["applied", "applied", "applied", "rejected"]
-    assert queued_events(store) == []
 
 
 def test_looking_back_with_the_clock_does_not_rewrite_a_history(store: Store, pipeline: Pipeline) -> None:

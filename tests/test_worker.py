@@ -525,8 +525,30 @@ def test_an_event_dated_days_ahead_of_the_worker_is_a_dead_letter_saying_so(buil
     registered = cloudevent("ahead-1", "organisation.registered", ahead, {"name": "A", "jurisdiction": "CN"})
     worker.commit_batch([Record("events", 0, 0, ORG.encode(), json.dumps(registered).encode())])
     [letter] = [sent for sent in producer.sent if sent["topic"] == "obligraph.events.dlq"]
-    assert b"ahead of this server's clock" in dict(letter["headers"])["reason"]
+    assert b"ahead of when it was received" in dict(letter["headers"])["reason"]
     assert applied_events(pipeline.store) == 0
+
+
+def test_a_worker_behind_its_topic_judges_an_events_time_against_when_it_was_sent(built_graph: bytes) -> None:
+    """A record produced three days ago whose event says yesterday was dated two days ahead when it was sent; read
+    now by a worker that fell behind, the worker's own clock would let it through."""
+    worker, _, producer = offline_worker(built_graph)
+    sent = datetime.now(UTC) - timedelta(days=3)
+    moment = (sent + timedelta(days=2)).isoformat()
+    registered = cloudevent("behind-1", "organisation.registered", moment, {"name": "B", "jurisdiction": "CN"})
+    record = TimedRecord("events", 0, 0, ORG.encode(), json.dumps(registered).encode(), timestamp=_ms(sent))
+    worker.commit_batch([record])
+    [letter] = [item for item in producer.sent if item["topic"] == "obligraph.events.dlq"]
+    assert b"2 days ahead of when it was received" in dict(letter["headers"])["reason"]
+
+
+@dataclass
+class TimedRecord(Record):
+    timestamp: int = -1
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 def test_an_event_reusing_an_applied_id_is_a_dead_letter_and_a_true_repeat_is_not(built_graph: bytes) -> None:

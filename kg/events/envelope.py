@@ -27,7 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from kg.events.errors import describe
 from kg.events.payloads import EVENT_TYPES, PAYLOADS, EventData
-from kg.events.values import CHINA, EventId, Identifier, Timestamp, UriReference
+from kg.events.values import EventId, Identifier, Timestamp, UriReference
 
 _JSON_MEDIA_TYPE: Final = re.compile(r"application/json\s*(;.*)?", re.IGNORECASE | re.DOTALL)
 
@@ -74,13 +74,10 @@ class Event(BaseModel):
         if model is None:  # the type itself is already reported, and comes first
             raise PydanticCustomError("og_value", "cannot be checked without a valid type")
         if isinstance(value, model):
-            data = value
-        elif not isinstance(value, Mapping):
+            return value
+        if not isinstance(value, Mapping):
             raise PydanticCustomError("og_value", "expected an object, got {got}", {"got": describe(value)})
-        else:
-            data = model.model_validate(value)
-        _done_by_its_time(data, info.data.get("time"))
-        return data
+        return model.model_validate(value)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -123,20 +120,3 @@ class Event(BaseModel):
             value = getattr(self.data, name)
             return value if isinstance(value, str) else None
         return None
-
-
-def _done_by_its_time(data: EventData, time: object) -> None:
-    """A filing, an assessment or a publication is reported once done: one dated after the event's day in China
-    would, judged as of the event, count as evidence before it exists (a yearly assessment "completed" next
-    March would renew its clock today)."""
-    if data.done_on is None or not isinstance(time, datetime):
-        return
-    done, day = getattr(data, data.done_on), time.astimezone(CHINA).date()
-    if done > day:
-        field = type(data).model_fields[data.done_on].alias
-        raise PydanticCustomError(
-            "og_value",
-            "{field} {done} is after the event's day in China ({day}, from its time): an event reports what was "
-            "done by its time",
-            {"field": field, "done": done.isoformat(), "day": day.isoformat()},
-        )

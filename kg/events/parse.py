@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from kg.events.envelope import Event
 from kg.events.errors import EventRejected, describe, json_pointer, rejection_from
+from kg.events.values import CHINA
 
 MAX_EVENT_BYTES: Final = 1 << 20
 MAX_BATCH_BYTES: Final = 16 << 20
@@ -42,16 +43,18 @@ def parse_event(raw: RawEvent, *, not_after: datetime | None = None) -> Event:
     return _not_ahead(_event_from(value), not_after)
 
 
-def received_by() -> datetime:
-    """The latest ``time`` an event received now may carry: the server's clock, ``MAX_AHEAD`` on."""
-    return datetime.now(UTC) + MAX_AHEAD
+def received_by(sent: datetime | None = None) -> datetime:
+    """The latest ``time`` an event received now may carry: the server's clock, ``MAX_AHEAD`` on; or, given when it
+    was sent (a Kafka record's timestamp), that moment if earlier (a worker behind its topic)."""
+    now = datetime.now(UTC)
+    return (min(now, sent) if sent is not None else now) + MAX_AHEAD
 
 
 def _not_ahead(event: Event, not_after: datetime | None) -> Event:
     if not_after is not None and event.time > not_after:
         ahead = event.time - (not_after - MAX_AHEAD)
         raise EventRejected(
-            f"time: {event.time.isoformat()} is {_duration(ahead)} ahead of this server's clock (more than "
+            f"time: {event.time.isoformat()} is {_duration(ahead)} ahead of when it was received (more than "
             f"{int(MAX_AHEAD.total_seconds() // 60)} minutes): an event reports what has become true, so send it "
             "once it has (a launch or a retirement to come is announced by its launchedOn or retiredOn)",
             "/time",
@@ -111,7 +114,7 @@ def _as_text(element: object) -> str | None:
 
 
 def iter_json_lines(
-    stream: Iterable[bytes] | Iterable[str], *, not_after: datetime | None = None
+    stream: Iterable[bytes] | Iterable[str], *, not_after: Callable[[], datetime] | None = None
 ) -> Iterator[tuple[int, Event | EventRejected]]:
     """Events of a JSON Lines stream with their 1-based line numbers; blank lines are skipped.
 
@@ -125,7 +128,7 @@ def iter_json_lines(
         if not line.strip():
             continue
         try:
-            yield number, parse_event(_without_newline(line), not_after=not_after)
+            yield number, parse_event(_without_newline(line), not_after=not_after() if not_after else None)
         except EventRejected as rejected:
             yield number, rejected.with_payload(_without_newline(line))
 
@@ -155,9 +158,28 @@ def _event_from(value: object) -> Event:
         raise EventRejected(f"an event must be a JSON object, got {describe(value)}")
     _check_json_value(value)
     try:
-        return Event.model_validate(dict(value))
+        event = Event.model_validate(dict(value))
     except ValidationError as error:
         raise rejection_from(error) from None
+    return _done_by_its_time(event)
+
+
+def _done_by_its_time(event: Event) -> Event:
+    """A filing, an assessment or a publication is reported once done: one dated after the event's day in China
+    would, judged as of the event, count as evidence before it exists (a yearly assessment "completed" next March
+    would renew its clock today)."""
+    data = event.data
+    if data.done_on is None:
+        return event
+    done, day = getattr(data, data.done_on), event.time.astimezone(CHINA).date()
+    if done > day:
+        name = type(data).model_fields[data.done_on].alias
+        raise EventRejected(
+            f"data.{name}: {done.isoformat()} is after the event's day in China ({day.isoformat()}, from its time): "
+            "an event reports what was done by its time",
+            f"/data/{name}",
+        )
+    return event
 
 
 class _NotJsonError(ValueError):

@@ -37,7 +37,7 @@ from kg.events import Event, parse_event
 from kg.iris import Graphs
 from kg.organisations import as_of_date
 from kg.pipeline import Pipeline
-from kg.queued_rounds import WAITING
+from kg.queued_rounds import EVENT_JSON
 from kg.roles import ROLES_DIGEST
 from kg.store import Store
 from ontology.namespaces import OG, SH, XSD
@@ -113,7 +113,7 @@ def clear(store: Store) -> None:
     forget_judged_moments(store)
     store.update(f"DELETE WHERE {{ GRAPH <{Graphs.META}> {{ {CLOCK.n3()} {LAST_PASS.n3()} ?day }} }}")
     store.update(f"DELETE WHERE {{ GRAPH <{Graphs.META}> {{ ?org {ROLES_DIGEST.n3()} ?digest }} }}")
-    store.update(f"DELETE WHERE {{ GRAPH <{Graphs.META}> {{ ?event {WAITING.n3()} ?json ; ?p ?o }} }}")
+    store.update(f"DELETE WHERE {{ GRAPH <{Graphs.META}> {{ ?entry {EVENT_JSON.n3()} ?json ; ?p ?o }} }}")
 
 
 def forget_judged_moments(store: Store) -> None:
