@@ -59,8 +59,7 @@ def turning_days(
         return {}
     # the catch-up judges no day to come, even for an event dated ahead; a dashboard's preview does
     today = as_of_date(datetime.now(UTC)) if past_only else date.max
-    since = after
-    wanted = list(since)
+    wanted = list(after)
     values = solutions.numbered_values([str(org) for org in wanted])
     link = f"{OG.hasDueDate.n3()} ?clock . ?clock {OG.dueOn.n3()} ?due }} UNION "
     clocks, system_clocks = (f"{{ ?org {link}", f"{{ ?system {link}") if deadlines else ("", "")
@@ -78,12 +77,12 @@ def turning_days(
     effective = taking_effect(store)
     days: dict[URIRef, set[date]] = defaultdict(set)
     for org in wanted:  # the clock's pass on the day an instrument takes effect
-        days[org].update(day for day in effective if since[org] < day <= min(until[org], today))
+        days[org].update(day for day in effective if after[org] < day <= min(until[org], today))
     for number, due, on in rows:
         org = wanted[int(number)]
         # the day after a deadline, or the day of a launch, a retirement, a control's start or end, a transfer's
         day = date.fromisoformat(solutions.value(due)[:10]) + timedelta(days=1) if due else _day(on)
-        if since[org] < day <= min(until[org], today):
+        if after[org] < day <= min(until[org], today):
             days[org].add(day)
     return {org: sorted(found) for org, found in days.items() if found}
 

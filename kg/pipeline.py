@@ -368,8 +368,10 @@ class Pipeline:
                 clock.lap("apply")
                 done.update(zip(indexes, applied, strict=True))
                 changes += self._validate(_causes(applied), prior, _replayed(applied))
-        except BaseException:
-            self._forget(in_store)  # the caller hears of the failure: what it sent is not applied later behind it
+        except Exception:
+            # The caller hears of it, so what it sent is not applied later behind it. An interrupt (Ctrl-C in
+            # ``obligraph ingest``) is not caught: as a crash, it leaves the rest to the next start.
+            self._forget(in_store)
             raise
         return BatchResult([done[index] for index in range(len(events))], changes)
 
