@@ -45,7 +45,9 @@ def reference(tmp_path: Path) -> Iterator[Store]:
     store.close()
 
 
-def dying(store: Store, at_apply: int, *, clean_up: bool = False) -> Pipeline:
+def dying(
+    store: Store, at_apply: int, *, clean_up: bool = False, raising: type[BaseException] = CrashError
+) -> Pipeline:
     """A pipeline whose ``at_apply``-th apply raises; without ``clean_up``, as if the process died there."""
     pipeline = Pipeline.from_store(store)
     real_apply, calls = pipeline.applier.apply, []
@@ -53,7 +55,7 @@ def dying(store: Store, at_apply: int, *, clean_up: bool = False) -> Pipeline:
     def apply(events: Any, *, also: Any = ()) -> Any:
         calls.append(len(events))
         if len(calls) == at_apply:
-            raise CrashError
+            raise raising
         return real_apply(events, also=also)
 
     pipeline.applier.apply = apply  # type: ignore[method-assign]
@@ -122,6 +124,17 @@ def test_a_failure_the_process_survives_leaves_nothing_to_apply_later(disk: Stor
         dying(disk, 2, clean_up=True).process([REGISTER, DEPLOY, LATE])
     assert waiting(disk) == []
     assert Pipeline.from_store(disk).recover() == []
+
+
+def test_an_interrupt_leaves_the_rest_to_the_next_start_as_a_crash_does(disk: Store, reference: Store) -> None:
+    """Ctrl-C in ``obligraph ingest`` between two rounds: the batch is whole after the next start."""
+    batch = [REGISTER, DEPLOY, LATE]
+    Pipeline.from_store(reference).process(batch)
+    with pytest.raises(KeyboardInterrupt):
+        dying(disk, 2, clean_up=True, raising=KeyboardInterrupt).process(batch)
+    assert len(waiting(disk)) == 2
+    Pipeline.from_store(disk).recover()
+    assert organisations(disk) == organisations(reference) and violations(disk) == violations(reference)
 
 
 def test_a_queued_event_that_fails_alone_is_dropped_and_the_rest_applied(
