@@ -29,20 +29,22 @@ class CrashError(Exception):
     pass
 
 
-@pytest.fixture
-def disk(tmp_path: Path) -> Iterator[Store]:
-    store = open_store("oxigraph", data_dir=tmp_path / "crashed")
+def built_on_disk(directory: Path) -> Iterator[Store]:
+    store = open_store("oxigraph", data_dir=directory)
     ensure_built(store)
     yield store
     store.close()
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> Iterator[Store]:
+    yield from built_on_disk(tmp_path / "crashed")
 
 
 @pytest.fixture
 def reference(tmp_path: Path) -> Iterator[Store]:
-    store = open_store("oxigraph", data_dir=tmp_path / "uninterrupted")
-    ensure_built(store)
-    yield store
-    store.close()
+    """The same batch, uninterrupted."""
+    yield from built_on_disk(tmp_path / "uninterrupted")
 
 
 def dying(
