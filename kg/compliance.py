@@ -270,6 +270,9 @@ class ObligationFacts:
     requires: frozenset[str] = frozenset()
     """Roles an organisation must also play for it to apply (``og:requiresRole``: its trigger, such as PIPL-06's
     1,000,000 people); none, the roles it binds suffice."""
+    narrowing: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """By role it binds: the narrower roles an organisation bound through that one must also play
+    (``og:requiresNarrowerRole``: DS-09 binds deep synthesis providers with public-opinion attributes only)."""
 
 
 @dataclass(frozen=True)
@@ -294,6 +297,8 @@ class ApplicabilityIndex:
     def of(cls, nodes: Mapping[str, Node]) -> ApplicabilityIndex:
         binding: dict[str, list[str]] = defaultdict(list)
         obligations: dict[str, ObligationFacts] = {}
+        parents = {iri: node.iris(RDFS.subClassOf) for iri, node in nodes.items() if node.iris(RDFS.subClassOf)}
+        broader = _closures(parents)
         for node in nodes.values():
             roles, notation = node.iris(OG.bindsRole), node.text(SKOS.notation)
             checkable, instruments = node.boolean(OG.isMachineCheckable), node.iris(OG.hasInstrument)
@@ -302,14 +307,26 @@ class ApplicabilityIndex:
             starts = [day for i in instruments if (day := _in_force_from(nodes.get(i))) is not None]
             places = frozenset(j for i in instruments if i in nodes for j in nodes[i].iris(OG.hasJurisdiction))
             requires = frozenset(node.iris(OG.requiresRole))
-            obligations[node.iri] = ObligationFacts(notation, checkable, min(starts, default=None), places, requires)
+            narrowing = {
+                role: frozenset(
+                    n for n in node.iris(OG.requiresNarrowerRole) if role in broader.get(n, frozenset()) - {n}
+                )
+                for role in roles
+            }
+            obligations[node.iri] = ObligationFacts(
+                notation,
+                checkable,
+                min(starts, default=None),
+                places,
+                requires,
+                {role: narrower for role, narrower in narrowing.items() if narrower},
+            )
             for role in roles:
                 binding[role].append(node.iri)
-        parents = {iri: node.iris(RDFS.subClassOf) for iri, node in nodes.items() if node.iris(RDFS.subClassOf)}
         return cls(
             {role: tuple(found) for role, found in binding.items()},
             obligations,
-            _closures(parents),
+            broader,
             _by_subject(nodes, OG.hasCompetentAuthority),
             _by_subject(nodes, OG.hasInstrument),
             _closures(_by_subject(nodes, SKOS.broader)),
@@ -368,11 +385,13 @@ def _bound_obligations(
     for role in held:
         for iri in index.obligations_binding.get(role, ()):
             facts = index.obligations[iri]
-            if not index.binds_in(iri, jurisdiction) or not facts.requires <= held:
+            narrower = facts.narrowing.get(role, frozenset())
+            if not index.binds_in(iri, jurisdiction) or not facts.requires <= held or not narrower <= held:
                 continue
             in_effect = facts.in_force_from is not None and facts.in_force_from <= as_of
             entry = bound.setdefault(iri, _Bound(set(facts.requires), in_effect, facts.checkable, facts.obligation_id))
             entry.roles.add(role)
+            entry.roles.update(narrower)
     return bound
 
 

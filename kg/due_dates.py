@@ -28,8 +28,12 @@ class Clock:
     starts_on: Literal["launch", "officer-threshold", "important-data-processor"]
     renewed_by: str | None = None  # evidence kind notation that restarts a periodic clock
     public_opinion: bool = False
-    """Owed only by a system with public-opinion attributes: a live system that gains them launches a public-opinion
+    """Owed by a system with public-opinion attributes: a live system that gains them launches a public-opinion
     function that day, and the clock runs from it rather than from the system's launch."""
+    owed_from_launch_by: str | None = None
+    """A capability (event code) that owes a ``public_opinion`` clock from the system's launch whatever its
+    attributes (DS-05: a tool that edits faces or voices, Deep Synthesis Provisions Art. 15): a system with it keeps
+    its clock when it gains them."""
 
 
 CLOCKS: Final[tuple[Clock, ...]] = (
@@ -37,7 +41,9 @@ CLOCKS: Final[tuple[Clock, ...]] = (
     Clock("DS-09", "system", "service-launch", "launch", public_opinion=True),
     Clock("GAI-12", "system", "service-launch", "launch", public_opinion=True),
     Clock("GAI-12", "system", "before-launch", "launch", public_opinion=True),
-    Clock("DS-05", "system", "before-launch", "launch"),
+    Clock(
+        "DS-05", "system", "before-launch", "launch", public_opinion=True, owed_from_launch_by="face-or-voice-editing"
+    ),
     Clock("AGC-02", "system", "before-launch", "launch"),
     Clock("AGC-03", "system", "last-report", "launch", renewed_by="transparency-report"),
     Clock("PIPL-06", "organisation", "threshold-reached", "officer-threshold"),

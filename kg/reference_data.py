@@ -192,6 +192,10 @@ class TriggerRule(_Record):
     """The local name of an og: role class a rule of ``shapes/roles.ttl`` derives."""
     text: str
     """The words of the record's trigger this rests on."""
+    narrows: str | None = None
+    """The local name of the one role class the obligation binds that the trigger narrows (``role`` is a subclass
+    of it): only organisations bound through it must also play ``role`` (``og:requiresNarrowerRole``); absent,
+    every organisation it binds must (``og:requiresRole``)."""
 
 
 class RiskLink(_Record):

@@ -29,6 +29,7 @@ from kg.reference_data import (
     ReferenceData,
     RiskLink,
     Source,
+    TriggerRule,
     cached_reference,
 )
 from ontology.namespaces import DCTERMS, ELI, ODRL2, OG, OWL, RDF, RDFS, SKOS, TIME, XSD
@@ -441,6 +442,22 @@ class _Builder:
 
     # Step 4. Obligations with their legal basis, roles, penalties and deadlines.
 
+    def requirement(self, node: URIRef, ob: Obligation, trigger: TriggerRule) -> None:
+        """The role an obligation's trigger requires: of every organisation it binds, or (``trigger.narrows``) of
+        those it binds through the one broader role the trigger narrows."""
+        role = self.vocab.role_class(trigger.role)
+        if trigger.narrows is None:
+            self.add(node, OG.requiresRole, role)
+            self.notes(node, f"Applies only to organisations that are also {trigger.role}: {trigger.text}")
+            return
+        broader = self.vocab.role_class(trigger.narrows)
+        if broader not in {self.vocab.role(actor) for actor in ob.binds}:
+            raise RegulationGraphError(f"{ob.id}: its trigger narrows og:{trigger.narrows}, a role it does not bind")
+        if (role, RDFS.subClassOf, broader) not in self.vocab.graph:
+            raise RegulationGraphError(f"{ob.id}: og:{trigger.role} is not a subclass of og:{trigger.narrows}")
+        self.add(node, OG.requiresNarrowerRole, role)
+        self.notes(node, f"Applies to a {trigger.narrows} only when it is also {trigger.role}: {trigger.text}")
+
     def obligation(self, ob: Obligation) -> None:
         node = iris.obligation(ob.id)
         curated = self.ref.provisions_of(ob.id)
@@ -462,8 +479,7 @@ class _Builder:
         for actor in ob.binds:
             self.add(node, OG.bindsRole, self.vocab.role(actor))
         for trigger in self.ref.triggers_of(ob.id):
-            self.add(node, OG.requiresRole, self.vocab.role_class(trigger.role))
-            self.notes(node, f"Applies only to organisations that are also {trigger.role}: {trigger.text}")
+            self.requirement(node, ob, trigger)
         self.add(node, OG.triggerText, Literal(ob.trigger))
         self.add(node, OG.actionText, Literal(ob.action))
         self.add(node, OG.evidenceText, Literal(ob.evidence))

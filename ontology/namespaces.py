@@ -174,6 +174,7 @@ class OG(DefinedNamespace):
     PersonalInformationHandlerOfTenMillionOrMore: URIRef  # Handler of the personal information of 10,000,0...
     PlatformEnterprise: URIRef  # Platform enterprise (Beijing)
     PublicOpinionAlgorithmicRecommendationProvider: URIRef  # Algorithmic recommendation service provider w...
+    PublicOpinionDeepSynthesisProvider: URIRef  # Deep synthesis service provider with public-opinion attri...
     PublicOpinionGenerativeAIServiceProvider: URIRef  # Generative AI service provider with public-opinion...
     RegulatedActor: URIRef  # Regulated actor
     RiskDomain1: URIRef  # Discrimination & Toxicity
@@ -275,6 +276,7 @@ class OG(DefinedNamespace):
     eventTime: URIRef  # event time
     eventType: URIRef  # event type
     evidenceText: URIRef  # evidence text
+    fieldsWrittenAt: URIRef  # fields written at
     filedOn: URIRef  # filed on
     filingNumber: URIRef  # filing number
     hasAISystem: URIRef  # has AI system
@@ -351,6 +353,7 @@ class OG(DefinedNamespace):
     publishedOn: URIRef  # published on
     registeredOn: URIRef  # registered on
     requiresEvidence: URIRef  # requires evidence
+    requiresNarrowerRole: URIRef  # requires narrower role
     requiresRole: URIRef  # requires role
     resolvedAt: URIRef  # resolved at
     resolvedByClock: URIRef  # resolved by clock

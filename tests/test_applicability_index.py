@@ -55,10 +55,20 @@ def bound_in_the_store(store: Store, organisation: str, day: date, view: Store) 
         "OPTIONAL { ?i og:effectiveOn ?effective ; og:hasInstrumentStatus ?status "
         f'FILTER(?effective <= "{day.isoformat()}"^^xsd:date && ?status != og:StatusDraft) BIND(true AS ?inForce) }} }}'
     )
+    # A role narrowed by the obligation's trigger (og:requiresNarrowerRole) binds only with the narrower one, and
+    # that one is a reason too.
+    narrowed: dict[tuple[str, str], set[str]] = defaultdict(set)
+    narrowing = "SELECT ?o ?b ?n WHERE { ?o og:requiresNarrowerRole ?n ; og:bindsRole ?b . ?n rdfs:subClassOf+ ?b }"
+    for row in store.select(PREFIXES + narrowing):
+        narrowed[row["o"].value, row["b"].value].add(row["n"].value)  # type: ignore[union-attr]
     found: dict[str, tuple[bool, set[str]]] = {}
     for row in rows:
+        narrower = narrowed[row["o"].value, row["bound"].value]  # type: ignore[union-attr]
+        if not narrower <= held:
+            continue
         in_force, roles = found.setdefault(row["o"].value, (False, set()))  # type: ignore[union-attr]
         roles.add(row["bound"].value)  # type: ignore[union-attr]
+        roles.update(narrower)
         found[row["o"].value] = (in_force or row["force"].value == "true", roles)  # type: ignore[union-attr]
     # An obligation whose trigger needs a role too (og:requiresRole) applies only with it, and it is a reason.
     required: dict[str, set[str]] = defaultdict(set)
@@ -237,8 +247,9 @@ def test_a_threshold_in_the_trigger_narrows_who_is_bound(store: Store, pipeline:
         }
         for org_id in sizes
     }
-    assert {"PIPL-06", "NDSMR-02"} & found["T-5K"].keys() == set()
+    assert {"PIPL-06", "NDSMR-02", "PIPL-05"} & found["T-5K"].keys() == set()
     assert "PIPL-06" in found["T-1M"] and "NDSMR-02" not in found["T-1M"]
+    assert "PIPL-05" in found["T-1M"]  # PIPL Art. 40 (Data Export Security Assessment Measures Art. 4: 1,000,000)
     assert {"PIPL-06", "NDSMR-02"} <= found["T-10M"].keys()
     assert "PIPL-01" in found["T-5K"]  # every handler's duties stay
     for org_id, obligation, role in (
@@ -248,6 +259,44 @@ def test_a_threshold_in_the_trigger_narrows_who_is_bound(store: Store, pipeline:
         reasons = found[org_id][obligation].reasons
         [threshold] = [reason.assignment for reason in reasons if reason.bound_role == str(role)]
         assert threshold.reasons == (str(iris.organisation(org_id)),)
+
+
+def test_a_trigger_that_narrows_one_bound_role_leaves_the_others(store: Store, pipeline: Pipeline) -> None:
+    """DS-09 (Deep Synthesis Provisions Art. 19) binds deep synthesis providers whose service has public-opinion
+    attributes or social mobilisation capacity: a public face-swap app without them is a deep synthesis provider
+    that DS-09 does not bind; with them, it binds, and the public-opinion role, with its system, is a reason."""
+    systems = {"DS-PLAIN": False, "DS-OPINION": True}
+    events = []
+    for org_id, opinion in systems.items():
+        for kind, data in (
+            ("organisation.registered", {"name": org_id, "jurisdiction": "CN"}),
+            (
+                "aisystem.deployed",
+                {
+                    "systemId": "faces",
+                    "name": "Face swap",
+                    "capabilities": ["face-or-voice-editing"],
+                    "launchedOn": "2026-03-02",
+                    "publicOpinionAttributes": opinion,
+                },
+            ),
+        ):
+            envelope = {"specversion": "1.0", "id": f"{org_id}-{kind}", "source": "urn:test:narrowing", "type": kind}
+            at = {"time": "2026-03-02T09:00:00+08:00", "subject": org_id}
+            events.append(parse_event({**envelope, **at, "data": data}))
+    assert not pipeline.process(events).rejected
+    found = {
+        org_id: {
+            item.obligation_id: item for item in applicable_obligations(store, str(iris.organisation(org_id)), DAY)
+        }
+        for org_id in systems
+    }
+    assert "DS-09" not in found["DS-PLAIN"]
+    assert "DS-02" in found["DS-PLAIN"]  # a deep synthesis provider's other duties stay
+    reasons = {reason.bound_role: reason.assignment for reason in found["DS-OPINION"]["DS-09"].reasons}
+    assert set(reasons) == {str(OG.DeepSynthesisProvider), str(OG.PublicOpinionDeepSynthesisProvider)}
+    system = str(iris.ai_system("DS-OPINION", "faces"))
+    assert reasons[str(OG.PublicOpinionDeepSynthesisProvider)].reasons == (system,)
 
 
 DAY = date(2026, 6, 1)

@@ -33,12 +33,13 @@ ONTOLOGY_IRI = URIRef(OG_NS.rstrip("#"))
 TERM_TYPES = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
 
 # Role classes that the reference has no actor id for (TERMS.md: derived from thresholds and GenAI Art. 17, and
-# NDSMR Art. 28's 10 million people).
+# NDSMR Art. 28's 10 million people, and DEEPSYN Art. 19's public-opinion providers).
 ROLES_WITHOUT_REFERENCE_ID = frozenset(
     {
         OG.PersonalInformationHandlerAboveOfficerThreshold,
         OG.PersonalInformationHandlerAboveAuditThreshold,
         OG.PublicOpinionGenerativeAIServiceProvider,
+        OG.PublicOpinionDeepSynthesisProvider,
         OG.PersonalInformationHandlerOfTenMillionOrMore,
     }
 )

@@ -464,7 +464,7 @@ def test_public_opinion_attributes_gained_later_start_their_clocks_that_day(stor
         32, "aisystem.updated", "2026-06-01T10:00:00+08:00", {"systemId": "chat", "publicOpinionAttributes": True}
     )
     opened = {change.obligation for change in pipeline.process([gained]).changes if change.kind == "opened"}
-    assert not opened & {"ALG-09", "DS-09", "GAI-12"}, opened
+    assert not opened & {"ALG-09", "DS-09", "GAI-12", "DS-05"}, opened
     due = first_due(next(c for c in CLOCKS if c.obligation == "ALG-09"), date(2026, 6, 1))
     assert due == date(2026, 6, 15)  # 10 working days from Monday 1 June (the Dragon Boat Festival is 19 June)
     changes = pipeline.revalidate(due + timedelta(days=1))
@@ -474,6 +474,30 @@ def test_public_opinion_attributes_gained_later_start_their_clocks_that_day(stor
     assert f"due {due.isoformat()}" in violation["message"], violation["message"]
     gai12 = [v for v in list_violations(store, ORG, "open") if v["obligation"] == "GAI-12"]
     assert [v["openedAt"][:10] for v in gai12] == ["2026-06-02"]  # no assessment before the function's launch
+    ds05 = [v for v in list_violations(store, ORG, "open") if v["obligation"] == "DS-05"]  # Deep Synthesis Art. 20
+    assert [v["openedAt"][:10] for v in ds05] == ["2026-06-02"]
+    assert "before it launched on 2026-06-01" in ds05[0]["message"], ds05[0]["message"]
+
+
+def test_a_face_editor_that_gains_public_opinion_attributes_owed_its_assessment_at_launch(
+    store: Store, pipeline: Pipeline
+) -> None:
+    """Deep Synthesis Provisions Art. 15 asks a security assessment of a tool that edits faces or voices before it
+    is offered: public-opinion attributes gained later (Art. 20) do not move that clock."""
+    faces = {
+        "systemId": "faces",
+        "name": "Faces",
+        "capabilities": ["face-or-voice-editing"],
+        "launchedOn": "2026-03-02",
+    }
+    pipeline.process([REGISTER, event(35, "aisystem.deployed", "2026-03-02T10:00:00+08:00", faces)])
+    gained = event(
+        36, "aisystem.updated", "2026-06-01T10:00:00+08:00", {"systemId": "faces", "publicOpinionAttributes": True}
+    )
+    pipeline.process([gained])
+    ds05 = [v for v in list_violations(store, ORG, "all") if v["obligation"] == "DS-05"]
+    assert [(v["openedAt"][:10], v["status"]) for v in ds05] == [("2026-03-03", "open")]
+    assert "before it launched on 2026-03-02" in ds05[0]["message"], ds05[0]["message"]
 
 
 def test_a_control_withdrawn_for_one_system_leaves_the_others_covered(store: Store, pipeline: Pipeline) -> None:

@@ -19,10 +19,12 @@ from kg.reference_data import (
     REFERENCE_DIR,
     ReferenceData,
     ReferenceDataError,
+    TriggerRule,
     cached_reference,
     load_reference,
 )
 from kg.regulations import (
+    RegulationGraphError,
     build_regulation_graph,
     chinese_numeral,
     confidence,
@@ -347,6 +349,38 @@ def test_a_narrower_trigger_requires_the_role_that_derives_it(graph: Graph) -> N
     assert {s for s, _, _ in graph.triples((None, OG.requiresRole, None))} == {
         iris.obligation(key) for key in ("PIPL-06", "NDSMR-02", "GAI-12", "NDSMR-01")
     }
+
+
+def test_a_trigger_may_narrow_one_bound_role_only(graph: Graph, onto: Graph) -> None:
+    """DS-09 binds deep synthesis providers and technical supporters, as the reference says; its public-opinion
+    condition narrows the providers only (og:requiresNarrowerRole), so it requires nothing of every organisation.
+    PIPL-05's quantity narrows the handlers it binds, not the CII operators."""
+    ds09 = iris.obligation("DS-09")
+    assert set(graph.objects(ds09, OG.bindsRole)) == {OG.DeepSynthesisProvider, OG.DeepSynthesisTechnicalSupporter}
+    assert set(graph.objects(ds09, OG.requiresNarrowerRole)) == {OG.PublicOpinionDeepSynthesisProvider}
+    assert (OG.PublicOpinionDeepSynthesisProvider, RDFS.subClassOf, OG.DeepSynthesisProvider) in onto
+    pipl05 = iris.obligation("PIPL-05")  # CII operators, and handlers of PI of 1,000,000 people or more
+    assert set(graph.objects(pipl05, OG.bindsRole)) == {OG.CIIOperator, OG.PersonalInformationHandler}
+    assert set(graph.objects(pipl05, OG.requiresNarrowerRole)) == {OG.PersonalInformationHandlerAboveOfficerThreshold}
+    assert {s for s, _, _ in graph.triples((None, OG.requiresNarrowerRole, None))} == {ds09, pipl05}
+
+
+def test_a_trigger_that_narrows_a_role_the_obligation_does_not_bind_is_refused() -> None:
+    reference = cached_reference()
+    wrong = reference.model_copy(
+        update={
+            "triggers": (
+                TriggerRule(
+                    obligation="DS-09",
+                    role="PublicOpinionGenerativeAIServiceProvider",
+                    narrows="GenerativeAIServiceProvider",
+                    text="Deep synthesis service provider",
+                ),
+            )
+        }
+    )
+    with pytest.raises(RegulationGraphError, match="narrows og:GenerativeAIServiceProvider, a role it does not bind"):
+        build_regulation_graph(wrong)
 
 
 def test_gai12_needs_assessment_before_launch_and_filing_after(graph: Graph) -> None:

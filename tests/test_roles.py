@@ -205,13 +205,33 @@ CASES = [
         absent=frozenset({OG.PublicOpinionGenerativeAIServiceProvider, OG.GenerativeAIServiceProvider}),
     ),
     RoleCase(
+        "public face editor with public-opinion attributes",
+        (registered(), deployed("S1", "face-or-voice-editing", publicOpinionAttributes=True)),
+        {
+            OG.PublicOpinionDeepSynthesisProvider: role(S1, "public-opinion-deep-synthesis-provider"),
+            OG.DeepSynthesisProvider: role(S1, "deep-synthesis-provider"),
+        },
+        absent=frozenset({OG.PublicOpinionGenerativeAIServiceProvider, OG.GenerativeAIServiceProvider}),
+    ),
+    RoleCase(
+        "internal face editor with public-opinion attributes provides no deep synthesis service",
+        (registered(), internal("S1", "face-or-voice-editing", publicOpinionAttributes=True)),
+        absent=frozenset({OG.PublicOpinionDeepSynthesisProvider, OG.DeepSynthesisProvider}),
+    ),
+    RoleCase(
         "public face editor is a deep synthesis provider, not a generative AI provider",
         (registered(), deployed("S1", "face-or-voice-editing")),
         {
             OG.DeepSynthesisProvider: role(S1, "deep-synthesis-provider"),
             OG.AIGCServiceProvider: role(S1, "deep-synthesis-provider"),
         },
-        absent=frozenset({OG.GenerativeAIServiceProvider, OG.AlgorithmicRecommendationProvider}),
+        absent=frozenset(
+            {
+                OG.GenerativeAIServiceProvider,
+                OG.AlgorithmicRecommendationProvider,
+                OG.PublicOpinionDeepSynthesisProvider,
+            }
+        ),
     ),
     RoleCase(
         "AIGC reasons accumulate over two systems and two rules",

@@ -40,7 +40,7 @@ def _described(graph: Graph) -> list[Node]:
 
 def test_the_shapes_and_rules_are_all_found(graph: Graph) -> None:
     described = _described(graph)
-    assert len(set(graph.subjects(RDF.type, SH.SPARQLRule))) == 16
+    assert len(set(graph.subjects(RDF.type, SH.SPARQLRule))) == 17
     assert len(set(graph.subjects(OG.checksObligation, None))) >= 27
     assert len(described) >= 43
 
