@@ -29,6 +29,7 @@ from kg.due_dates import (
 from kg.events import Event, EventRejected
 from kg.events import payloads as p
 from kg.events.values import CHINA
+from kg.field_times import FieldTimes
 from kg.iris import Graphs
 from kg.store import Store
 from ontology.namespaces import OG, RDF, RDFS, XSD
@@ -77,6 +78,8 @@ class _Known:
     nodes: set[URIRef] = field(default_factory=set)
     digests: dict[URIRef, str] = field(default_factory=dict)
     """What each known event said (``Event.content_digest``); events applied before digests were kept have none."""
+    fields: FieldTimes = field(default_factory=FieldTimes)
+    """When the fields of the nodes the batch touches were last set (an event delivered late leaves later ones)."""
 
 
 def event_iri(event: Event) -> URIRef:
@@ -132,10 +135,12 @@ class EventApplier:
             known.events.add(record)
             known.digests[record] = digest
             outcomes.append(Outcome(event, "applied", changes=tuple(changes)))
+        operations.extend(known.fields.update())
         return operations, outcomes, pending
 
     def _known(self, events: Sequence[Event]) -> _Known:
         candidates: set[URIRef] = set()
+        controls: set[URIRef] = set()
         for event in events:
             candidates.add(event_iri(event))
             candidates.add(iris.organisation(event.subject))
@@ -143,6 +148,8 @@ class EventApplier:
                 candidates.add(iris.ai_system(event.subject, event.system_id))
             if event.transfer_id:
                 candidates.add(iris.transfer(event.subject, event.transfer_id))
+            if isinstance(event.data, p.ControlImplemented | p.ControlWithdrawn):
+                controls.add(iris.control(event.subject, event.data.kind, event.data.system_id))
         if not candidates:
             return _Known()
         values = " ".join(n3(c) for c in candidates)
@@ -152,7 +159,8 @@ class EventApplier:
             f"{n3(OG.AISystem)}, {n3(OG.DataTransfer)})) "
             f"OPTIONAL {{ ?x {n3(OG.eventDigest)} ?digest }} }}"
         )
-        known = _Known()
+        stateful = (candidates - {event_iri(event) for event in events}) | controls
+        known = _Known(fields=FieldTimes.read(self.store, stateful))
         for row in rows:
             node = URIRef(row["x"].value)  # type: ignore[union-attr]
             if row["type"].value == str(OG.OrganisationEvent):  # type: ignore[union-attr]
@@ -214,6 +222,11 @@ def _delete_values(subject: URIRef, predicates: Iterable[URIRef]) -> str:
         f"DELETE {{ GRAPH {ORGS} {{ {n3(subject)} ?p ?o }} }} "
         f"WHERE {{ GRAPH {ORGS} {{ {n3(subject)} ?p ?o FILTER(?p IN ({listed})) }} }}"
     )
+
+
+def _delete_values_of(subject: URIRef, predicates: Sequence[URIRef]) -> list[str]:
+    """``_delete_values``, or nothing for no predicates."""
+    return [_delete_values(subject, predicates)] if predicates else []
 
 
 def _insert_unless(subject: URIRef, predicate: URIRef, value: str) -> str:
@@ -396,8 +409,9 @@ def _require(known: _Known, node: URIRef, what: str) -> None:
 def _organisation_registered(event: Event, data: p.OrganisationRegistered, known: _Known) -> list[str]:
     org = iris.organisation(event.subject)
     day = as_of_date(event.time)
-    profile = {name: getattr(data, name) for name in _ORG_FIELDS}
-    predicates = [pr for preds in _ORG_FIELDS.values() for pr in preds]
+    fresh = known.fields.fresh(org, event.time, _ORG_FIELDS)
+    profile = {name: getattr(data, name) for name in _ORG_FIELDS if name in fresh}
+    predicates = [pr for name in profile for pr in _ORG_FIELDS[name]]
     triples: list[tuple[Node, Node, str]] = [
         (org, RDF.type, n3(OG.Organisation)),
         (org, OG.identifier, lit(event.subject)),
@@ -408,7 +422,7 @@ def _organisation_registered(event: Event, data: p.OrganisationRegistered, known
     before, after = _org_conditions(org, profile, day)
     return [
         *before,
-        _delete_values(org, predicates),
+        *_delete_values_of(org, predicates),
         _insert(triples),
         _insert_unless(org, OG.registeredOn, lit(day)),
         *after,
@@ -418,16 +432,22 @@ def _organisation_registered(event: Event, data: p.OrganisationRegistered, known
 def _organisation_updated(event: Event, data: p.OrganisationUpdated, known: _Known) -> list[str]:
     org = iris.organisation(event.subject)
     _require(known, org, f"unknown organisation {event.subject!r}: send organisation.registered first")
-    changes = data.changes()
+    changes = _fresh_changes(known, org, event, data.changes())
     predicates = [pr for name in changes for pr in _ORG_FIELDS[name]]
     triples = [t for name, value in changes.items() for t in _org_field_triples(org, name, value)]
     before, after = _org_conditions(org, changes, as_of_date(event.time))
     return [
         *before,
-        _delete_values(org, predicates),
+        *_delete_values_of(org, predicates),
         *([_insert(triples)] if triples else []),
         *after,
     ]
+
+
+def _fresh_changes(known: _Known, node: URIRef, event: Event, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The changes an update makes to fields no event dated later has set (``kg.field_times``)."""
+    fresh = known.fields.fresh(node, event.time, changes)
+    return {name: value for name, value in changes.items() if name in fresh}
 
 
 def _system_node(event: Event, known: _Known, *, must_exist: bool = True) -> tuple[URIRef, URIRef]:
@@ -456,18 +476,27 @@ def _aisystem_deployed(event: Event, data: p.AISystemDeployed, known: _Known) ->
         (system, OG.isAISystemOf, n3(org)),
         (org, OG.hasAISystem, n3(system)),
     ]
+    fresh = known.fields.fresh(system, event.time, [*_SYSTEM_FIELDS, _RETIRED])
     for name in _SYSTEM_FIELDS:
-        triples += _system_field_triples(system, name, getattr(data, name))
+        if name in fresh:
+            triples += _system_field_triples(system, name, getattr(data, name))
     known.nodes.add(system)
-    own = [pr for pr, _ in _SYSTEM_FIELDS.values()] + [OG.retiredOn]
-    return [_delete_values(system, own), _insert(triples), *_system_launch_clocks(system, data.launched_on)]
+    own = [pr for name, (pr, _) in _SYSTEM_FIELDS.items() if name in fresh]
+    own += [OG.retiredOn] if _RETIRED in fresh else []
+    clocks = _system_launch_clocks(system, data.launched_on) if "launched_on" in fresh else []
+    return [*_delete_values_of(system, own), _insert(triples), *clocks]
+
+
+_RETIRED: Final = "retired_on"
+"""The field of a system that its retirement sets, and a deployment clears."""
 
 
 def _public_opinion_clocks(system: URIRef, day: date) -> list[str]:
     """A live system that gains public-opinion attributes on ``day`` launches a public-opinion function then: the
-    clocks only such systems owe (a filing within 10 working days, GenAI Art. 17's assessment before launch) run
-    from that day (Algorithmic Recommendation Provisions Art. 24: changes filed within 10 working days). Run before
-    the attribute is written: a system that has them already, or is not live before the day, keeps its clocks."""
+    clocks such systems owe (a filing within 10 working days, GenAI Art. 17's and Deep Synthesis Art. 20's
+    assessments before launch) run from that day (Algorithmic Recommendation Provisions Art. 24: changes filed
+    within 10 working days). Run before the attribute is written: a system that has them already, is not live
+    before the day, or owes the clock from its launch anyway (``Clock.owed_from_launch_by``) keeps its clocks."""
     still = (
         f"{n3(system)} {n3(OG.launchedOn)} ?launched FILTER(?launched < {lit(day)}) "
         f"FILTER NOT EXISTS {{ {n3(system)} {n3(OG.hasPublicOpinionAttributes)} true }}"
@@ -476,22 +505,26 @@ def _public_opinion_clocks(system: URIRef, day: date) -> list[str]:
     for clock in clocks_started_by("launch"):
         if clock.public_opinion:
             node = n3(iris.due_date(system, clock.obligation, clock.anchor))
+            kept = ""
+            if clock.owed_from_launch_by is not None:
+                capability = n3(vocabulary.capability(clock.owed_from_launch_by))
+                kept = f"FILTER NOT EXISTS {{ {n3(system)} {n3(OG.hasCapability)} {capability} }}"
             operations.append(
                 f"DELETE {{ GRAPH {ORGS} {{ {node} {n3(OG.dueOn)} ?old }} }} "
                 f"INSERT {{ GRAPH {ORGS} {{ {node} {n3(OG.dueOn)} {lit(first_due(clock, day))} }} }} "
-                f"WHERE {{ GRAPH {ORGS} {{ {node} {n3(OG.dueOn)} ?old . {still} }} }}"
+                f"WHERE {{ GRAPH {ORGS} {{ {node} {n3(OG.dueOn)} ?old . {still} {kept} }} }}"
             )
     return operations
 
 
 def _aisystem_updated(event: Event, data: p.AISystemUpdated, known: _Known) -> list[str]:
     _, system = _system_node(event, known)
-    changes = data.changes()
+    changes = _fresh_changes(known, system, event, data.changes())
     triples = [t for name, value in changes.items() for t in _system_field_triples(system, name, value)]
     operations = []
     if changes.get("public_opinion_attributes") is True and changes.get("launched_on") is None:
         operations += _public_opinion_clocks(system, as_of_date(event.time))
-    operations.append(_delete_values(system, [_SYSTEM_FIELDS[name][0] for name in changes]))
+    operations += _delete_values_of(system, [_SYSTEM_FIELDS[name][0] for name in changes])
     if triples:
         operations.append(_insert(triples))
     if changes.get("launched_on") is not None:
@@ -501,6 +534,8 @@ def _aisystem_updated(event: Event, data: p.AISystemUpdated, known: _Known) -> l
 
 def _aisystem_retired(event: Event, data: p.AISystemRetired, known: _Known) -> list[str]:
     _, system = _system_node(event, known)
+    if not known.fields.fresh(system, event.time, [_RETIRED]):
+        return []  # deployed again by an event dated later
     return [_delete_values(system, (OG.retiredOn,)), _insert([(system, OG.retiredOn, lit(data.retired_on))])]
 
 
@@ -586,14 +621,22 @@ def _control_node(
 
 def _control_implemented(event: Event, data: p.ControlImplemented, known: _Known) -> list[str]:
     node, triples = _control_node(event, data, known)
+    if not known.fields.fresh(node, event.time, [_IN_PLACE]):
+        return [_insert(triples)]  # withdrawn or implemented again by an event dated later
     triples.append((node, OG.since, lit(data.since)))
     return [_delete_values(node, (OG.since, OG.withdrawnOn)), _insert(triples)]
+
+
+_IN_PLACE: Final = "in_place"
+"""The field of a control that its implementation and its withdrawal set."""
 
 
 def _control_withdrawn(event: Event, data: p.ControlWithdrawn, known: _Known) -> list[str]:
     """The safeguard is gone where the withdrawal says: for one system, an organisation-wide control of the kind no
     longer covers it (``_narrowed``); organisation-wide, the systems' own go with it (``_withdrawn_everywhere``)."""
     node, triples = _control_node(event, data, known)
+    if not known.fields.fresh(node, event.time, [_IN_PLACE]):
+        return [_insert(triples)]  # implemented or withdrawn again by an event dated later
     triples.append((node, OG.withdrawnOn, lit(data.since)))
     org = iris.organisation(event.subject)
     wide = iris.control(event.subject, data.kind, None)
@@ -664,6 +707,10 @@ def _transfer_started(event: Event, data: p.TransferStarted, known: _Known) -> l
     org = iris.organisation(event.subject)
     _require(known, org, f"unknown organisation {event.subject!r}: send organisation.registered first")
     transfer = iris.transfer(event.subject, data.transfer_id)
+    known.nodes.add(transfer)
+    fresh = known.fields.fresh(transfer, event.time, [_STARTED, _ENDED])
+    if _STARTED not in fresh:
+        return []  # started again by an event dated later
     triples: list[tuple[Node, Node, str]] = [
         (org, OG.hasTransfer, n3(transfer)),
         (transfer, RDF.type, n3(OG.DataTransfer)),
@@ -677,13 +724,18 @@ def _transfer_started(event: Event, data: p.TransferStarted, known: _Known) -> l
         triples.append((transfer, OG.containsImportantData, lit(data.important_data)))
     if data.mechanism is not None:
         triples.append((transfer, OG.hasTransferMechanism, n3(vocabulary.mechanism(data.mechanism))))
-    known.nodes.add(transfer)
     met = {  # what the export makes its organisation (shapes/roles.ttl)
         _IMPORTANT_DATA: bool(data.important_data),
         _OFFICER_THRESHOLD: (data.personal_information_subjects or 0) >= OFFICER_THRESHOLD,
     }
     before, after = _conditions_changed(org, met, data.started_on, as_of_date(event.time))
-    return [*before, _delete_values(transfer, _TRANSFER_FIELDS), _insert(triples), *after]
+    replaced = [pr for pr in _TRANSFER_FIELDS if pr != OG.endedOn or _ENDED in fresh]
+    return [*before, _delete_values(transfer, replaced), _insert(triples), *after]
+
+
+_STARTED: Final = "started"
+"""The fields of a transfer its start sets (all but its end, which the start clears)."""
+_ENDED: Final = "ended_on"
 
 
 def _transfer_ended(event: Event, data: p.TransferEnded, known: _Known) -> list[str]:
@@ -691,6 +743,8 @@ def _transfer_ended(event: Event, data: p.TransferEnded, known: _Known) -> list[
     _require(known, org, f"unknown organisation {event.subject!r}: send organisation.registered first")
     transfer = iris.transfer(event.subject, data.transfer_id)
     _require(known, transfer, f"organisation {event.subject!r} has no transfer {data.transfer_id!r}")
+    if not known.fields.fresh(transfer, event.time, [_ENDED]):
+        return []  # started again by an event dated later
     day = as_of_date(event.time)
     return [
         _delete_values(transfer, (OG.endedOn,)),
