@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 
-from api import events, method_not_allowed, metrics, sparql
-from api.config import GraphQLAccess, SparqlEndpointConfig, StoreDep
+from api import events as events_routes
+from api import method_not_allowed, metrics, sparql
+from api.access import RouteAccess
+from api.config import GraphQLAccess, SparqlEndpointConfig, StoreDep, events_access
 from api.graphql.router import graphql_router
 from api.graphql.subscription import ChangeHub
 from kg.group_commit import GroupCommit
@@ -28,13 +30,15 @@ def create_app(
     pipeline: Pipeline | None = None,
     *,
     graphql: GraphQLAccess | None = None,
+    events: RouteAccess | None = None,
     violation_feed: ViolationFeedConfig | None = None,
 ) -> FastAPI:
     """Build the app; the caller owns the store's lifetime (opens it before, closes it after).
 
     With a pipeline, ``POST /events`` applies organisation events and validates what they touch, and the
-    violation changes it makes reach GraphQL subscriptions. ``graphql`` says who may use ``/graphql``
-    (default: local clients only, no token).
+    violation changes it makes reach GraphQL subscriptions. ``graphql`` says who may use ``/graphql``, ``events``
+    who may post events, ``config.queries`` who may query ``/sparql`` (by default each: local clients only, no
+    token; ``api.access``).
 
     With ``violation_feed``, subscriptions also receive the changes on the violations topic (what the Kafka
     worker validates): the feed's thread runs while the app is served (its lifespan). The pipeline's own
@@ -82,7 +86,8 @@ def create_app(
                 "http_event_requests_waiting": ("POST /events requests waiting for a batch", group_commit.waiting)
             },
         )
-        app.include_router(events.router)
+        app.state.events_access = events or events_access(None)
+        app.include_router(events_routes.router)
         app.include_router(metrics.router)
         pipeline.listeners.append(hub.publish)
     app.include_router(graphql_router(store, hub, graphql or GraphQLAccess()), prefix="/graphql", tags=["graphql"])

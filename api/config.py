@@ -6,31 +6,41 @@ routers (GraphQL, /events) get them the same way and nothing reads the environme
 
 from __future__ import annotations
 
-import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from api.access import RouteAccess, token_accepted
 from kg.store import Store
 
 
 @dataclass(frozen=True)
 class SparqlEndpointConfig:
     """``update_token=None`` disables SPARQL Update over HTTP altogether; ``allow_service`` lets queries federate
-    (``SERVICE``) and updates ``LOAD``: this server then calls the hosts they name (``api.federation``)."""
+    (``SERVICE``) and updates ``LOAD``: this server then calls the hosts they name (``api.federation``).
+    ``queries``: who may query (and open the page); by default clients on this machine (``api.access``)."""
 
     update_token: str | None
     query_timeout_s: float = 30.0
     result_cap: int = 10_000
     allow_service: bool = False
+    queries: RouteAccess = field(default_factory=lambda: sparql_access(None))
 
     def __repr__(self) -> str:
         token = "None" if self.update_token is None else "'***'"
         return (
             f"SparqlEndpointConfig(update_token={token}, query_timeout_s={self.query_timeout_s}, "
-            f"result_cap={self.result_cap}, allow_service={self.allow_service})"
+            f"result_cap={self.result_cap}, allow_service={self.allow_service}, queries={self.queries!r})"
         )
+
+
+def sparql_access(token: str | None) -> RouteAccess:
+    return RouteAccess("/sparql", "OBLIGRAPH_SPARQL_TOKEN", token)
+
+
+def events_access(token: str | None) -> RouteAccess:
+    return RouteAccess("POST /events", "OBLIGRAPH_EVENTS_TOKEN", token)
 
 
 @dataclass(frozen=True)
@@ -47,10 +57,7 @@ class GraphQLAccess:
         return f"GraphQLAccess(token={token}, operation_timeout_s={self.operation_timeout_s})"
 
     def accepts(self, authorization: str | None) -> bool:
-        if self.token is None or authorization is None:
-            return False
-        scheme, _, given = authorization.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self.token.encode())
+        return self.token is not None and token_accepted(self.token, authorization)
 
 
 async def get_store(request: Request) -> Store:

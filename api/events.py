@@ -5,7 +5,8 @@ https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/http-protoc
 - batched mode: ``Content-Type: application/cloudevents-batch+json`` (a JSON array; applied all or nothing);
 - binary mode: ``ce-*`` headers carry the attributes and the body (``application/json``) is ``data``.
 
-A bad event answers 400 with the reason (and changes nothing); a good one 200 with what it changed. The
+A bad event answers 400 with the reason (and changes nothing); a good one 200 with what it changed; a store that
+fails, 502 with its error. The
 pipeline's work is blocking, so it runs in the threadpool, never on the event loop. Requests that arrive while a
 batch runs are applied and validated together in the next one (``kg.group_commit``), each still all or nothing and
 answered with its own outcomes and changes: many clients sending one event each get batch throughput.
@@ -13,6 +14,7 @@ answered with its own outcomes and changes: many clients sending one event each 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Final
 from urllib.parse import unquote
@@ -21,11 +23,14 @@ import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from api.access import RouteAccess
 from kg.events import Event, EventRejected, parse_batch, parse_event, received_by
 from kg.events.parse import MAX_BATCH_BYTES, parse_json_data
 from kg.group_commit import GroupCommit
 from kg.pipeline import BatchResult
+from kg.store import StoreError
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["events"])
 
 WRITERS: Final = 16
@@ -58,6 +63,10 @@ GroupCommitDep = Annotated[GroupCommit, Depends(get_group_commit)]
     },
 )
 async def post_events(request: Request, group_commit: GroupCommitDep) -> JSONResponse:
+    access: RouteAccess = request.app.state.events_access
+    refused = access.refusal(request)
+    if refused is not None:
+        return JSONResponse({"error": refused.message}, status_code=refused.status, headers=refused.headers)
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):
         error = f"Content-Encoding {encoding!r} is not accepted: send the JSON uncompressed"
@@ -108,6 +117,10 @@ def _handle(group_commit: GroupCommit, media_type: str, headers: Mapping[str, st
             error = f"binary mode carries the event's data as JSON (application/json), got {given}"
             return JSONResponse({"error": error}, status_code=415)
         parsed = [_one(lambda: parse_event(_binary_event(headers, body), not_after=received_by()))]
+    elif any(key.startswith("ce-") for key in headers):
+        sent = ", ".join(sorted(key for key in headers if key.startswith("ce-")))
+        reason = f"binary mode needs a ce-specversion header (1.0) beside the others ({sent})"
+        return _rejected([{"index": 0, "reason": reason, "pointer": "/specversion"}])
     else:
         return JSONResponse(
             {"error": f"send {STRUCTURED}, {BATCH}, or binary mode (ce-* headers with a JSON body)"},
@@ -122,7 +135,15 @@ def _handle(group_commit: GroupCommit, media_type: str, headers: Mapping[str, st
         group_commit.pipeline.stats.count_refused(len(problems))
         return _rejected(problems)
     events = [item for item in parsed if isinstance(item, Event)]
-    result = group_commit.process(events)
+    try:
+        result = group_commit.process(events)
+    except StoreError as error:
+        log.warning("POST /events: the store failed: %s", error)
+        failed = (
+            f"the store failed: {error}. What was committed before the failure is kept (its validation is finished "
+            "at the next start); sending the same events again is safe: those applied are answered as repeats"
+        )
+        return JSONResponse({"error": failed}, status_code=502)
     refused = [
         {"index": index, "reason": outcome.reason}
         for index, outcome in enumerate(result.outcomes)
@@ -144,13 +165,29 @@ def _one(parse: Any) -> Event | EventRejected:
 def _binary_event(headers: Mapping[str, str], body: bytes) -> dict[str, object]:
     """Binary mode: ``ce-<attribute>`` headers, percent-decoded as the CloudEvents HTTP binding says (3.1.3.2), and
     the body is the data (JSON)."""
-    event: dict[str, object] = {key[3:]: unquote(value) for key, value in headers.items() if key.startswith("ce-")}
+    event: dict[str, object] = {
+        key[3:]: _header_value(key, value) for key, value in headers.items() if key.startswith("ce-")
+    }
     try:
         event["data"] = parse_json_data(body)
     except EventRejected as rejected:
         raise EventRejected(f"the body (the event's data): {rejected.reason}", rejected.pointer) from None
     event["datacontenttype"] = "application/json"
     return event
+
+
+def _header_value(name: str, value: str) -> str:
+    """A ``ce-`` header's value: ASCII, with what is not percent-encoded as UTF-8 (CloudEvents HTTP binding 3.1.3.2).
+    The server reads header bytes as Latin-1, so a raw UTF-8 value or a bad escape would otherwise be stored garbled
+    (and two different ids could read as one)."""
+    if not value.isascii():
+        raise EventRejected(
+            f"header {name}: a value that is not ASCII must be percent-encoded as UTF-8", f"/{name[3:]}"
+        )
+    try:
+        return unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        raise EventRejected(f"header {name}: its percent-encoding is not UTF-8: {value!r}", f"/{name[3:]}") from None
 
 
 def _rejected(problems: Sequence[Mapping[str, object]]) -> JSONResponse:

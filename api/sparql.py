@@ -134,6 +134,9 @@ def sparql_get(
     do: a format by name, answered as a file, whatever Accept says. (Not ``format`` or ``output``: SPARQLWrapper
     sends those to every endpoint, with names of its own.)"""
     accept = _accept(request)
+    refused = config.queries.refusal(request)
+    if refused is not None:
+        return _text(refused.status, refused.message, refused.headers)
     if download is None and wants_page(accept):
         return _page(request, store, config)
     try:
@@ -173,10 +176,14 @@ def sparql_post(
     accept: AcceptHeader = None,
     authorization: AuthorizationHeader = None,
 ) -> Response:
-    """Run a query, or an update if the request carries the configured bearer token."""
+    """Run a query (from a client ``config.queries`` lets in), or an update if the request carries the configured
+    update token."""
     try:
         operation = _posted_operation(request, body)
         if operation.kind == "query":
+            refused = config.queries.refusal(request)
+            if refused is not None:
+                raise ProtocolError(refused.status, refused.message, refused.headers)
             return _query(store, config, operation.text, _accept(request))
         _authorise(config, authorization)
         loads = loads_from_the_web(operation.text)

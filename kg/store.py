@@ -20,6 +20,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal, TypeAlias, cast
+from urllib.parse import urlsplit
 
 import httpx
 import pyoxigraph as ox
@@ -214,6 +215,10 @@ class OxigraphStore(Store):
             self._store = ox.Store(str(path) if path is not None else None)
         except OSError as error:
             raise StoreError(_explain_open_error(path, error)) from error
+        except RuntimeError as error:  # RocksDB: "Corruption: CURRENT file corrupted" and the like
+            raise StoreError(
+                f"cannot open the store in {path}: {error} (restore it from a backup, or move it away to build afresh)"
+            ) from error
 
     def query(self, sparql: str, *, prefixes: Mapping[str, str] | None = None) -> QueryResult:
         try:
@@ -386,6 +391,13 @@ def _explain_open_error(path: Path | None, error: OSError) -> str:
     return f"cannot open the data directory {path}: {text}"
 
 
+def _without_credentials(message: str, url: str) -> str:
+    """The message with the user and password of ``url`` (``http://user:secret@host``) masked: store errors reach
+    API clients and logs."""
+    userinfo = urlsplit(url).netloc.rpartition("@")[0]
+    return message.replace(f"{userinfo}@", "***@") if userinfo else message
+
+
 class RemoteStore(Store):
     """A SPARQL 1.1 server over HTTP (Protocol for query and update, Graph Store Protocol for graphs)."""
 
@@ -402,11 +414,14 @@ class RemoteStore(Store):
         try:
             response = self._client.request(method, url, **kwargs)  # type: ignore[arg-type]
         except httpx.HTTPError as error:
-            raise StoreError(f"the SPARQL server at {url} did not answer: {error}") from error
+            raise StoreError(
+                _without_credentials(f"the SPARQL server at {url} did not answer: {error}", url)
+            ) from error
         if response.status_code == 400:
             raise bad_request(response.text.strip() or "the SPARQL server rejected the request")
         if response.status_code >= 400 and not (method in {"GET", "DELETE"} and response.status_code == 404):
-            raise StoreError(f"the SPARQL server at {url} answered {response.status_code}: {response.text[:500]}")
+            answer = f"the SPARQL server at {url} answered {response.status_code}: {response.text[:500]}"
+            raise StoreError(_without_credentials(answer, url))
         return response
 
     def query(self, sparql: str, *, prefixes: Mapping[str, str] | None = None) -> QueryResult:

@@ -14,6 +14,7 @@ from obligraph.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from pydantic import SecretStr
 
     from api.graphql.kafka_feed import ViolationFeedConfig
     from kg.pipeline import Pipeline
@@ -51,20 +52,23 @@ def open_configured_store(settings: Settings) -> Store:
 
 def build_app(settings: Settings, store: Store, pipeline: Pipeline | None = None) -> FastAPI:
     from api.app import create_app
-    from api.config import GraphQLAccess, SparqlEndpointConfig
+    from api.config import GraphQLAccess, SparqlEndpointConfig, events_access, sparql_access
 
-    token = settings.sparql_update_token.get_secret_value() if settings.sparql_update_token else None
-    graphql_token = settings.graphql_token.get_secret_value() if settings.graphql_token else None
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
     return create_app(
         store,
         SparqlEndpointConfig(
-            update_token=token,
+            update_token=secret(settings.sparql_update_token),
             query_timeout_s=settings.sparql_timeout_s,
             result_cap=settings.sparql_result_cap,
             allow_service=settings.sparql_allow_service,
+            queries=sparql_access(secret(settings.sparql_token)),
         ),
         pipeline,
-        graphql=GraphQLAccess(token=graphql_token, operation_timeout_s=settings.graphql_timeout_s),
+        graphql=GraphQLAccess(token=secret(settings.graphql_token), operation_timeout_s=settings.graphql_timeout_s),
+        events=events_access(secret(settings.events_token)),
         violation_feed=violation_feed_config(settings),
     )
 

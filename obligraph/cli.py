@@ -75,23 +75,36 @@ def configure(
     ctx: typer.Context,
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", help="Data directory of the embedded store [env OBLIGRAPH_DATA_DIR]"),
+        typer.Option("--data-dir", help="Data directory of the embedded store (env OBLIGRAPH_DATA_DIR)"),
     ] = None,
     store: Annotated[
         StoreChoice | None,
-        typer.Option("--store", help="Store backend [env OBLIGRAPH_STORE; default oxigraph]"),
+        typer.Option("--store", help="Store backend (env OBLIGRAPH_STORE; default oxigraph)"),
     ] = None,
     remote_url: Annotated[
         str | None,
-        typer.Option("--remote-url", help="Base URL of a remote SPARQL server [env OBLIGRAPH_REMOTE_URL]"),
+        typer.Option("--remote-url", help="Base URL of a remote SPARQL server (env OBLIGRAPH_REMOTE_URL)"),
     ] = None,
 ) -> None:
     overrides = {"data_dir": data_dir, "store": store.value if store else None, "remote_url": remote_url}
     try:
         ctx.obj = Settings(**{key: value for key, value in overrides.items() if value is not None})  # type: ignore[arg-type]
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors())
-        raise fail(f"invalid settings: {problems}") from None
+        raise fail(f"invalid settings: {settings_problems(error)}") from None
+    if remote_url is not None and ctx.obj.store != "remote":
+        raise fail(
+            "--remote-url needs --store remote (or OBLIGRAPH_STORE=remote); without it the embedded store is used"
+        )
+
+
+def settings_problems(error: ValidationError) -> str:
+    """Each problem under the name an operator set it by: ``OBLIGRAPH_PORT (--port)``, not the field ``port``."""
+
+    def named(location: tuple[int | str, ...]) -> str:
+        field = ".".join(map(str, location))
+        return f"OBLIGRAPH_{field.upper()}" if field else "settings"
+
+    return "; ".join(f"{named(e['loc'])}: {e['msg']}" for e in error.errors())
 
 
 @contextmanager
@@ -151,8 +164,8 @@ def build(
 @app.command()
 def serve(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option(help="Interface to bind [env OBLIGRAPH_HOST; 127.0.0.1]")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [env OBLIGRAPH_PORT; 8000]")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to bind (env OBLIGRAPH_HOST; 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (env OBLIGRAPH_PORT; 8000)")] = None,
 ) -> None:
     """Serve the API (SPARQL 1.1 at /sparql, GraphQL at /graphql, events at /events)."""
     import uvicorn
@@ -166,7 +179,9 @@ def serve(
     # The clock's passes and the Kafka feed's state, beside uvicorn's own log lines.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("obligraph").setLevel(logging.INFO)
-    bind_host, bind_port = host or settings.host, port or settings.port
+    if host is not None and not host.strip():
+        raise fail("--host needs an interface to bind, such as 127.0.0.1 (0.0.0.0: every interface)")
+    bind_host, bind_port = host if host is not None else settings.host, port if port is not None else settings.port
     try:
         listening = bound_socket(bind_host, bind_port)
     except AddressUnavailableError as error:
@@ -318,11 +333,18 @@ def ingest(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A JSON Lines file of CloudEvents ('-' reads standard input)")],
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Events applied per transaction")] = 500,
+    rejected_to: Annotated[
+        Path | None,
+        typer.Option("--rejected", help="Write every rejected line here, as JSON Lines {line, reason}"),
+    ] = None,
 ) -> None:
     """Apply organisation events and validate the organisations they touch.
 
-    Exit code 0 when every event was applied (or was a repeat), 3 when some were rejected (listed with reasons).
+    Exit code 0 when every event was applied (or was a repeat), 3 when some were rejected (the first 50 listed with
+    reasons; --rejected writes them all), 130 when interrupted (Ctrl-C: the summary counts what was done).
     """
+    import json
+
     from obligraph.ingest_file import ingest_file
 
     if str(file) != "-" and not file.is_file():
@@ -333,7 +355,16 @@ def ingest(
     for line, reason in report.rejected[:50]:
         out.print(f"  line {line}: {reason}", highlight=False)
     if len(report.rejected) > 50:
-        out.print(f"  … and {len(report.rejected) - 50} more")
+        out.print(
+            f"  … and {len(report.rejected) - 50} more{'' if rejected_to else ' (--rejected FILE writes them all)'}"
+        )
+    if rejected_to is not None:
+        rows = (
+            json.dumps({"line": line, "reason": reason}, ensure_ascii=False) + "\n" for line, reason in report.rejected
+        )
+        rejected_to.write_text("".join(rows), encoding="utf-8")
+    if report.interrupted:
+        raise typer.Exit(code=130)
     if report.rejected:
         raise typer.Exit(code=3)
 
@@ -530,18 +561,29 @@ def applicable(
         ]
         _write_csv(["obligation", "title", "titleZh", "status", "dueOn", "dueOnEstimated", "roles", "facts"], flat)
         return
+    words = _DUE_WORDS[lang]
     for row in rows:
         overdue = row["dueOn"] is not None and row["dueOn"] < day.isoformat()
-        when = f"  {'overdue since' if overdue else 'due'} {row['dueOn']}" if row["dueOn"] else ""
-        due = f"{when}{' (estimated)' if row['dueOnEstimated'] else ''}"
+        when = f"  {words['overdue' if overdue else 'due']} {row['dueOn']}" if row["dueOn"] else ""
+        due = f"{when}{words['estimated'] if row['dueOnEstimated'] else ''}"
         title = row["titleZh" if lang is Language.zh else "title"]
         _print_indented(f"{row['obligation']}  {row['status']}{due}  {title}", indent="", hanging=" " * 4)
         for reason in row["reasons"]:
             _print_indented(because(reason, names), hanging="  ", names=True)
         out.print("", highlight=False)
-    console.print(f"{len(rows)} obligation{' binds' if len(rows) == 1 else 's bind'} {org} as of {day}")
+    if lang is Language.zh:
+        console.print(f"截至 {day}，{org} 受 {len(rows)} 项义务约束")
+    else:
+        console.print(f"{len(rows)} obligation{' binds' if len(rows) == 1 else 's bind'} {org} as of {day}")
     if not rows and registered is not None and day < registered:
         console.print(f"({org} was registered on {registered}: the graph knows nothing of it before)")
+
+
+_DUE_WORDS: Final = {
+    Language.en: {"due": "due", "overdue": "overdue, was due", "estimated": " (estimated)"},
+    Language.zh: {"due": "截止日期", "overdue": "已逾期，截止日期为", "estimated": "（估算）"},
+}
+"""How a table row gives its due date: past the day asked, the date is the last day it was owed by."""
 
 
 def _as_of_day(text: str | None, *, option: str = "--as-of") -> date:

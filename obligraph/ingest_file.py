@@ -24,12 +24,17 @@ class IngestReport:
     rejected: list[tuple[int, str]] = field(default_factory=list)
     opened: int = 0
     resolved: int = 0
+    interrupted: bool = False
+    """Stopped by Ctrl-C (SIGINT): the counts are those of the batches finished before it."""
 
     def summary(self) -> str:
-        return (
+        counts = (
             f"{self.applied:,} applied, {self.duplicates:,} already applied, {len(self.rejected):,} rejected; "
             f"violations: {self.opened:,} opened, {self.resolved:,} resolved"
         )
+        if self.interrupted:
+            return f"interrupted: {counts} (send the file again to go on: what was applied is skipped)"
+        return counts
 
 
 @contextmanager
@@ -52,16 +57,19 @@ def ingest_file(store: Store, path: Path, *, batch_size: int, console: Console) 
     with _open(path) as handle, Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("ingest", total=total)
         batch: list[tuple[int, Event]] = []
-        for line, parsed in iter_json_lines(handle, not_after=received_by):  # each line as it is read (stdin)
-            if isinstance(parsed, EventRejected):
-                report.rejected.append((line, parsed.reason))
-                continue
-            batch.append((line, parsed))
-            if len(batch) >= batch_size:
-                _flush(pipeline, batch, report)
-                if total:
-                    progress.update(task, completed=handle.tell())
-        _flush(pipeline, batch, report)
+        try:
+            for line, parsed in iter_json_lines(handle, not_after=received_by):  # each line as it is read (stdin)
+                if isinstance(parsed, EventRejected):
+                    report.rejected.append((line, parsed.reason))
+                    continue
+                batch.append((line, parsed))
+                if len(batch) >= batch_size:
+                    _flush(pipeline, batch, report)
+                    if total:
+                        progress.update(task, completed=handle.tell())
+            _flush(pipeline, batch, report)
+        except KeyboardInterrupt:  # what a batch cut short applied is kept or recovered at the next start
+            report.interrupted = True
     report.rejected.sort()
     return report
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     sparql_update_token: SecretStr | None = None
     graphql_token: SecretStr | None = Field(
         default=None, description="Bearer token /graphql requires; without one it answers local clients only"
+    )
+    sparql_token: SecretStr | None = Field(
+        default=None, description="Bearer token /sparql queries require; without one it answers local clients only"
+    )
+    events_token: SecretStr | None = Field(
+        default=None, description="Bearer token POST /events requires; without one it answers local clients only"
     )
     graphql_timeout_s: float = Field(
         default=30.0, gt=0, description="How long one GraphQL query may run before it is answered 503 and stopped"
@@ -80,10 +86,16 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_weak_secrets_in_production(self) -> Settings:
-        token = self.sparql_update_token.get_secret_value() if self.sparql_update_token else None
-        if self.environment == "production" and token is not None and len(token) < 24:
-            raise ValueError("OBLIGRAPH_SPARQL_UPDATE_TOKEN must be at least 24 characters in production")
-        graphql = self.graphql_token.get_secret_value() if self.graphql_token else None
-        if self.environment == "production" and graphql is not None and len(graphql) < 24:
-            raise ValueError("OBLIGRAPH_GRAPHQL_TOKEN must be at least 24 characters in production")
+        for name in _TOKENS:
+            secret: SecretStr | None = getattr(self, name)
+            token = secret.get_secret_value() if secret is not None else None
+            if token is not None and (not token or token != token.strip() or " " in token):
+                # a token read from a file with its newline could never be sent (and one with spaces not as a header)
+                raise ValueError(f"OBLIGRAPH_{name.upper()} must not be empty or hold spaces or line breaks")
+            if self.environment == "production" and token is not None and len(token) < 24:
+                raise ValueError(f"OBLIGRAPH_{name.upper()} must be at least 24 characters in production")
         return self
+
+
+_TOKENS: Final = ("sparql_update_token", "graphql_token", "sparql_token", "events_token")
+"""The settings that hold bearer tokens."""

@@ -20,34 +20,36 @@ def worker(
     ctx: typer.Context,
     bootstrap: Annotated[
         str | None,
-        typer.Option("--bootstrap", help="Kafka bootstrap servers HOST:PORT[,…] [env OBLIGRAPH_KAFKA_BOOTSTRAP]"),
+        typer.Option(
+            "--bootstrap", help="Kafka bootstrap servers HOST:PORT, comma-separated (env OBLIGRAPH_KAFKA_BOOTSTRAP)"
+        ),
     ] = None,
     topic: Annotated[
-        str | None, typer.Option("--topic", help="Events topic [env OBLIGRAPH_EVENTS_TOPIC; obligraph.events]")
+        str | None, typer.Option("--topic", help="Events topic (env OBLIGRAPH_EVENTS_TOPIC; obligraph.events)")
     ] = None,
     violations_topic: Annotated[
         str | None,
-        typer.Option("--violations-topic", help="Where violation changes go [env OBLIGRAPH_VIOLATIONS_TOPIC]"),
+        typer.Option("--violations-topic", help="Where violation changes go (env OBLIGRAPH_VIOLATIONS_TOPIC)"),
     ] = None,
     dead_letter_topic: Annotated[
         str | None,
-        typer.Option("--dead-letter-topic", help="Where rejected records go [env OBLIGRAPH_DEAD_LETTER_TOPIC]"),
+        typer.Option("--dead-letter-topic", help="Where rejected records go (env OBLIGRAPH_DEAD_LETTER_TOPIC)"),
     ] = None,
     group: Annotated[
-        str | None, typer.Option("--group", help="Consumer group [env OBLIGRAPH_CONSUMER_GROUP; obligraph]")
+        str | None, typer.Option("--group", help="Consumer group (env OBLIGRAPH_CONSUMER_GROUP; obligraph)")
     ] = None,
     batch_size: Annotated[
-        int | None, typer.Option("--batch-size", help="Records per batch [env OBLIGRAPH_WORKER_BATCH_SIZE; 500]")
+        int | None, typer.Option("--batch-size", help="Records per batch (env OBLIGRAPH_WORKER_BATCH_SIZE; 500)")
     ] = None,
     max_wait_ms: Annotated[
         int | None,
         typer.Option(
-            "--max-wait-ms", help="Longest wait for a batch's first record [env OBLIGRAPH_WORKER_MAX_WAIT_MS]"
+            "--max-wait-ms", help="Longest wait for a batch's first record (env OBLIGRAPH_WORKER_MAX_WAIT_MS)"
         ),
     ] = None,
     session_timeout_ms: Annotated[
         int | None,
-        typer.Option("--session-timeout-ms", help="Consumer session timeout [env OBLIGRAPH_KAFKA_SESSION_TIMEOUT_MS]"),
+        typer.Option("--session-timeout-ms", help="Consumer session timeout (env OBLIGRAPH_KAFKA_SESSION_TIMEOUT_MS)"),
     ] = None,
     stop_when_idle: Annotated[
         float | None,
@@ -57,7 +59,7 @@ def worker(
         int | None,
         typer.Option(
             "--metrics-port",
-            help="Serve Prometheus metrics at http://HOST:PORT/metrics [env OBLIGRAPH_WORKER_METRICS_PORT]",
+            help="Serve Prometheus metrics at http://HOST:PORT/metrics (env OBLIGRAPH_WORKER_METRICS_PORT)",
         ),
     ] = None,
     clock: Annotated[
@@ -65,7 +67,7 @@ def worker(
         typer.Option(
             "--clock/--no-clock",
             help="Re-validate everyone as of today on the clock, as serve does, and publish the changes "
-            "[env OBLIGRAPH_WORKER_CLOCK; off]",
+            "(env OBLIGRAPH_WORKER_CLOCK; off)",
         ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every batch")] = False,
@@ -75,7 +77,7 @@ def worker(
     from ingest.worker import Worker, WorkerStopped
     from kg.pipeline import Pipeline
     from obligraph.bootstrap import read_set_path, start_clock, stop_clock
-    from obligraph.cli import console, fail, opened_store
+    from obligraph.cli import console, fail, opened_store, settings_problems
     from obligraph.heap import settle_heap
 
     overrides = {
@@ -106,7 +108,9 @@ def worker(
             session_timeout_ms=settings.kafka_session_timeout_ms,
             idle_exit_s=stop_when_idle,
         )
-    except (ValidationError, ValueError) as error:
+    except ValidationError as error:
+        raise fail(f"invalid worker settings: {settings_problems(error)}") from None
+    except ValueError as error:
         raise fail(f"invalid worker settings: {error}") from None
 
     logging.basicConfig(

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -122,6 +123,33 @@ def test_remote_store_without_url_is_a_message() -> None:
     assert "OBLIGRAPH_REMOTE_URL" in result.stderr
 
 
+def test_an_operators_mistakes_are_messages_that_name_what_to_change(tmp_path: Path) -> None:
+    """Each gave a traceback, was silently ignored, or named an internal field (the operator audit)."""
+    data = tmp_path / "data"
+    cases = [
+        (run("serve", "--port", "70000", data_dir=data), "65535"),
+        (run("serve", "--host", "", data_dir=data), "--host needs an interface"),
+        (run("--remote-url", "http://127.0.0.1:1", "info", data_dir=data), "--remote-url needs --store remote"),
+    ]
+    for result, said in cases:
+        assert result.returncode == 2 and said in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OBLIGRAPH_")}
+    env |= {"OBLIGRAPH_PORT": "abc", "COLUMNS": "200"}
+    named = subprocess.run([OBLIGRAPH, "info"], capture_output=True, text=True, env=env, timeout=60)
+    assert named.returncode == 2 and "OBLIGRAPH_PORT: Input should be a valid integer" in named.stderr, named.stderr
+    corrupt = tmp_path / "corrupt"
+    (corrupt / "store").mkdir(parents=True)
+    (corrupt / "store" / "CURRENT").write_text("garbage\n")
+    broken = run("info", data_dir=corrupt)
+    assert broken.returncode == 2 and "cannot open the store in" in broken.stderr and "Corruption" in broken.stderr
+    assert "Traceback" not in broken.stderr
+    helped = run("serve", "--help", columns=200).stdout + run("--help", columns=200).stdout
+    assert {"OBLIGRAPH_HOST", "OBLIGRAPH_PORT", "OBLIGRAPH_DATA_DIR", "OBLIGRAPH_REMOTE_URL"} <= set(
+        re.findall(r"OBLIGRAPH_[A-Z_]+", helped)
+    ), helped
+
+
 EVENTS = "\n".join(
     json.dumps(event)
     for event in (
@@ -220,11 +248,15 @@ def test_ingest_reports_rejected_lines_with_reasons(tmp_path: Path) -> None:
         "data": {"name": "X"},
     }
     events.write_text(EVENTS.splitlines()[0] + "\n{broken\n" + json.dumps(stranger) + "\n")
-    result = run("ingest", str(events), data_dir=tmp_path / "data")
+    rejected = tmp_path / "rejected.jsonl"
+    result = run("ingest", str(events), "--rejected", str(rejected), data_dir=tmp_path / "data")
     assert result.returncode == 3
     assert "1 applied, 0 already applied, 2 rejected" in result.stdout
-    assert "line 2: not valid JSON" in result.stdout
+    assert "line 2: not valid JSON: Expecting property name enclosed in double quotes at character 2" in result.stdout
     assert "line 3: unknown organisation 'NOBODY'" in result.stdout
+    written = [json.loads(line) for line in rejected.read_text(encoding="utf-8").splitlines()]
+    assert [row["line"] for row in written] == [2, 3]
+    assert written[1]["reason"].startswith("unknown organisation 'NOBODY'")
 
 
 def test_ingest_rejects_an_event_dated_ahead_of_the_clock_with_its_line(tmp_path: Path) -> None:
@@ -701,7 +733,12 @@ def test_applicable_says_overdue_and_nothing_before_registration(tmp_path: Path)
     on_time = run("applicable", "--org", org, "--obligation", "PIPL-06", "--as-of", "2026-04-14", data_dir=data)
     assert on_time.stdout.startswith("PIPL-06  DUE  due 2026-04-14  "), on_time.stdout + on_time.stderr
     late = run("applicable", "--org", org, "--obligation", "PIPL-06", "--as-of", "2026-04-20", data_dir=data)
-    assert late.stdout.startswith("PIPL-06  DUE  overdue since 2026-04-14  "), late.stdout + late.stderr
+    assert late.stdout.startswith("PIPL-06  DUE  overdue, was due 2026-04-14  "), late.stdout + late.stderr
+    zh = run(
+        "applicable", "--org", org, "--obligation", "PIPL-06", "--as-of", "2026-04-20", "--lang", "zh", data_dir=data
+    )
+    assert zh.stdout.startswith("PIPL-06  DUE  已逾期，截止日期为 2026-04-14"), zh.stdout + zh.stderr
+    assert f"截至 2026-04-20，{org} 受 1 项义务约束" in zh.stderr, zh.stderr
     before = run("applicable", "--org", org, "--as-of", "2026-03-01", data_dir=data)
     assert before.returncode == 0 and before.stdout == ""
     assert "0 obligations bind" in before.stderr and "was registered on 2026-03-02" in before.stderr, before.stderr

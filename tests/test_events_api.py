@@ -168,6 +168,34 @@ def test_binary_mode_percent_decodes_its_headers_and_wants_json(base_url: str) -
     assert plain.status_code == 415 and "application/json" in plain.json()["error"]
 
 
+def test_binary_mode_refuses_headers_it_cannot_decode_and_says_what_is_missing(base_url: str) -> None:
+    """A raw UTF-8 header value, or a percent-encoding that is not UTF-8, is refused with a 400 naming the header
+    (before, both were stored garbled, and ``%FF%FE`` and ``%FE%FF`` read as one id); ``ce-*`` headers without
+    ``ce-specversion`` are told that it is missing. ``%E4%BA%8B`` is the id 事."""
+    headers = {
+        "Content-Type": "application/json",
+        "ce-specversion": "1.0",
+        "ce-id": "%E4%BA%8B-1",
+        "ce-source": "https://erp.example.cn",
+        "ce-type": "organisation.registered",
+        "ce-time": "2026-03-02T09:00:00+08:00",
+        "ce-subject": ORG,
+    }
+    body = json.dumps({"name": "Acme", "jurisdiction": "CN"})
+    answer = httpx.post(f"{base_url}/events", content=body, headers=headers)
+    assert answer.status_code == 200 and answer.json()["results"][0]["id"] == "事-1", answer.text
+    for sent, reason in (
+        ("%FF%FE", "header ce-id: its percent-encoding is not UTF-8"),
+        ("事-2".encode(), "header ce-id: a value that is not ASCII must be percent-encoded"),
+    ):
+        refused = httpx.post(f"{base_url}/events", content=body, headers={**headers, "ce-id": sent})  # type: ignore[arg-type]
+        assert refused.status_code == 400 and reason in refused.json()["error"], refused.text
+        assert refused.json()["rejected"][0]["pointer"] == "/id"
+    headers.pop("ce-specversion")
+    missing = httpx.post(f"{base_url}/events", content=body, headers={**headers, "ce-id": "bin-3"})
+    assert missing.status_code == 400 and "needs a ce-specversion header" in missing.json()["error"], missing.text
+
+
 def test_every_way_in_holds_an_event_to_the_same_limits(base_url: str) -> None:
     """Data nested past the limit, a number of 5,000 digits, an event over 1 MiB and a time with no instant in UTC
     are each refused with a 400 and the reason, in binary mode, structured mode and as a batch element alike."""

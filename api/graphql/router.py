@@ -8,7 +8,6 @@ request needs ``Authorization: Bearer <token>``. A WebSocket may send the header
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,20 +19,13 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types import ExecutionResult
 
+from api.access import is_loopback
 from api.config import GraphQLAccess
 from api.graphql.context import Context
 from api.graphql.loaders import Loaders, OperationTimeoutError, in_own_thread
 from api.graphql.schema import schema
 from api.graphql.subscription import ChangeHub
 from kg.store import Store
-
-
-def _is_loopback(connection: HTTPConnection) -> bool:
-    host = connection.client.host if connection.client else ""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host in {"localhost", "testclient"}
 
 
 class _Router(GraphQLRouter[Context, None]):
@@ -139,7 +131,7 @@ def graphql_router(store: Store, hub: ChangeHub, access: GraphQLAccess) -> Graph
         authorization = connection.headers.get("authorization")
         pending = False
         if access.token is None:
-            if not _is_loopback(connection):
+            if not is_loopback(connection):
                 message = "GraphQL answers only local clients unless OBLIGRAPH_GRAPHQL_TOKEN is set"
                 if websocket:
                     raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason=message)

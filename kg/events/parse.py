@@ -204,8 +204,8 @@ def _load_json(raw: bytes | bytearray | str, limit: int) -> object:
     try:
         return json.loads(text, parse_constant=_no_constants)
     except json.JSONDecodeError as error:
-        reason = f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
-        raise EventRejected(reason) from None
+        where = f"line {error.lineno} column {error.colno}" if "\n" in text.strip() else f"character {error.pos + 1}"
+        raise EventRejected(f"not valid JSON: {error.msg.removesuffix(' at')} at {where}") from None
     except _NotJsonError as error:
         raise EventRejected(f"not valid JSON: {error}") from None
     except ValueError:  # int() refuses numbers of more than 4300 digits
