@@ -140,8 +140,8 @@ def _handle(group_commit: GroupCommit, media_type: str, headers: Mapping[str, st
     except StoreError as error:
         log.warning("POST /events: the store failed: %s", error)
         failed = (
-            f"the store failed: {error}. What was committed before the failure is kept (its validation is finished "
-            "at the next start); sending the same events again is safe: those applied are answered as repeats"
+            f"the store failed: {error}. What was committed before the failure is kept, and judged with the next "
+            "request once the store answers; sending the same events again is safe: those applied are repeats"
         )
         return JSONResponse({"error": failed}, status_code=502)
     refused = [

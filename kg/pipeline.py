@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
@@ -295,6 +295,9 @@ class Pipeline:
         self.ledger = ViolationLedger(store)
         self.listeners: list[Listener] = []
         self.stats = PipelineStats()
+        self._unfinished: set[URIRef] = set()
+        """Organisations of a batch that failed in this process: their pending validation (step 2) is finished
+        before anything else judges them, with its own event as the cause."""
 
     @property
     def lock(self) -> threading.RLock:
@@ -330,19 +333,20 @@ class Pipeline:
     ) -> BatchResult:
         """``replacing``: the queue entries (``kg.queued_rounds``) of ``events``, taken up after a crash; the first
         round takes them out."""
+        finished = self._finish_unfinished()
         if all_or_nothing:
             checked = self.applier.check(events)
             if any(outcome.status == "rejected" for outcome in checked):
-                return BatchResult(checked)  # nothing was applied, so nothing is validated
+                return BatchResult(checked, finished)  # nothing was applied, so nothing is validated
         rounds = event_rounds(events)
         if not rounds:
-            return BatchResult(self.applier.apply(events, also=also))  # what the caller adds, alone
+            return BatchResult(self.applier.apply(events, also=also), finished)  # what the caller adds, alone
         queued = kept_in(self.store) and (len(rounds) > 1 or bool(replacing))
         batch = new_batch()
         entries = {index: entry(batch, index) for indexes in rounds[1:] for index in indexes} if queued else {}
         in_store: set[URIRef] = set()  # entries of this batch in the store
         done: dict[int, Outcome] = {}
-        changes: list[ViolationChange] = []
+        changes: list[ViolationChange] = finished
         try:
             for number, indexes in enumerate(rounds):
                 last = number == len(rounds) - 1
@@ -371,9 +375,20 @@ class Pipeline:
         except Exception:
             # The caller hears of it, so what it sent is not applied later behind it. An interrupt (Ctrl-C in
             # ``obligraph ingest``) is not caught: as a crash, it leaves the rest to the next start.
+            self._unfinished.update(iris.organisation(event.subject) for event in events)
             self._forget(in_store)
             raise
         return BatchResult([done[index] for index in range(len(events))], changes)
+
+    def _finish_unfinished(self) -> list[ViolationChange]:
+        """Validate what a batch that failed in this process left pending (its events applied, not judged: a store
+        that failed between the two commits), as ``recover`` does at start-up. Before, a retry was answered
+        "duplicate" and the next catch-up recorded the event's violations as the clock's, on the days before it."""
+        if not self._unfinished:
+            return []
+        changes = self._validate_pending(among=self._unfinished)
+        self._unfinished.clear()
+        return changes
 
     def _forget(self, entries: set[URIRef]) -> None:
         """Take a failed batch's later rounds out of the queue, if the store still takes updates."""
@@ -430,8 +445,8 @@ class Pipeline:
         store."""
         moment = clock_moment(as_of)
         with self._lock:
+            changes = self._finish_unfinished()
             organisations = self.organisations()
-        changes: list[ViolationChange] = []
         for start in range(0, len(organisations), batch_size):
             chunk = organisations[start : start + batch_size]
             with self._lock:
@@ -490,9 +505,11 @@ class Pipeline:
                 self.store.update(" ;\n".join(dequeue_operations([node])))
         return changes
 
-    def _validate_pending(self) -> list[ViolationChange]:
+    def _validate_pending(self, among: Collection[URIRef] | None = None) -> list[ViolationChange]:
+        """Validate the organisations marked pending (``among`` them only, when given) as of their marked events."""
+        values = "" if among is None else f"VALUES ?org {{ {' '.join(org.n3() for org in among)} }} "
         rows = self.store.select(
-            f"SELECT ?org ?event ?id ?time WHERE {{ GRAPH {META} {{ ?org {OG.awaitsValidation.n3()} ?event }} "
+            f"SELECT ?org ?event ?id ?time WHERE {{ {values}GRAPH {META} {{ ?org {OG.awaitsValidation.n3()} ?event }} "
             f"?event {OG.eventId.n3()} ?id ; {OG.eventTime.n3()} ?time }}"
         )
         causes = {}

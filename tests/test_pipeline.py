@@ -26,7 +26,7 @@ from kg.judged_moments import judged_moments, record_judged
 from kg.metrics import exposition, registry_for
 from kg.organisations import CHINA, EventApplier
 from kg.pipeline import STEPS, Pipeline, clock_moment
-from kg.store import Store, open_store
+from kg.store import Store, StoreError, open_store
 from kg.violations import ViolationChange, list_violations, violation_history
 from obligraph.bootstrap import start_clock
 from ontology.namespaces import RDFS
@@ -642,6 +642,34 @@ def test_recover_validates_what_a_crash_left_pending(store: Store, pipeline: Pip
     changes = only_alg09(pipeline.recover())
     assert [(c.kind, c.obligation, c.by) for c in changes] == [("opened", "ALG-09", "evt-5")]
     assert pipeline.recover() == []
+
+
+def test_a_store_failure_between_apply_and_validation_is_finished_by_the_next_batch(
+    store: Store, pipeline: Pipeline
+) -> None:
+    """The store fails after the events are applied (step 1) and before they are judged (steps 2–3): the caller hears
+    of it and sends them again. The retry is a repeat, and the validation the failure left pending is finished then,
+    with the events as the cause; before, it waited for a restart, and the next catch-up recorded the violations as
+    the clock's, on the days before the events."""
+    real_validate, failures = pipeline._validate, []
+
+    def failing_once(*args: Any, **kwargs: Any) -> Any:
+        if not failures:
+            failures.append(True)
+            raise StoreError("the SPARQL server at http://127.0.0.1:1/update did not answer")
+        return real_validate(*args, **kwargs)
+
+    pipeline.process([REGISTER])
+    pipeline._validate = failing_once  # type: ignore[method-assign]
+    with pytest.raises(StoreError):
+        pipeline.process([DEPLOY])
+    assert list_violations(store, ORG, "all") == [], "nothing was judged yet"
+    retried = pipeline.process([DEPLOY])
+    assert [outcome.status for outcome in retried.outcomes] == ["duplicate"]
+    opened = {(c.obligation, c.by, c.at.isoformat()) for c in retried.changes if c.kind == "opened"}
+    assert opened and {(by, at) for _, by, at in opened} == {("evt-2", "2026-03-02T10:00:00+08:00")}, opened
+    assert pipeline._unfinished == set()
+    assert pipeline.process([DEPLOY]).changes == []
 
 
 def test_looking_back_with_the_clock_does_not_rewrite_a_history(store: Store, pipeline: Pipeline) -> None:
