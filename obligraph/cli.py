@@ -460,7 +460,7 @@ def _print_violations(found: list[dict[str, Any]], *, organisation: str | None, 
         table = Table()
         for name in names:
             table.add_column(name, no_wrap=True)
-        table.add_column("message", ratio=1)
+        table.add_column("message", ratio=1, overflow="fold")  # Chinese has no spaces to wrap at: fold, not cut
         for row, entry in zip(rows, found, strict=True):
             table.add_row(*(Text(row[name]) for name in names), Text(entry.get(message) or entry["message"]))
         out.print(table)
@@ -529,6 +529,7 @@ def applicable(
 
     from kg import iris
     from kg.compliance import OrganisationReads, applicable_obligations
+    from kg.why_not import why_not_bound
     from obligraph.applicability_view import applicability_row, because, role_names, titles
 
     day = _as_of_day(as_of)
@@ -542,10 +543,11 @@ def applicable(
         registered = shared.registered_on(store)
         names = role_names(store, found, "zh") if lang is Language.zh and output is ListFormat.table else None
         titled = titles(store, found)
+        if obligation is not None and not any(entry.obligation_id == obligation for entry in found):
+            why = why_not_bound(store, str(iris.obligation(obligation)), shared)
+            raise fail(f"{obligation} does not bind {org} as of {day}: {why}")
     if obligation is not None:
         found = [entry for entry in found if entry.obligation_id == obligation]
-        if not found:
-            raise fail(f"{obligation} does not bind {org} as of {day} (see: obligraph applicable --org {org})")
     rows = [applicability_row(entry, str(organisation), titled[entry.obligation]) for entry in found]
     if output is ListFormat.json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")

@@ -23,6 +23,7 @@ from kg.organisations import as_of_date
 from kg.owed_clocks import compiled
 from kg.pipeline import Pipeline
 from kg.store import Store, open_store
+from kg.why_not import why_not_bound
 from ontology.namespaces import OG
 from tests.support import generated_data
 
@@ -252,6 +253,14 @@ def test_a_threshold_in_the_trigger_narrows_who_is_bound(store: Store, pipeline:
     assert "PIPL-05" in found["T-1M"]  # PIPL Art. 40 (Data Export Security Assessment Measures Art. 4: 1,000,000)
     assert {"PIPL-06", "NDSMR-02"} <= found["T-10M"].keys()
     assert "PIPL-01" in found["T-5K"]  # every handler's duties stay
+    small = OrganisationReads(str(iris.organisation("T-5K")))
+    assert why_not_bound(store, str(iris.obligation("PIPL-06")), small) == (
+        "it binds PersonalInformationHandler, each only if also PersonalInformationHandlerAboveOfficerThreshold; "
+        "of these T-5K plays PersonalInformationHandler (as last judged)"
+    )
+    assert why_not_bound(store, str(iris.obligation("BJ-02")), small) == (
+        "its instruments bind organisations in CN-BJ only, and T-5K is registered in CN"
+    )
     for org_id, obligation, role in (
         ("T-1M", "PIPL-06", OG.PersonalInformationHandlerAboveOfficerThreshold),
         ("T-10M", "NDSMR-02", OG.PersonalInformationHandlerOfTenMillionOrMore),
@@ -292,6 +301,12 @@ def test_a_trigger_that_narrows_one_bound_role_leaves_the_others(store: Store, p
         for org_id in systems
     }
     assert "DS-09" not in found["DS-PLAIN"]
+    assert why_not_bound(
+        store, str(iris.obligation("DS-09")), OrganisationReads(str(iris.organisation("DS-PLAIN")))
+    ) == (
+        "it binds DeepSynthesisProvider (only if also PublicOpinionDeepSynthesisProvider) or "
+        "DeepSynthesisTechnicalSupporter; of these DS-PLAIN plays DeepSynthesisProvider (as last judged)"
+    )
     assert "DS-02" in found["DS-PLAIN"]  # a deep synthesis provider's other duties stay
     reasons = {reason.bound_role: reason.assignment for reason in found["DS-OPINION"]["DS-09"].reasons}
     assert set(reasons) == {str(OG.DeepSynthesisProvider), str(OG.PublicOpinionDeepSynthesisProvider)}

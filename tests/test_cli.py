@@ -618,6 +618,8 @@ def test_violations_and_obligations_read_in_chinese_with_lang_zh(tmp_path: Path)
     assert all(line == line.rstrip() for line in lines)
     wide = run("violations", "--lang", "zh", data_dir=data, columns=200)
     assert "《互联网信息服务深度合成管理规定》" in wide.stdout and "Deep synthesis" not in wide.stdout
+    table = run("violations", "--org", "91110108MA01EXAMPL", "--lang", "zh", data_dir=data, columns=120).stdout
+    assert "…" not in table, table  # a table at 120 columns folds Chinese messages, not cuts them
     titles = {
         row["id"]: row["title"]
         for row in json.loads(run("obligations", "--lang", "zh", "--format", "json", data_dir=data).stdout)
@@ -684,6 +686,8 @@ def test_applicable_says_why_each_obligation_binds_and_agrees_with_the_violation
     assert malformed.returncode == 2 and "'no body>' is not an organisation id" in malformed.stderr
     unbound = run("applicable", "--org", org, "--obligation", "CSL-06", "--as-of", "2026-12-01", data_dir=data)
     assert unbound.returncode == 2 and "CSL-06 does not bind" in unbound.stderr
+    said = " ".join(unbound.stderr.split())
+    assert f"it binds CIIOperator; of these {org} plays none (as last judged)" in said, said
     as_csv = run("applicable", "--org", org, "--as-of", "2026-12-01", "--format", "csv", data_dir=data)
     rows = {row["obligation"]: row for row in csv.DictReader(io.StringIO(as_csv.stdout))}
     assert set(rows) == set(by_obligation)

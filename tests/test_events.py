@@ -430,6 +430,15 @@ def test_unknown_fields_are_kept_and_never_an_error() -> None:
     assert dumped["data"]["launchedOn"] == "2026-03-01"
 
 
+def test_data_base64_is_refused_with_what_to_send_instead() -> None:
+    """The JSON format's binary data: alone it was told "data: required field is missing"; with data, accepted."""
+    alone = {key: value for key, value in envelope().items() if key != "data"} | {"data_base64": "e30="}
+    both = envelope() | {"data_base64": "e30="}
+    for raw in (alone, both):
+        refused = rejection(raw)
+        assert refused.pointer == "/data_base64" and "JSON object in data" in refused.reason
+
+
 def test_null_optional_field_counts_as_absent() -> None:
     event = parse_event(with_data("aisystem.deployed", publicFacing=None, sectors=None, datacontenttype=None))
     assert isinstance(event.data, AISystemDeployed)

@@ -651,7 +651,7 @@ def test_a_store_failure_between_apply_and_validation_is_finished_by_the_next_ba
     of it and sends them again. The retry is a repeat, and the validation the failure left pending is finished then,
     with the events as the cause; before, it waited for a restart, and the next catch-up recorded the violations as
     the clock's, on the days before the events."""
-    real_validate, failures = pipeline._validate, []
+    real_validate, failures = pipeline._validate, list[bool]()
 
     def failing_once(*args: Any, **kwargs: Any) -> Any:
         if not failures:

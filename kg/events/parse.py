@@ -157,6 +157,8 @@ def _event_from(value: object) -> Event:
     if not isinstance(value, Mapping):
         raise EventRejected(f"an event must be a JSON object, got {describe(value)}")
     _check_json_value(value)
+    if "data_base64" in value:  # the JSON format's binary data: never both, and these events carry JSON
+        raise EventRejected("data_base64: events carry their data as a JSON object in data, not base64", "/data_base64")
     try:
         event = Event.model_validate(dict(value))
     except ValidationError as error:
