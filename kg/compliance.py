@@ -462,6 +462,10 @@ def applicable_obligations(
         violated = later.violated(checked) - {
             iri for iri, owed in due.items() if owed.day < as_of and iri not in violated
         }
+    if past is not None:  # a violation open that day says its obligation bound then, whatever today's undated facts
+        for iri in violated - bound.keys():  # (a count of people lowered since) leave of the roles derived for it
+            if (facts := index.obligations.get(iri)) is not None:
+                bound[iri] = _Bound(set(), True, facts.checkable, facts.obligation_id)
     # owed by a launch to come, unless already broken: a violation open on the day is what the day shows
     foreseen = {iri: owed.foreseen for iri, owed in due.items() if owed.foreseen is not None and iri not in violated}
     for iri, launch in foreseen.items():

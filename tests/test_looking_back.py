@@ -121,3 +121,26 @@ def test_a_deadline_the_graph_learnt_of_late_is_overdue_on_the_days_between(stor
     alg09 = by_id(store, date(2026, 3, 20))["ALG-09"]
     assert (alg09.status, alg09.due_on) == (Status.DUE, date(2026, 3, 16))
     assert by_id(store, date(2026, 3, 25))["ALG-09"].status is Status.VIOLATED
+
+
+def test_a_violation_open_on_the_day_is_listed_whatever_todays_undated_facts(store: Store, pipeline: Pipeline) -> None:
+    """An organisation of 1,500,000 people from 2 March owed a protection officer's report (PIPL-06) by 14 April; the
+    clock opened the violation on the 15th, and on 1 May the count fell to 400,000, which resolved it. Asked on 2 May
+    about 20 April, the count is read as it is now (400,000: no role binds PIPL-06), but the violation open that day
+    says PIPL-06 bound then: it is listed VIOLATED (before, it was missing, and the summary counted fewer VIOLATED
+    obligations than violations open)."""
+    clear(store)
+    registered = ("organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "Acme", "jurisdiction": "CN"})
+    counted = ("organisation.updated", "2026-03-02T10:00:00+08:00", {"personalInformationSubjects": 1_500_000})
+    pipeline.process(history(registered, counted))
+    pipeline.revalidate(date(2026, 4, 15))
+    fewer = ("organisation.updated", "2026-05-01T10:00:00+08:00", {"personalInformationSubjects": 400_000})
+    pipeline.process([parse_event(cloudevent("back-fewer", *fewer))])
+    assert "PIPL-06" not in by_id(store, date(2026, 5, 2))
+    then = by_id(store, date(2026, 4, 20))
+    assert then["PIPL-06"].status is Status.VIOLATED, then.get("PIPL-06")
+    assert then["PIPL-06"].reasons == ()
+    assert "PIPL-06" not in by_id(store, date(2026, 4, 10)) or by_id(store, date(2026, 4, 10))["PIPL-06"].status in (
+        Status.DUE,
+        Status.COMPLIANT,
+    )

@@ -114,6 +114,7 @@ def clear(store: Store) -> None:
     store.update(f"DELETE WHERE {{ GRAPH <{Graphs.META}> {{ {CLOCK.n3()} {LAST_PASS.n3()} ?day }} }}")
     store.update(f"DELETE WHERE {{ GRAPH <{Graphs.META}> {{ ?org {ROLES_DIGEST.n3()} ?digest }} }}")
     store.update(f"DELETE WHERE {{ GRAPH <{Graphs.META}> {{ ?entry {EVENT_JSON.n3()} ?json ; ?p ?o }} }}")
+    store.update(f"DELETE WHERE {{ GRAPH <{Graphs.META}> {{ ?node {OG.fieldsWrittenAt.n3()} ?times }} }}")
 
 
 def forget_judged_moments(store: Store) -> None:
