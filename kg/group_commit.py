@@ -111,12 +111,17 @@ class GroupCommit:
     def _one_by_one(self, requests: list[_Request]) -> None:
         """Each request in its own pipeline batch, answered with its outcomes or with the error that stopped it (a
         batch that failed changed nothing, or its events are found applied and reported as duplicates)."""
+        results: list[tuple[_Request, BatchResult]] = []
         for request in requests:
             try:
-                request.result = self.pipeline.process(request.events)
+                results.append((request, self.pipeline.process(request.events)))
                 self.groups += 1
             except Exception as error:
                 request.error = error
+        # the first batch finishes what the failed group left pending, for every request of it: each gets its own
+        every = [change for _, result in results for change in result.changes]
+        for request, result in results:
+            request.result = BatchResult(result.outcomes, _changes_of(result.outcomes, every))
 
     def _accepted(self, group: list[_Request]) -> list[_Request]:
         """The requests whose every event would be applied after the requests before them in the group; the others
@@ -142,7 +147,11 @@ class GroupCommit:
 def _changes_of(outcomes: Sequence[Outcome], changes: Sequence[ViolationChange]) -> list[ViolationChange]:
     """The changes the request's applied events caused (a change names its organisation and its event's id), and
     those the clock made of the same organisations before them (deadlines caught up, ``kg.catch_up``: a batch's
-    only clock changes)."""
+    only clock changes); and those of its repeated events, whose validation a failed batch left to this one
+    (``Pipeline._finish_unfinished``)."""
     applied = [outcome.event for outcome in outcomes if outcome.status == "applied"]
-    own = {(event.subject, event.id) for event in applied} | {(event.subject, "clock") for event in applied}
+    repeated = [outcome.event for outcome in outcomes if outcome.status == "duplicate"]
+    own = {(event.subject, event.id) for event in [*applied, *repeated]} | {
+        (event.subject, "clock") for event in applied
+    }
     return [change for change in changes if (change.organisation, change.by) in own]

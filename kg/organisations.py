@@ -522,7 +522,8 @@ def _aisystem_updated(event: Event, data: p.AISystemUpdated, known: _Known) -> l
     changes = _fresh_changes(known, system, event, data.changes())
     triples = [t for name, value in changes.items() for t in _system_field_triples(system, name, value)]
     operations = []
-    if changes.get("public_opinion_attributes") is True and changes.get("launched_on") is None:
+    # a launch day the event gives (even one a later event has replaced) says the attributes came with the launch
+    if changes.get("public_opinion_attributes") is True and data.changes().get("launched_on") is None:
         operations += _public_opinion_clocks(system, as_of_date(event.time))
     operations += _delete_values_of(system, [_SYSTEM_FIELDS[name][0] for name in changes])
     if triples:

@@ -372,10 +372,13 @@ class Pipeline:
                 clock.lap("apply")
                 done.update(zip(indexes, applied, strict=True))
                 changes += self._validate(_causes(applied), prior, _replayed(applied))
-        except Exception:
+        except Exception as error:
             # The caller hears of it, so what it sent is not applied later behind it. An interrupt (Ctrl-C in
-            # ``obligraph ingest``) is not caught: as a crash, it leaves the rest to the next start.
-            self._unfinished.update(iris.organisation(event.subject) for event in events)
+            # ``obligraph ingest``) is not caught: as a crash, it leaves the rest to the next start. A store that
+            # failed may answer again: the next batch finishes what this one applied (another error, a fault of
+            # the code, would fail it again, so that waits for a restart, as before).
+            if isinstance(error, StoreError):
+                self._unfinished.update(iris.organisation(event.subject) for event in events)
             self._forget(in_store)
             raise
         return BatchResult([done[index] for index in range(len(events))], changes)

@@ -89,9 +89,10 @@ class Settings(BaseSettings):
         for name in _TOKENS:
             secret: SecretStr | None = getattr(self, name)
             token = secret.get_secret_value() if secret is not None else None
-            if token is not None and (not token or token != token.strip() or " " in token):
-                # a token read from a file with its newline could never be sent (and one with spaces not as a header)
-                raise ValueError(f"OBLIGRAPH_{name.upper()} must not be empty or hold spaces or line breaks")
+            if token is not None and (not token or not token.isascii() or any(c.isspace() for c in token)):
+                # a token read from a file with its newline could never be sent, nor one with spaces as a header,
+                # nor one beyond ASCII (the server reads headers as Latin-1)
+                raise ValueError(f"OBLIGRAPH_{name.upper()} must be ASCII without spaces or line breaks")
             if self.environment == "production" and token is not None and len(token) < 24:
                 raise ValueError(f"OBLIGRAPH_{name.upper()} must be at least 24 characters in production")
         return self

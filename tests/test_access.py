@@ -111,8 +111,11 @@ def test_with_an_events_token_posting_needs_it(guarded: str) -> None:
 def test_tokens_are_refused_short_in_production_and_with_a_line_break_anywhere(name: str) -> None:
     with pytest.raises(ValueError, match=f"OBLIGRAPH_{name.upper()} must be at least 24 characters"):
         Settings(environment="production", **{name: "short"})  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=f"OBLIGRAPH_{name.upper()} must not be empty or hold spaces or line breaks"):
+    with pytest.raises(ValueError, match=f"OBLIGRAPH_{name.upper()} must be ASCII without spaces or line breaks"):
         Settings(**{name: SPARQL_TOKEN + "\n"})  # type: ignore[arg-type]
+    for unusable in (SPARQL_TOKEN[:10] + "\n" + SPARQL_TOKEN[10:], SPARQL_TOKEN + "\t", "令牌" + SPARQL_TOKEN, ""):
+        with pytest.raises(ValueError, match=f"OBLIGRAPH_{name.upper()} must be ASCII without spaces"):
+            Settings(**{name: unusable})  # type: ignore[arg-type]
     assert Settings(environment="production", **{name: SPARQL_TOKEN}) is not None  # type: ignore[arg-type]
 
 

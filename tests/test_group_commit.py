@@ -170,6 +170,31 @@ def test_every_caller_of_a_failed_batch_gets_the_error_and_the_next_call_works(
     assert statuses(group_commit.process([register("F1")]).outcomes) == ["applied"]
 
 
+def test_after_a_store_failure_in_a_group_each_caller_gets_its_own_changes(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store fails once while the group is judged, after its events were applied: the group is run again call by
+    call, the first call's batch finishes what the group left pending (``Pipeline._finish_unfinished``), and each
+    caller is answered with its own organisation's changes (before: the first got every caller's, the others none)."""
+    group_commit = GroupCommit(pipeline)
+    real_validate, failures = pipeline._validate, list[bool]()
+
+    def failing_once(causes: Any, *args: Any, **kwargs: Any) -> Any:
+        if not failures and any(cause.event_id in {"S1-2", "S2-2"} for cause in causes.values()):
+            failures.append(True)  # the deployments applied, their verdicts not written
+            raise StoreError("the store did not answer")
+        return real_validate(causes, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline, "_validate", failing_once)
+        answers = grouped(group_commit, [[register("S1"), deploy("S1")], [register("S2"), deploy("S2")]])
+    assert failures, "the store never failed"
+    for org, answer in zip(("S1", "S2"), answers, strict=True):
+        assert isinstance(answer, BatchResult), answer
+        assert answer.changes, f"{org} was answered without its changes"
+        assert {change.organisation for change in answer.changes} == {org}
+
+
 def test_a_fault_in_one_call_fails_that_call_alone(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     """A batch that fails on one caller's event (an error no check foresaw) is run again call by call: the others
     are applied, and only that caller gets the error."""

@@ -136,3 +136,19 @@ def test_a_late_deployment_does_not_bring_a_retired_system_back(store: Store) ->
     )
     assert [(row["retired"].value, row["name"].value) for row in rows] == [("2026-05-06", "Chat 2")]  # type: ignore[union-attr]
     assert [v for v in list_violations(store, ORG, "open")] == []
+
+
+def test_a_launch_day_replaced_later_still_says_the_attributes_came_with_a_launch() -> None:
+    """E (1 May) gives public-opinion attributes with a launch on 1 April; F (10 May) moves the launch to 1 March. In
+    time order the filing clocks run from 1 March; F arriving first made E's launch day stale, and E then read as
+    attributes gained on 1 May, moving the clocks there (the review of this change)."""
+    store = open_store("memory")
+    ensure_built(store)
+    deploy = event("deploy", "aisystem.deployed", "2026-02-02", {**CHAT, "capabilities": ["text-generation"]})
+    gained = {"systemId": "chat", "publicOpinionAttributes": True, "launchedOn": "2026-04-01"}
+    e = event("e", "aisystem.updated", "2026-05-01", gained)
+    f = event("f", "aisystem.updated", "2026-05-10", {"systemId": "chat", "launchedOn": "2026-03-01"})
+    ingest(store, [REGISTER, deploy, e, f])
+    in_time_order = organisation_graph(store)
+    ingest(store, [REGISTER, deploy, f, e])
+    assert organisation_graph(store) == in_time_order

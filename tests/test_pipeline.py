@@ -672,6 +672,27 @@ def test_a_store_failure_between_apply_and_validation_is_finished_by_the_next_ba
     assert pipeline.process([DEPLOY]).changes == []
 
 
+def test_a_fault_that_is_not_the_stores_leaves_other_organisations_batches_alone(
+    store: Store, pipeline: Pipeline
+) -> None:
+    """A validation that raises for another reason than the store (a fault of the code) is not retried by every
+    later batch: it would fail them all, for every organisation, until a restart."""
+    real_validate, poisoned = pipeline._validate, iris.organisation(ORG)
+
+    def failing_for_one(causes: Any, *args: Any, **kwargs: Any) -> Any:
+        if poisoned in causes:
+            raise RuntimeError("a fault of the code")
+        return real_validate(causes, *args, **kwargs)
+
+    pipeline._validate = failing_for_one  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        pipeline.process([REGISTER])
+    other = event(
+        7, "organisation.registered", "2026-03-02T09:00:00+08:00", {"name": "B", "jurisdiction": "CN"}, "ORG-B"
+    )
+    assert [outcome.status for outcome in pipeline.process([other]).outcomes] == ["applied"]
+
+
 def test_looking_back_with_the_clock_does_not_rewrite_a_history(store: Store, pipeline: Pipeline) -> None:
     """A clock pass as of a day before the one an organisation was judged as of judges it as of that later moment:
     as of the earlier day the deadline was not yet due, so the violation would be resolved before it was opened,
