@@ -54,6 +54,11 @@ class FieldTimes:
             self.touched.add(node)
         return fresh
 
+    def set_later(self, node: URIRef, when: datetime, name: str) -> bool:
+        """Whether an event dated after ``when`` set the field (``fresh`` without recording anything)."""
+        at = self.times.get(node, {}).get(name)
+        return at is not None and at > when
+
     def update(self) -> list[str]:
         """The operations that store the touched nodes' field times (none when nothing was set)."""
         if not self.touched:

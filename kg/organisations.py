@@ -80,6 +80,9 @@ class _Known:
     """What each known event said (``Event.content_digest``); events applied before digests were kept have none."""
     fields: FieldTimes = field(default_factory=FieldTimes)
     """When the fields of the nodes the batch touches were last set (an event delivered late leaves later ones)."""
+    controls: dict[URIRef, set[URIRef]] = field(default_factory=dict)
+    """By organisation-wide control (its IRI) of a kind the batch withdraws: the organisation's controls of that
+    kind, which a withdrawal may change (``_control_withdrawn``)."""
 
 
 def event_iri(event: Event) -> URIRef:
@@ -159,8 +162,10 @@ class EventApplier:
             f"{n3(OG.AISystem)}, {n3(OG.DataTransfer)})) "
             f"OPTIONAL {{ ?x {n3(OG.eventDigest)} ?digest }} }}"
         )
+        of_kind = self._controls_of_kind({c for e in events if (c := _wide_control(e)) is not None})
         stateful = (candidates - {event_iri(event) for event in events}) | controls
-        known = _Known(fields=FieldTimes.read(self.store, stateful))
+        stateful |= {node for nodes in of_kind.values() for node in nodes}
+        known = _Known(fields=FieldTimes.read(self.store, stateful), controls=of_kind)
         for row in rows:
             node = URIRef(row["x"].value)  # type: ignore[union-attr]
             if row["type"].value == str(OG.OrganisationEvent):  # type: ignore[union-attr]
@@ -170,6 +175,28 @@ class EventApplier:
             else:
                 known.nodes.add(node)
         return known
+
+    def _controls_of_kind(self, wide: set[tuple[URIRef, URIRef, URIRef]]) -> dict[URIRef, set[URIRef]]:
+        """For each (organisation, kind, organisation-wide control IRI): the organisation's controls of the kind."""
+        if not wide:
+            return {}
+        values = " ".join(f"({n3(org)} {n3(kind)} {n3(control)})" for org, kind, control in sorted(wide))
+        rows = self.store.select(
+            f"SELECT ?wide ?x WHERE {{ VALUES (?org ?kind ?wide) {{ {values} }} GRAPH {ORGS} {{ "
+            f"?org {n3(OG.hasEvidence)} ?x . ?x a {n3(OG.Control)} ; {n3(OG.hasEvidenceKind)} ?kind }} }}"
+        )
+        found: dict[URIRef, set[URIRef]] = {control: set() for _, _, control in wide}
+        for row in rows:
+            found[URIRef(row["wide"].value)].add(URIRef(row["x"].value))  # type: ignore[union-attr]
+        return found
+
+
+def _wide_control(event: Event) -> tuple[URIRef, URIRef, URIRef] | None:
+    """A withdrawal's organisation, kind and organisation-wide control of that kind (the others: None)."""
+    if not isinstance(event.data, p.ControlWithdrawn):
+        return None
+    kind = vocabulary.evidence_kind(event.data.kind)
+    return iris.organisation(event.subject), kind, iris.control(event.subject, event.data.kind, None)
 
 
 def clear_pending_marks(organisations: Iterable[URIRef]) -> str:
@@ -641,11 +668,22 @@ def _control_withdrawn(event: Event, data: p.ControlWithdrawn, known: _Known) ->
     triples.append((node, OG.withdrawnOn, lit(data.since)))
     org = iris.organisation(event.subject)
     wide = iris.control(event.subject, data.kind, None)
-    if data.system_id:
-        scope = _narrowed(org, wide, iris.ai_system(event.subject, data.system_id), data.since)
+    # the other controls of the kind it changes: not one an event dated later set (``kg.field_times``)
+    others = sorted(known.controls.get(wide, set()) - {node, wide})
+    later = [other for other in others if known.fields.set_later(other, event.time, _IN_PLACE)]
+    if not data.system_id:  # it sets every system's own control of the kind: a late one of theirs is stale
+        for other in others:
+            known.fields.fresh(other, event.time, [_IN_PLACE])
+        scope = _withdrawn_everywhere(org, wide, data.since, later)
+    elif not known.fields.set_later(wide, event.time, _IN_PLACE):
+        scope = _narrowed(org, wide, iris.ai_system(event.subject, data.system_id), data.since, later)
     else:
-        scope = _withdrawn_everywhere(org, wide, data.since)
+        scope = []  # the organisation-wide control was implemented or withdrawn again by an event dated later
     return [*scope, _delete_values(node, (OG.withdrawnOn,)), _insert(triples)]
+
+
+def _not_among(variable: str, nodes: Sequence[URIRef]) -> str:
+    return f"FILTER({variable} NOT IN ({', '.join(n3(node) for node in nodes)}))" if nodes else ""
 
 
 def _in_place(control: str, day: date, since: str = "?since") -> str:
@@ -666,11 +704,12 @@ def _withdrawn_where(control: str, day: date, where: str) -> str:
     )
 
 
-def _narrowed(org: URIRef, wide: URIRef, system: URIRef, day: date) -> list[str]:
+def _narrowed(org: URIRef, wide: URIRef, system: URIRef, day: date, later: Sequence[URIRef] = ()) -> list[str]:
     """A control withdrawn for one system while an organisation-wide one covers it: the organisation-wide control
     becomes a control of each of the organisation's other systems (since the day it was implemented; a system with
     a control of its own in place keeps that one, one withdrawn before was covered all the same), and is withdrawn
-    as of the day. A system deployed later needs its own."""
+    as of the day. A system deployed later needs its own; one whose control an event dated later set (``later``)
+    keeps it."""
     node = f'IRI(CONCAT("{wide}/", STRAFTER(STR(?system), "/system/")))'
     split = (
         f"DELETE {{ GRAPH {ORGS} {{ ?control {n3(OG.since)} ?before ; {n3(OG.withdrawnOn)} ?ended }} }} "
@@ -678,18 +717,19 @@ def _narrowed(org: URIRef, wide: URIRef, system: URIRef, day: date) -> list[str]
         f"{n3(OG.hasEvidenceKind)} ?kind ; {n3(OG.concernsSystem)} ?system ; {n3(OG.since)} ?since }} }} "
         f"WHERE {{ GRAPH {ORGS} {{ {_in_place(n3(wide), day)} {n3(wide)} {n3(OG.hasEvidenceKind)} ?kind . "
         f"{n3(org)} {n3(OG.hasAISystem)} ?system FILTER(?system != {n3(system)}) BIND({node} AS ?control) "
-        f"FILTER NOT EXISTS {{ {_in_place('?control', day, since='?own')} }} "
+        f"{_not_among('?control', later)} FILTER NOT EXISTS {{ {_in_place('?control', day, since='?own')} }} "
         f"OPTIONAL {{ ?control {n3(OG.since)} ?before }} OPTIONAL {{ ?control {n3(OG.withdrawnOn)} ?ended }} }} }}"
     )
     return [split, _withdrawn_where(n3(wide), day, _in_place(n3(wide), day))]
 
 
-def _withdrawn_everywhere(org: URIRef, wide: URIRef, day: date) -> list[str]:
-    """An organisation-wide withdrawal: every system's own control of the kind in place is withdrawn as of the day
-    too."""
+def _withdrawn_everywhere(org: URIRef, wide: URIRef, day: date, later: Sequence[URIRef] = ()) -> list[str]:
+    """An organisation-wide withdrawal: every system's own control of the kind in place on the day (implemented by
+    then) is withdrawn as of the day too, save one an event dated later set (``later``)."""
     own = (
         f"{n3(org)} {n3(OG.hasEvidence)} ?control . ?control {n3(OG.concernsSystem)} ?system "
-        f'FILTER(STRSTARTS(STR(?control), "{wide}/")) {_in_place("?control", day)}'
+        f'FILTER(STRSTARTS(STR(?control), "{wide}/")) {_not_among("?control", later)} '
+        f"{_in_place('?control', day)} FILTER(?since <= {lit(day)})"
     )
     return [_withdrawn_where("?control", day, own)]
 

@@ -152,3 +152,34 @@ def test_a_launch_day_replaced_later_still_says_the_attributes_came_with_a_launc
     in_time_order = organisation_graph(store)
     ingest(store, [REGISTER, deploy, f, e])
     assert organisation_graph(store) == in_time_order
+
+
+def test_an_organisation_wide_withdrawal_and_a_systems_own_control_out_of_order() -> None:
+    """An organisation-wide label withdrawn on 1 March that arrives after the system's own label of 1 April leaves
+    the April label in place (before, it withdrew it as of 1 March: the later implementation undone); a system's own
+    label of 20 February that arrives after that withdrawal does not bring it back (before, it stayed in place for
+    good). The second case keeps the system's earlier ``since``: which labels are in place, and the violations, are
+    as in time order."""
+    store = open_store("memory")
+    ensure_built(store)
+    deploy = event("deploy", "aisystem.deployed", "2026-02-02", CHAT)
+    kind = "explicit-content-label"
+    wide_on = event("wide-on", "control.implemented", "2026-02-05", {"kind": kind, "since": "2026-02-05"})
+    wide_off = event("wide-off", "control.withdrawn", "2026-03-01", {"kind": kind, "since": "2026-03-01"})
+    own = {"kind": kind, "systemId": "chat"}
+    own_first = event("own-1", "control.implemented", "2026-02-06", {**own, "since": "2026-02-06"})
+    own_feb = event("own-feb", "control.implemented", "2026-02-20", {**own, "since": "2026-02-20"})
+    own_apr = event("own-apr", "control.implemented", "2026-04-01", {**own, "since": "2026-04-01"})
+
+    def open_now() -> set[str]:
+        return {v["obligation"] for v in list_violations(store, ORG, "open")}
+
+    ingest(store, [REGISTER, deploy, wide_on, wide_off, own_apr])
+    in_time_order = organisation_graph(store)
+    ingest(store, [REGISTER, deploy, wide_on, own_apr, wide_off])
+    assert organisation_graph(store) == in_time_order
+    ingest(store, [REGISTER, deploy, own_first, own_feb, wide_on, wide_off])
+    labelled_in_time_order = open_now()
+    assert "LBL-01" in labelled_in_time_order  # withdrawn everywhere on 1 March
+    ingest(store, [REGISTER, deploy, own_first, wide_on, wide_off, own_feb])
+    assert open_now() == labelled_in_time_order
