@@ -148,18 +148,23 @@ def test_binary_mode_carries_attributes_in_headers(base_url: str) -> None:
     assert answer.json()["results"][0]["status"] == "applied"
 
 
-def test_binary_mode_percent_decodes_its_headers_and_wants_json(base_url: str) -> None:
-    """The CloudEvents HTTP binding percent-encodes header values (3.1.3.2): ``ce-id: h-bin%205`` is the id
-    ``h-bin 5``. The body is the data as JSON; as text/plain it is refused, as in structured mode."""
-    headers = {
+def binary_registration(event_id: str) -> dict[str, str]:
+    """The headers of a binary-mode ``organisation.registered`` with the given (percent-encoded) id."""
+    return {
         "Content-Type": "application/json",
         "ce-specversion": "1.0",
-        "ce-id": "h-bin%205",
+        "ce-id": event_id,
         "ce-source": "https://erp.example.cn",
         "ce-type": "organisation.registered",
         "ce-time": "2026-03-02T09:00:00+08:00",
         "ce-subject": ORG,
     }
+
+
+def test_binary_mode_percent_decodes_its_headers_and_wants_json(base_url: str) -> None:
+    """The CloudEvents HTTP binding percent-encodes header values (3.1.3.2): ``ce-id: h-bin%205`` is the id
+    ``h-bin 5``. The body is the data as JSON; as text/plain it is refused, as in structured mode."""
+    headers = binary_registration("h-bin%205")
     body = json.dumps({"name": "Acme", "jurisdiction": "CN"})
     answer = httpx.post(f"{base_url}/events", content=body, headers=headers)
     assert answer.status_code == 200, answer.text
@@ -172,15 +177,7 @@ def test_binary_mode_refuses_headers_it_cannot_decode_and_says_what_is_missing(b
     """A raw UTF-8 header value, or a percent-encoding that is not UTF-8, is refused with a 400 naming the header
     (before, both were stored garbled, and ``%FF%FE`` and ``%FE%FF`` read as one id); ``ce-*`` headers without
     ``ce-specversion`` are told that it is missing. ``%E4%BA%8B`` is the id 事."""
-    headers = {
-        "Content-Type": "application/json",
-        "ce-specversion": "1.0",
-        "ce-id": "%E4%BA%8B-1",
-        "ce-source": "https://erp.example.cn",
-        "ce-type": "organisation.registered",
-        "ce-time": "2026-03-02T09:00:00+08:00",
-        "ce-subject": ORG,
-    }
+    headers = binary_registration("%E4%BA%8B-1")
     body = json.dumps({"name": "Acme", "jurisdiction": "CN"})
     answer = httpx.post(f"{base_url}/events", content=body, headers=headers)
     assert answer.status_code == 200 and answer.json()["results"][0]["id"] == "事-1", answer.text

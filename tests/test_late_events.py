@@ -4,33 +4,17 @@ they arrived in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import pytest
-
 from kg import iris
-from kg.build import ensure_built
 from kg.events import Event, parse_event
 from kg.iris import Graphs
 from kg.pipeline import Pipeline
-from kg.store import Store, open_store
+from kg.store import Store
 from kg.violations import list_violations
 from tests.support.cloudevents import ORG, cloudevent
 from tests.support.shape_cases import clear
-
-
-@pytest.fixture(scope="module")
-def built() -> Store:
-    store = open_store("memory")
-    ensure_built(store)
-    return store
-
-
-@pytest.fixture
-def store(built: Store) -> Iterator[Store]:
-    clear(built)
-    yield built
 
 
 def event(name: str, kind: str, day: str, data: dict[str, Any]) -> Event:
@@ -82,9 +66,7 @@ ARRIVAL: tuple[str, ...] = (
 )
 
 
-def test_events_out_of_order_leave_the_graph_the_events_times_say() -> None:
-    store = open_store("memory")
-    ensure_built(store)
+def test_events_out_of_order_leave_the_graph_the_events_times_say(store: Store) -> None:
     by_name = {e.id: e for e in HISTORY}
     ingest(store, HISTORY)
     in_time_order = organisation_graph(store)
@@ -138,12 +120,10 @@ def test_a_late_deployment_does_not_bring_a_retired_system_back(store: Store) ->
     assert [v for v in list_violations(store, ORG, "open")] == []
 
 
-def test_a_launch_day_replaced_later_still_says_the_attributes_came_with_a_launch() -> None:
+def test_a_launch_day_replaced_later_still_says_the_attributes_came_with_a_launch(store: Store) -> None:
     """E (1 May) gives public-opinion attributes with a launch on 1 April; F (10 May) moves the launch to 1 March. In
     time order the filing clocks run from 1 March; F arriving first made E's launch day stale, and E then read as
     attributes gained on 1 May, moving the clocks there (the review of this change)."""
-    store = open_store("memory")
-    ensure_built(store)
     deploy = event("deploy", "aisystem.deployed", "2026-02-02", {**CHAT, "capabilities": ["text-generation"]})
     gained = {"systemId": "chat", "publicOpinionAttributes": True, "launchedOn": "2026-04-01"}
     e = event("e", "aisystem.updated", "2026-05-01", gained)
@@ -154,14 +134,12 @@ def test_a_launch_day_replaced_later_still_says_the_attributes_came_with_a_launc
     assert organisation_graph(store) == in_time_order
 
 
-def test_an_organisation_wide_withdrawal_and_a_systems_own_control_out_of_order() -> None:
+def test_an_organisation_wide_withdrawal_and_a_systems_own_control_out_of_order(store: Store) -> None:
     """An organisation-wide label withdrawn on 1 March that arrives after the system's own label of 1 April leaves
     the April label in place (before, it withdrew it as of 1 March: the later implementation undone); a system's own
     label of 20 February that arrives after that withdrawal does not bring it back (before, it stayed in place for
     good). The second case keeps the system's earlier ``since``: which labels are in place, and the violations, are
     as in time order."""
-    store = open_store("memory")
-    ensure_built(store)
     deploy = event("deploy", "aisystem.deployed", "2026-02-02", CHAT)
     kind = "explicit-content-label"
     wide_on = event("wide-on", "control.implemented", "2026-02-05", {"kind": kind, "since": "2026-02-05"})
