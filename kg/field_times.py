@@ -36,12 +36,20 @@ class FieldTimes:
         values = " ".join(node.n3() for node in nodes)
         if not values:
             return cls()
-        rows = store.select(f"SELECT ?x ?w WHERE {{ VALUES ?x {{ {values} }} GRAPH {_META} {{ ?x {_PROPERTY} ?w }} }}")
-        times: dict[URIRef, dict[str, datetime]] = {}
-        for row in rows:
-            written = json.loads(row["w"].value)  # type: ignore[union-attr]
-            times[URIRef(row["x"].value)] = {name: datetime.fromisoformat(at) for name, at in written.items()}  # type: ignore[union-attr]
+        rows = store.select(f"SELECT ?x ?w WHERE {{ VALUES ?x {{ {values} }} {pattern('?x', '?w')} }}")
+        return cls.of({URIRef(row["x"].value): row["w"].value for row in rows})  # type: ignore[union-attr]
+
+    @classmethod
+    def of(cls, written: Mapping[URIRef, str]) -> FieldTimes:
+        """From each node's stored JSON (as ``pattern`` reads it alongside other reads)."""
+        times = {
+            node: {name: datetime.fromisoformat(at) for name, at in json.loads(text).items()}
+            for node, text in written.items()
+        }
         return cls(times)
+
+    def merge(self, other: FieldTimes) -> None:
+        self.times.update(other.times)
 
     def fresh(self, node: URIRef, when: datetime, fields: Iterable[str]) -> set[str]:
         """The fields an event of time ``when`` sets on ``node``: those no event dated later has set. Records
@@ -63,14 +71,16 @@ class FieldTimes:
         """The operations that store the touched nodes' field times (none when nothing was set)."""
         if not self.touched:
             return []
-        nodes = sorted(self.touched)
-        values = " ".join(node.n3() for node in nodes)
-        written = " ".join(f"{node.n3()} {_PROPERTY} {_json(self.times[node]).n3()} ." for node in nodes)
+        rows = " ".join(f"({node.n3()} {_json(self.times[node]).n3()})" for node in sorted(self.touched))
         return [
-            f"DELETE {{ GRAPH {_META} {{ ?x {_PROPERTY} ?w }} }} "
-            f"WHERE {{ VALUES ?x {{ {values} }} GRAPH {_META} {{ ?x {_PROPERTY} ?w }} }}",
-            f"INSERT DATA {{ GRAPH {_META} {{ {written} }} }}",
+            f"DELETE {{ {pattern('?x', '?old')} }} INSERT {{ {pattern('?x', '?new')} }} "
+            f"WHERE {{ VALUES (?x ?new) {{ {rows} }} OPTIONAL {{ {pattern('?x', '?old')} }} }}"
         ]
+
+
+def pattern(node: str, written: str) -> str:
+    """The graph pattern binding ``written`` to ``node``'s stored field times (JSON)."""
+    return f"GRAPH {_META} {{ {node} {_PROPERTY} {written} }}"
 
 
 def _json(times: Mapping[str, datetime]) -> Literal:

@@ -30,6 +30,7 @@ from kg.events import Event, EventRejected
 from kg.events import payloads as p
 from kg.events.values import CHINA
 from kg.field_times import FieldTimes
+from kg.field_times import pattern as field_times_pattern
 from kg.iris import Graphs
 from kg.store import Store
 from ontology.namespaces import OG, RDF, RDFS, XSD
@@ -155,18 +156,21 @@ class EventApplier:
                 controls.add(iris.control(event.subject, event.data.kind, event.data.system_id))
         if not candidates:
             return _Known()
-        values = " ".join(n3(c) for c in candidates)
-        rows = self.store.select(
-            f"SELECT ?x ?type ?digest WHERE {{ VALUES ?x {{ {values} }} ?x a ?type "
-            f"FILTER(?type IN ({n3(OG.OrganisationEvent)}, {n3(OG.Organisation)}, "
-            f"{n3(OG.AISystem)}, {n3(OG.DataTransfer)})) "
-            f"OPTIONAL {{ ?x {n3(OG.eventDigest)} ?digest }} }}"
+        values = " ".join(n3(c) for c in candidates | controls)
+        types = ", ".join(n3(t) for t in (OG.OrganisationEvent, OG.Organisation, OG.AISystem, OG.DataTransfer))
+        rows = self.store.select(  # one query: what exists, what each event said, when each field was set
+            f"SELECT ?x ?type ?digest ?written WHERE {{ VALUES ?x {{ {values} }} "
+            f"OPTIONAL {{ ?x a ?type FILTER(?type IN ({types})) OPTIONAL {{ ?x {n3(OG.eventDigest)} ?digest }} }} "
+            f"OPTIONAL {{ {field_times_pattern('?x', '?written')} }} FILTER(BOUND(?type) || BOUND(?written)) }}"
         )
+        written = {URIRef(row["x"].value): row["written"].value for row in rows if row.get("written") is not None}  # type: ignore[union-attr]
         of_kind = self._controls_of_kind({c for e in events if (c := _wide_control(e)) is not None})
-        stateful = (candidates - {event_iri(event) for event in events}) | controls
-        stateful |= {node for nodes in of_kind.values() for node in nodes}
-        known = _Known(fields=FieldTimes.read(self.store, stateful), controls=of_kind)
+        known = _Known(fields=FieldTimes.of(written), controls=of_kind)
+        if extra := {node for nodes in of_kind.values() for node in nodes} - candidates - controls:
+            known.fields.merge(FieldTimes.read(self.store, extra))
         for row in rows:
+            if row.get("type") is None:
+                continue
             node = URIRef(row["x"].value)  # type: ignore[union-attr]
             if row["type"].value == str(OG.OrganisationEvent):  # type: ignore[union-attr]
                 known.events.add(node)
