@@ -187,7 +187,7 @@ class EventApplier:
         values = " ".join(f"({n3(org)} {n3(kind)} {n3(control)})" for org, kind, control in sorted(wide))
         rows = self.store.select(
             f"SELECT ?wide ?x WHERE {{ VALUES (?org ?kind ?wide) {{ {values} }} GRAPH {ORGS} {{ "
-            f"?org {n3(OG.hasEvidence)} ?x . ?x a {n3(OG.Control)} ; {n3(OG.hasEvidenceKind)} ?kind }} }}"
+            f"?org {n3(OG.hasEvidence)} ?x . ?x {n3(OG.hasEvidenceKind)} ?kind }} }}"  # a control kind: a control
         )
         found: dict[URIRef, set[URIRef]] = {control: set() for _, _, control in wide}
         for row in rows:
