@@ -54,8 +54,8 @@ class FieldTimes:
     def fresh(self, node: URIRef, when: datetime, fields: Iterable[str]) -> set[str]:
         """The fields an event of time ``when`` sets on ``node``: those no event dated later has set. Records
         ``when`` for them; call it once the event is known to be applied."""
+        fresh = {name for name in fields if not self.set_later(node, when, name)}
         times = self.times.setdefault(node, {})
-        fresh = {name for name in fields if (at := times.get(name)) is None or at <= when}
         for name in fresh:
             times[name] = when
         if fresh:

@@ -789,7 +789,7 @@ def _transfer_ended(event: Event, data: p.TransferEnded, known: _Known) -> list[
     transfer = iris.transfer(event.subject, data.transfer_id)
     _require(known, transfer, f"organisation {event.subject!r} has no transfer {data.transfer_id!r}")
     if not known.fields.fresh(transfer, event.time, [_ENDED]):
-        return []  # started again by an event dated later
+        return []  # ended, or started again, by an event dated later
     day = as_of_date(event.time)
     return [
         _delete_values(transfer, (OG.endedOn,)),
